@@ -1,0 +1,28 @@
+import type { Decoder } from '../src/config/decode';
+import type { Handler, Middleware } from '../src/proxy/exchange';
+import type { Logger } from '../src/log/logger';
+
+/** What a middleware may ask of the gateway when it is created. */
+export interface MiddlewareContext {
+  /** The compiled handler of a service by its (provider-qualified) name, for `errors`. */
+  service(name: string): Handler | undefined;
+  /** The compiled middleware of another name, for `chain`. */
+  middleware(name: string): Middleware | undefined;
+  log: Logger;
+}
+
+/**
+ * A middleware type: Traefik's type name, a decoder from raw options (YAML
+ * values or label strings; errors name the option's path) and a factory
+ * from the decoded options to the middleware.
+ */
+export interface MiddlewareType<O> {
+  readonly type: string;
+  readonly options: Decoder<O>;
+  create(opts: O, ctx: MiddlewareContext): Middleware;
+}
+
+/** Keeps the decoder's output type tied to the factory's input type. */
+export function defineMiddleware<O>(def: MiddlewareType<O>): MiddlewareType<O> {
+  return def;
+}

@@ -1,0 +1,167 @@
+import { configError, PortierError } from '../errors';
+
+/**
+ * Typed decoders for configuration read from YAML, JSON, flags, env or
+ * labels. Labels and env give strings, so scalars are coerced from strings;
+ * object keys match case-insensitively (Traefik's labels are) and come out
+ * in their canonical spelling; an unknown key is an error naming its path.
+ */
+export type Decoder<T> = (raw: unknown, path: string) => T;
+
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+
+export const string: Decoder<string> = (raw, path) => {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  throw configError(path, `expected a string, got ${describe(raw)}`);
+};
+
+export const number: Decoder<number> = (raw, path) => {
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof n === 'number' && Number.isFinite(n)) return n;
+  throw configError(path, `expected a number, got ${JSON.stringify(raw)}`);
+};
+
+export const int: Decoder<number> = (raw, path) => {
+  const n = number(raw, path);
+  if (!Number.isInteger(n)) throw configError(path, `expected an integer, got ${n}`);
+  return n;
+};
+
+export const boolean: Decoder<boolean> = (raw, path) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string' && /^(true|false)$/i.test(raw.trim())) return raw.trim().toLowerCase() === 'true';
+  throw configError(path, `expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations (`1m30s`, `250ms`); a bare number means seconds, as in Traefik. Returns milliseconds. */
+export const duration: Decoder<number> = (raw, path) => {
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return raw * 1000;
+  const s = typeof raw === 'string' ? raw.trim() : '';
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    at = re.lastIndex;
+  }
+  if (s === '' || at !== s.length) throw configError(path, `expected a duration like 10s or 1m30s, got ${JSON.stringify(raw)}`);
+  return total;
+};
+
+export function oneOf<T extends string>(...values: T[]): Decoder<T> {
+  return (raw, path) => {
+    const s = string(raw, path);
+    const hit = values.find((v) => v.toLowerCase() === s.toLowerCase());
+    if (hit === undefined) throw configError(path, `expected one of ${values.join(', ')}, got ${JSON.stringify(s)}`);
+    return hit;
+  };
+}
+
+/** A list; a string is split on commas (labels write lists that way). */
+export function list<T>(item: Decoder<T>): Decoder<T[]> {
+  return (raw, path) => {
+    const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    if (isRecord(items) && Object.keys(items).every((k) => /^\d+$/.test(k))) {
+      // Labels address list items by index: `servers[0].url` arrives as {"0": {...}}.
+      return Object.keys(items).sort((a, b) => Number(a) - Number(b)).map((k) => item(items[k], `${path}[${k}]`));
+    }
+    if (!Array.isArray(items)) throw configError(path, `expected a list, got ${describe(raw)}`);
+    return items.map((v, i) => item(v, `${path}[${i}]`));
+  };
+}
+
+/** A map with free-form keys (header names, user names). */
+export function record<T>(value: Decoder<T>): Decoder<Record<string, T>> {
+  return (raw, path) => {
+    if (!isRecord(raw)) throw configError(path, `expected a map, got ${describe(raw)}`);
+    const out: Record<string, T> = {};
+    for (const [k, v] of Object.entries(raw)) out[k] = value(v, `${path}.${k}`);
+    return out;
+  };
+}
+
+export function optional<T>(d: Decoder<T>): Decoder<T | undefined> {
+  return (raw, path) => (raw === undefined || raw === null ? undefined : d(raw, path));
+}
+
+export function withDefault<T>(d: Decoder<T>, fallback: T): Decoder<T> {
+  return (raw, path) => (raw === undefined || raw === null ? fallback : d(raw, path));
+}
+
+export function required<T>(d: Decoder<T>): Decoder<T> {
+  return (raw, path) => {
+    if (raw === undefined || raw === null || raw === '') throw configError(path, 'is required', 'CONFIG_MISSING');
+    return d(raw, path);
+  };
+}
+
+type Fields = Record<string, Decoder<unknown>>;
+export type Decoded<F extends Fields> = { [K in keyof F]: ReturnType<F[K]> };
+
+/**
+ * An object with known fields. A key written in any case maps to its
+ * canonical field; two spellings of one field or an unknown key are errors.
+ */
+export function object<F extends Fields>(fields: F, opts: { allowEmptyString?: boolean } = {}): Decoder<Decoded<F>> {
+  const canonical = new Map(Object.keys(fields).map((k) => [k.toLowerCase(), k]));
+  return (raw, path) => {
+    // `tls: true` on labels, or an empty YAML section (`api:`), mean "on with defaults".
+    if (raw === null || raw === undefined || raw === true || (opts.allowEmptyString && raw === '')) raw = {};
+    if (typeof raw === 'string' && /^true$/i.test(raw)) raw = {};
+    if (!isRecord(raw)) throw configError(path, `expected a map, got ${describe(raw)}`);
+    const seen: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      const name = canonical.get(key.toLowerCase());
+      const at = path ? `${path}.${key}` : key;
+      if (name === undefined) {
+        throw configError(at, `unknown key${suggest(key, Object.keys(fields))}`, 'CONFIG_UNKNOWN_KEY');
+      }
+      if (name in seen) throw configError(at, `given twice (also as another spelling of ${name})`);
+      seen[name] = value;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [name, decode] of Object.entries(fields)) {
+      const v = decode(seen[name], path ? `${path}.${name}` : name);
+      if (v !== undefined) out[name] = v;
+    }
+    return out as Decoded<F>;
+  };
+}
+
+/** Collects every error of a list of decoders instead of stopping at the first. */
+export function collect(errors: PortierError[], fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PortierError) errors.push(err);
+    else throw err;
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function suggest(key: string, known: string[]): string {
+  const k = key.toLowerCase();
+  const near = known.find((c) => editDistance(c.toLowerCase(), k) <= 2);
+  return near ? ` (did you mean ${near}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}

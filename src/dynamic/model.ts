@@ -1,0 +1,109 @@
+/**
+ * The dynamic configuration model, in the shape and key names of Traefik's
+ * file provider, so that a Traefik dynamic file works unchanged. Every
+ * provider emits a `DynamicConfig`; names inside one snapshot are bare and are
+ * namespaced (`name@provider`) when snapshots are merged.
+ */
+
+export interface DynamicConfig {
+  http?: HttpConfig;
+  tls?: TlsConfig;
+}
+
+export interface HttpConfig {
+  routers?: Record<string, RouterConfig>;
+  services?: Record<string, ServiceConfig>;
+  middlewares?: Record<string, MiddlewareConfig>;
+  serversTransports?: Record<string, ServersTransportConfig>;
+}
+
+export interface RouterConfig {
+  rule: string;
+  ruleSyntax?: 'v2' | 'v3';
+  entryPoints?: string[];
+  middlewares?: string[];
+  service?: string;
+  priority?: number;
+  tls?: RouterTlsConfig;
+}
+
+export interface RouterTlsConfig {
+  certResolver?: string;
+  options?: string;
+  domains?: { main: string; sans?: string[] }[];
+}
+
+export interface ServiceConfig {
+  loadBalancer?: LoadBalancerConfig;
+  weighted?: WeightedConfig;
+}
+
+export interface LoadBalancerConfig {
+  servers: ServerConfig[];
+  passHostHeader?: boolean;
+  healthCheck?: HealthCheckConfig;
+  sticky?: { cookie?: StickyCookieConfig };
+  serversTransport?: string;
+  responseForwarding?: { flushInterval?: string };
+}
+
+export interface ServerConfig {
+  url: string;
+  weight?: number;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  scheme?: string;
+  hostname?: string;
+  port?: number;
+  method?: string;
+  status?: number;
+  interval?: string;
+  timeout?: string;
+  headers?: Record<string, string>;
+  followRedirects?: boolean;
+}
+
+export interface StickyCookieConfig {
+  name?: string;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: 'none' | 'lax' | 'strict' | '';
+  maxAge?: number;
+  path?: string;
+}
+
+export interface WeightedConfig {
+  services: { name: string; weight?: number }[];
+  sticky?: { cookie?: StickyCookieConfig };
+}
+
+export interface ServersTransportConfig {
+  forwardingTimeouts?: { dialTimeout?: string; responseHeaderTimeout?: string; idleConnTimeout?: string };
+  maxIdleConnsPerHost?: number;
+  insecureSkipVerify?: boolean;
+  serverName?: string;
+}
+
+/** `<type>: {options}`: exactly one key, the middleware's Traefik type name. */
+export type MiddlewareConfig = Record<string, unknown>;
+
+export interface TlsConfig {
+  certificates?: { certFile: string; keyFile: string; stores?: string[] }[];
+  options?: Record<string, { minVersion?: string; cipherSuites?: string[]; curvePreferences?: string[]; sniStrict?: boolean }>;
+  stores?: Record<string, { defaultCertificate?: { certFile: string; keyFile: string } }>;
+}
+
+/**
+ * A provider's snapshot may also carry errors the provider found while
+ * building it (a broken label): they attach to the named object, so that
+ * only it is disabled.
+ */
+export interface ProviderSnapshot {
+  provider: string;
+  config: DynamicConfig;
+  /** key: `routers.<name>` | `services.<name>` | `middlewares.<name>` */
+  errors?: Record<string, string[]>;
+  warnings?: Record<string, string[]>;
+}

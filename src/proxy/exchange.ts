@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
+import type { MatchRequest } from '../rules/types';
+
+/**
+ * One request's journey through the gateway. The entrypoint creates it; the
+ * middleware chain may rewrite `path`/`query` and add response hooks; the
+ * service handler forwards it.
+ */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly entryPoint: string;
+  readonly tls: boolean;
+  /** Peer address of the TCP connection. */
+  readonly remoteIp: string;
+  /** Client address after trusted X-Forwarded-For processing. */
+  readonly clientIp: string;
+  readonly match: MatchRequest;
+  /** Path and query sent upstream; middlewares rewrite them. */
+  path: string;
+  query: string;
+  readonly startedAt: bigint;
+  routerName?: string;
+  serviceName?: string;
+  serverUrl?: string;
+  retryAttempts: number;
+  /**
+   * Called with the upstream's status and (mutable) headers before they are
+   * written to the client, in registration order.
+   */
+  readonly responseHooks: ((status: number, headers: IncomingHttpHeaders, ex: Exchange) => void)[];
+}
+
+/**
+ * Handles an exchange. It either answers (resolving once the response is
+ * handed off) or rejects with a `PortierError` carrying a status — but only
+ * while nothing has been written, so that an outer middleware (retry,
+ * errors) may still act. The entrypoint maps a rejection to a short error
+ * response.
+ */
+export type Handler = (ex: Exchange) => Promise<void>;
+
+/** A middleware wraps the next handler once, at compile time. */
+export type Middleware = (next: Handler) => Handler;
