@@ -1,0 +1,159 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { boolean, int, list, object, record, string, withDefault } from '../src/config/decode';
+import { defineMiddleware } from './types';
+import { goRegex, regexOption } from './lib/goregex';
+import { respond } from './lib/respond';
+
+const strings = withDefault(list(string), [] as string[]);
+const flag = withDefault(boolean, false);
+const text = withDefault(string, '');
+
+const options = object({
+  customRequestHeaders: withDefault(record(string), {}),
+  customResponseHeaders: withDefault(record(string), {}),
+  accessControlAllowCredentials: flag,
+  accessControlAllowHeaders: strings,
+  accessControlAllowMethods: strings,
+  accessControlAllowOriginList: strings,
+  accessControlAllowOriginListRegex: withDefault(list(regexOption), [] as string[]),
+  accessControlExposeHeaders: strings,
+  accessControlMaxAge: withDefault(int, 0),
+  addVaryHeader: flag,
+  allowedHosts: strings,
+  hostsProxyHeaders: strings,
+  sslProxyHeaders: withDefault(record(string), {}),
+  stsSeconds: withDefault(int, 0),
+  stsIncludeSubdomains: flag,
+  stsPreload: flag,
+  forceSTSHeader: flag,
+  frameDeny: flag,
+  customFrameOptionsValue: text,
+  contentTypeNosniff: flag,
+  browserXssFilter: flag,
+  customBrowserXSSValue: text,
+  contentSecurityPolicy: text,
+  contentSecurityPolicyReportOnly: text,
+  publicKey: text,
+  referrerPolicy: text,
+  permissionsPolicy: text,
+  isDevelopment: flag,
+});
+type Options = ReturnType<typeof options>;
+
+/**
+ * Custom request/response headers (an empty value removes the header), CORS
+ * (preflight answered here, never forwarded) and security headers.
+ */
+export default defineMiddleware({
+  type: 'headers',
+  options,
+  create(opts) {
+    const security = securityHeaders(opts);
+    const cors = corsPolicy(opts);
+    const allowedHosts = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
+    const hostHeaders = opts.hostsProxyHeaders.map((h) => h.toLowerCase());
+    const sslHeaders = Object.entries(opts.sslProxyHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
+    const requestHeaders = Object.entries(opts.customRequestHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
+    const responseHeaders = Object.entries(opts.customResponseHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
+
+    return (next) => async (ex) => {
+      const h = ex.req.headers;
+      if (!opts.isDevelopment && allowedHosts.size > 0) {
+        const host = hostHeaders.map((n) => first(h[n])).find((v) => v !== undefined) ?? ex.match.host;
+        if (!allowedHosts.has(host.toLowerCase().replace(/:\d+$/, ''))) return respond(ex, 500, {}, 'Bad Host\n');
+      }
+      const origin = first(h.origin);
+      if (cors.enabled && ex.req.method === 'OPTIONS' && origin !== undefined && h['access-control-request-method'] !== undefined) {
+        return respond(ex, 200, cors.preflight(origin));
+      }
+      for (const [k, v] of requestHeaders) {
+        if (v === '') delete h[k];
+        else h[k] = v;
+      }
+      const isSsl = ex.tls || sslHeaders.some(([k, v]) => first(h[k]) === v);
+      ex.responseHooks.push((_status, headers) => {
+        if (cors.enabled && origin !== undefined) cors.decorate(origin, headers);
+        for (const [k, v] of Object.entries(security)) headers[k] = v;
+        if (opts.stsSeconds > 0 && !opts.isDevelopment && (isSsl || opts.forceSTSHeader)) headers['strict-transport-security'] = sts(opts);
+        for (const [k, v] of responseHeaders) {
+          if (v === '') delete headers[k];
+          else headers[k] = v;
+        }
+      });
+      await next(ex);
+    };
+  },
+});
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sts(opts: Options): string {
+  return `max-age=${opts.stsSeconds}${opts.stsIncludeSubdomains ? '; includeSubDomains' : ''}${opts.stsPreload ? '; preload' : ''}`;
+}
+
+function securityHeaders(opts: Options): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (opts.customFrameOptionsValue !== '') out['x-frame-options'] = opts.customFrameOptionsValue;
+  else if (opts.frameDeny) out['x-frame-options'] = 'DENY';
+  if (opts.contentTypeNosniff) out['x-content-type-options'] = 'nosniff';
+  if (opts.customBrowserXSSValue !== '') out['x-xss-protection'] = opts.customBrowserXSSValue;
+  else if (opts.browserXssFilter) out['x-xss-protection'] = '1; mode=block';
+  if (opts.contentSecurityPolicy !== '') out['content-security-policy'] = opts.contentSecurityPolicy;
+  if (opts.contentSecurityPolicyReportOnly !== '') out['content-security-policy-report-only'] = opts.contentSecurityPolicyReportOnly;
+  if (opts.publicKey !== '') out['public-key-pins'] = opts.publicKey;
+  if (opts.referrerPolicy !== '') out['referrer-policy'] = opts.referrerPolicy;
+  if (opts.permissionsPolicy !== '') out['permissions-policy'] = opts.permissionsPolicy;
+  return out;
+}
+
+interface Cors {
+  enabled: boolean;
+  preflight(origin: string): OutgoingHttpHeaders;
+  decorate(origin: string, headers: IncomingHttpHeaders): void;
+}
+
+function corsPolicy(opts: Options): Cors {
+  const list = opts.accessControlAllowOriginList;
+  const patterns = opts.accessControlAllowOriginListRegex.map((r, i) => goRegex(r, `accessControlAllowOriginListRegex[${i}]`));
+  const wildcard = list.includes('*');
+  const enabled =
+    list.length > 0 ||
+    patterns.length > 0 ||
+    opts.accessControlAllowMethods.length > 0 ||
+    opts.accessControlAllowHeaders.length > 0 ||
+    opts.accessControlExposeHeaders.length > 0 ||
+    opts.accessControlAllowCredentials;
+  // A wildcard with credentials is refused by browsers, so the origin is echoed instead, as Traefik does.
+  const allowOrigin = (origin: string): string | undefined => {
+    if (wildcard) return opts.accessControlAllowCredentials ? origin : '*';
+    if (list.includes(origin) || patterns.some((p) => p.test(origin))) return origin;
+    return undefined;
+  };
+  return {
+    enabled,
+    preflight(origin) {
+      const out: OutgoingHttpHeaders = {};
+      const allowed = allowOrigin(origin);
+      if (opts.accessControlAllowCredentials) out['access-control-allow-credentials'] = 'true';
+      if (opts.accessControlAllowHeaders.length > 0) out['access-control-allow-headers'] = opts.accessControlAllowHeaders.join(',');
+      if (opts.accessControlAllowMethods.length > 0) out['access-control-allow-methods'] = opts.accessControlAllowMethods.join(',');
+      if (allowed !== undefined) out['access-control-allow-origin'] = allowed;
+      out['access-control-max-age'] = String(opts.accessControlMaxAge);
+      if (opts.addVaryHeader && allowed !== '*') out.vary = 'Origin';
+      return out;
+    },
+    decorate(origin, headers) {
+      const allowed = allowOrigin(origin);
+      if (allowed === undefined) return;
+      headers['access-control-allow-origin'] = allowed;
+      if (opts.accessControlAllowCredentials) headers['access-control-allow-credentials'] = 'true';
+      if (opts.accessControlExposeHeaders.length > 0) headers['access-control-expose-headers'] = opts.accessControlExposeHeaders.join(',');
+      if (opts.addVaryHeader && allowed !== '*') {
+        const vary = headers.vary;
+        headers.vary = vary ? `${vary}, Origin` : 'Origin';
+      }
+    },
+  };
+}

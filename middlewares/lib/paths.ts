@@ -1,0 +1,1 @@
+export const ensureLeadingSlash = (p: string): string => (p.startsWith('/') ? p : `/${p}`);
