@@ -1,0 +1,134 @@
+/**
+ * TLS options for an HTTPS entrypoint: the certificate comes from the store
+ * by SNI, and a TLS-ALPN-01 validation (ALPN `acme-tls/1`) on the same port
+ * gets the challenge certificate instead. Node runs ALPNCallback before
+ * SNICallback and calls both with the TLSSocket as `this` (undocumented;
+ * covered by a regression test), so ALPN marks the socket and SNI reads it.
+ */
+import https from 'node:https';
+import tls from 'node:tls';
+import { configError } from '../errors';
+import { ChallengeRegistry } from './challenges';
+import { CertificateStore } from './store';
+
+export interface TlsOptions {
+  minVersion?: string;
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+  sniStrict?: boolean;
+}
+
+const ACME_TLS = 'acme-tls/1';
+
+const VERSIONS: Record<string, tls.SecureVersion> = {
+  versiontls10: 'TLSv1',
+  versiontls11: 'TLSv1.1',
+  versiontls12: 'TLSv1.2',
+  versiontls13: 'TLSv1.3',
+  tlsv1: 'TLSv1',
+  'tlsv1.0': 'TLSv1',
+  'tlsv1.1': 'TLSv1.1',
+  'tlsv1.2': 'TLSv1.2',
+  'tlsv1.3': 'TLSv1.3',
+};
+
+// Traefik takes Go's names; OpenSSL's names are accepted as they are.
+const CIPHERS: Record<string, string> = {
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
+  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
+  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
+  TLS_AES_128_GCM_SHA256: 'TLS_AES_128_GCM_SHA256',
+  TLS_AES_256_GCM_SHA384: 'TLS_AES_256_GCM_SHA384',
+  TLS_CHACHA20_POLY1305_SHA256: 'TLS_CHACHA20_POLY1305_SHA256',
+};
+
+const CURVES: Record<string, string> = {
+  curvep256: 'P-256',
+  curvep384: 'P-384',
+  curvep521: 'P-521',
+  x25519: 'X25519',
+  'p-256': 'P-256',
+  'p-384': 'P-384',
+  'p-521': 'P-521',
+  secp256r1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+};
+
+/** The OpenSSL-level settings of a Traefik TLS option; errors name `path`'s fields. */
+export function secureContextSettings(opts: TlsOptions, path = 'tls.options.default'): tls.SecureContextOptions {
+  const minVersion = VERSIONS[(opts.minVersion ?? 'VersionTLS12').toLowerCase()];
+  if (!minVersion) throw configError(`${path}.minVersion`, `unknown TLS version ${JSON.stringify(opts.minVersion)} (use VersionTLS12 or VersionTLS13)`);
+  const out: tls.SecureContextOptions = { minVersion };
+  if (opts.cipherSuites?.length) {
+    out.ciphers = opts.cipherSuites
+      .map((c, i) => {
+        const name = CIPHERS[c.toUpperCase()] ?? (c.includes('-') ? c : undefined);
+        if (!name) throw configError(`${path}.cipherSuites[${i}]`, `unknown cipher suite ${JSON.stringify(c)}`);
+        return name;
+      })
+      .join(':');
+  }
+  if (opts.curvePreferences?.length) {
+    out.ecdhCurve = opts.curvePreferences
+      .map((c, i) => {
+        const name = CURVES[c.toLowerCase()];
+        if (!name) throw configError(`${path}.curvePreferences[${i}]`, `unknown curve ${JSON.stringify(c)} (use CurveP256, CurveP384, CurveP521 or X25519)`);
+        return name;
+      })
+      .join(':');
+  }
+  return out;
+}
+
+/**
+ * Options for `https.createServer`. Clients that send no SNI get the default
+ * certificate (or no handshake under sniStrict); keep it current with
+ * `followDefaultCertificate`.
+ */
+export function httpsServerOptions(
+  store: CertificateStore,
+  challenges: ChallengeRegistry,
+  opts: TlsOptions = {},
+  path?: string,
+): https.ServerOptions {
+  const settings = secureContextSettings(opts, path);
+  const acmeSockets = new WeakSet<tls.TLSSocket>();
+  const sniStrict = opts.sniStrict ?? false;
+  const fallback = sniStrict ? {} : { key: store.defaultCertificate().keyPem, cert: store.defaultCertificate().certPem };
+  return {
+    ...settings,
+    ...fallback,
+    ALPNCallback: function (this: tls.TLSSocket, { servername, protocols }: { servername: string; protocols: string[] }) {
+      if (protocols.includes(ACME_TLS) && challenges.alpnContext(servername)) {
+        acmeSockets.add(this);
+        return ACME_TLS;
+      }
+      return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+    },
+    SNICallback: function (this: tls.TLSSocket, servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) {
+      if (acmeSockets.has(this)) return cb(null, challenges.alpnContext(servername));
+      const ctx = store.secureContext(servername, { sniStrict });
+      if (ctx) cb(null, ctx);
+      else cb(new Error(`no certificate for ${servername} (sniStrict)`));
+    },
+  };
+}
+
+/** Keeps a listener's no-SNI certificate in step with the store's default. */
+export function followDefaultCertificate(server: tls.Server, store: CertificateStore, opts: TlsOptions = {}): void {
+  if (opts.sniStrict) return;
+  const settings = secureContextSettings(opts);
+  store.onDefaultChange((cert) => server.setSecureContext({ ...settings, key: cert.keyPem, cert: cert.certPem }));
+}
