@@ -1,0 +1,244 @@
+import { boolean } from '../config/decode';
+import { errorMessage } from '../errors';
+import { parseConstraints, type Constraint } from './constraints';
+import type { ContainerInfo, LabelOptions } from './container';
+import { COMPOSE_DEFAULT_RULE, normalizeName, PLAIN_DEFAULT_RULE, renderDefaultRule, type RuleModel } from './default-rule';
+import { decodeMiddleware, decodeRouter, decodeService, type ServerDraft, type ServiceDraft } from './label-objects';
+import { splitLabels, type ContainerLabels } from './label-tree';
+import type { DynamicConfig, LoadBalancerConfig, RouterConfig, ServerConfig } from './model';
+
+/**
+ * The shared label parser of every label provider (docker, swarm, runtime):
+ * Traefik's label grammar over a list of containers → one DynamicConfig.
+ *
+ * Where Traefik drops objects, Portier keeps them and says why:
+ * - A broken label marks only its router, service or middleware: the object
+ *   stays in `config` with what could be read and is listed in `errors`
+ *   (the gateway disables it). Exceptions: a name containing `@` and a
+ *   middleware without a usable type produce no object, only the error.
+ * - Replicas, or different containers, that define one object differently:
+ *   the definition of the lowest `com.docker.compose.container-number`
+ *   (then the lexically first container name) is used, with a warning naming
+ *   both values. Servers of one service are merged, deduplicated by URL.
+ * - Only `ready` containers contribute servers; a service whose containers
+ *   are all not ready exists with zero servers (the gateway answers 503, not 404).
+ *
+ * Default names: a compose container's service is Traefik's `.Name`,
+ * `<service>-<project>` (`web-shop`), so equal service names in two projects
+ * do not collide; a plain container's is its normalized name. Keys of
+ * `errors`/`warnings`: `routers.<n>`, `services.<n>`, `middlewares.<n>`, or
+ * a bare container name (or `constraints`) for container-level messages.
+ */
+export interface LabelResult {
+  config: DynamicConfig;
+  errors: Record<string, string[]>;
+  warnings: Record<string, string[]>;
+}
+
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
+const COMPOSE_NUMBER = 'com.docker.compose.container-number';
+
+interface Owned<T> {
+  value: T;
+  owner: string;
+  json: string;
+}
+
+class Collector {
+  readonly routers = new Map<string, Owned<RouterConfig>>();
+  readonly services = new Map<string, Owned<Omit<LoadBalancerConfig, 'servers'>> & { servers: ServerConfig[] }>();
+  readonly middlewares = new Map<string, Owned<Record<string, unknown>>>();
+  readonly errors = new Map<string, Set<string>>();
+  readonly warnings = new Map<string, Set<string>>();
+
+  error(key: string, msg: string): void {
+    add(this.errors, key, msg);
+  }
+  warn(key: string, msg: string): void {
+    add(this.warnings, key, msg);
+  }
+
+  define<T>(kind: 'routers' | 'middlewares', name: string, value: T, owner: string): void {
+    const map = this[kind] as unknown as Map<string, Owned<T>>;
+    const json = stableJson(value);
+    const had = map.get(name);
+    if (!had) map.set(name, { value, owner, json });
+    else if (had.json !== json) this.conflict(kind, name, had, owner, json);
+  }
+
+  defineService(name: string, lb: Omit<LoadBalancerConfig, 'servers'>, servers: ServerConfig[], owner: string): void {
+    const json = stableJson(lb);
+    let had = this.services.get(name);
+    if (!had) this.services.set(name, (had = { value: lb, owner, json, servers: [] }));
+    else if (had.json !== json) this.conflict('services', name, had, owner, json);
+    for (const s of servers) if (!had.servers.some((x) => x.url === s.url)) had.servers.push(s);
+  }
+
+  private conflict(kind: string, name: string, had: Owned<unknown>, owner: string, json: string): void {
+    this.warn(`${kind}.${name}`, `defined differently by containers ${had.owner} and ${owner}: ${had.json} vs ${json}; using ${had.owner}'s`);
+  }
+
+  result(): LabelResult {
+    const http: NonNullable<DynamicConfig['http']> = {};
+    if (this.routers.size) http.routers = Object.fromEntries([...this.routers].map(([n, o]) => [n, o.value]));
+    if (this.services.size) {
+      http.services = Object.fromEntries([...this.services].map(([n, o]) => [n, { loadBalancer: { ...o.value, servers: o.servers } }]));
+    }
+    if (this.middlewares.size) http.middlewares = Object.fromEntries([...this.middlewares].map(([n, o]) => [n, o.value]));
+    const plain = (m: Map<string, Set<string>>): Record<string, string[]> => Object.fromEntries([...m].map(([k, v]) => [k, [...v]]));
+    return { config: Object.keys(http).length ? { http } : {}, errors: plain(this.errors), warnings: plain(this.warnings) };
+  }
+}
+
+export function configFromContainers(containers: ContainerInfo[], opts: LabelOptions): LabelResult {
+  const out = new Collector();
+  let constraint: Constraint | undefined;
+  if (opts.constraints) {
+    try {
+      constraint = parseConstraints(opts.constraints);
+    } catch (err) {
+      // An unreadable filter must not expose everything: route nothing.
+      out.error('constraints', errorMessage(err));
+      return out.result();
+    }
+  }
+  for (const c of [...containers].sort(byNumberThenName)) {
+    const labels = splitLabels(c.labels, opts.prefixes);
+    if (!enabled(c, labels, opts, out)) continue;
+    if (constraint && !constraint(c.labels)) continue;
+    addContainer(c, labels, opts, out);
+  }
+  return out.result();
+}
+
+function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: Collector): boolean {
+  if (!labels.enable) return opts.exposedByDefault;
+  try {
+    return boolean(labels.enable.value, labels.enable.label);
+  } catch (err) {
+    out.error(c.name, `label ${errorMessage(err)}; the container is not routed`);
+    return false;
+  }
+}
+
+function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: Collector): void {
+  const model = ruleModel(c);
+  for (const e of labels.unknown) out.warn(c.name, `label ${e.label}: unknown key, ignored`);
+  for (const [key, entries] of labels.tcpUdp) {
+    out.warn(key, `tcp/udp routers are not supported: label ${entries[0].label} ignored`);
+  }
+  const named = (kind: string, name: string): boolean => {
+    if (name.includes('@')) out.error(`${kind}.${name}`, `label of ${c.name}: "@" is not allowed in a ${kind.slice(0, -1)} name (it separates the provider)`);
+    return !name.includes('@');
+  };
+
+  const services = new Map<string, ServiceDraft>();
+  for (const [name, entries] of labels.services) {
+    if (!named('services', name)) continue;
+    const d = decodeService(entries);
+    d.errors.forEach((m) => out.error(`services.${name}`, m));
+    d.warnings.forEach((m) => out.warn(`services.${name}`, m));
+    services.set(name, d.value);
+  }
+  const hasTcpUdp = labels.tcpUdp.size > 0;
+  if (labels.services.size === 0 && !hasTcpUdp) services.set(model.name, { lb: { passHostHeader: true }, server: {} });
+
+  for (const [name, draft] of services) {
+    const server = serverFor(c, name, draft.server, opts, out);
+    out.defineService(name, draft.lb, server && c.ready ? [server] : [], c.name);
+  }
+
+  const only = services.size === 1 ? [...services.keys()][0] : undefined;
+  for (const [name, entries] of labels.routers) {
+    if (!named('routers', name)) continue;
+    const d = decodeRouter(entries);
+    d.errors.forEach((m) => out.error(`routers.${name}`, m));
+    d.warnings.forEach((m) => out.warn(`routers.${name}`, m));
+    const router: RouterConfig = { ...d.value, rule: d.value.rule ?? defaultRule(model, opts, `routers.${name}`, out) };
+    if (router.service === undefined) {
+      if (only !== undefined) router.service = only;
+      else {
+        out.error(`routers.${name}`, `no service label and container ${c.name} defines ${services.size} services (${[...services.keys()].join(', ')}): set ${opts.prefixes[0]}.http.routers.${name}.service`);
+      }
+    }
+    out.define('routers', name, ordered(router), c.name);
+  }
+  if (labels.routers.size === 0 && !hasTcpUdp) {
+    if (only !== undefined) out.define('routers', only, { rule: defaultRule(model, opts, `routers.${only}`, out), service: only }, c.name);
+    else if (services.size > 1) out.warn(c.name, `no router: the container defines ${services.size} services, so no default router is made; add router labels`);
+  }
+
+  for (const [name, entries] of labels.middlewares) {
+    if (!named('middlewares', name)) continue;
+    const d = decodeMiddleware(entries);
+    d.errors.forEach((m) => out.error(`middlewares.${name}`, m));
+    if (d.value) out.define('middlewares', name, d.value, c.name);
+  }
+}
+
+function serverFor(c: ContainerInfo, service: string, s: ServerDraft, opts: LabelOptions, out: Collector): ServerConfig | undefined {
+  const weight = s.weight === undefined ? {} : { weight: s.weight };
+  if (s.url) return { url: s.url, ...weight };
+  let port = s.port;
+  if (port === undefined) {
+    const ports = [...c.ports].sort((a, b) => a - b);
+    const label = `${opts.prefixes[0]}.http.services.${service}.loadbalancer.server.port`;
+    if (ports.length === 0) {
+      out.error(`services.${service}`, `container ${c.name} exposes no port: set label ${label}`);
+      return undefined;
+    }
+    if (ports.length > 1) out.warn(`services.${service}`, `container ${c.name} exposes ports ${ports.join(', ')}: using ${ports[0]}; set label ${label} to choose`);
+    port = ports[0];
+  }
+  const host = c.address.includes(':') ? `[${c.address}]` : c.address;
+  return { url: `${s.scheme ?? 'http'}://${host}:${port}`, ...weight };
+}
+
+function defaultRule(model: RuleModel, opts: LabelOptions, key: string, out: Collector): string {
+  const template = opts.defaultRule ?? (model.project ? COMPOSE_DEFAULT_RULE : PLAIN_DEFAULT_RULE);
+  try {
+    return renderDefaultRule(template, model);
+  } catch (err) {
+    out.error(key, `defaultRule ${JSON.stringify(template)}: ${errorMessage(err)}`);
+    return '';
+  }
+}
+
+function ruleModel(c: ContainerInfo): RuleModel {
+  const project = c.labels[COMPOSE_PROJECT] ?? '';
+  const service = c.labels[COMPOSE_SERVICE];
+  const compose = project !== '' && service !== undefined && service !== '';
+  return {
+    name: normalizeName(compose ? `${service}_${project}` : c.name),
+    containerName: c.name.replace(/^\//, ''),
+    labels: c.labels,
+    service: compose ? service : c.name,
+    project: compose ? project : '',
+  };
+}
+
+function byNumberThenName(a: ContainerInfo, b: ContainerInfo): number {
+  const n = (c: ContainerInfo): number => {
+    const v = Number(c.labels[COMPOSE_NUMBER]);
+    return Number.isFinite(v) && c.labels[COMPOSE_NUMBER] !== undefined ? v : Number.MAX_SAFE_INTEGER;
+  };
+  return n(a) - n(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** Fixed key order, so equal definitions compare equal however they were written. */
+function ordered(r: RouterConfig): RouterConfig {
+  return JSON.parse(stableJson(r)) as RouterConfig;
+}
+
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+function add(m: Map<string, Set<string>>, key: string, msg: string): void {
+  const set = m.get(key) ?? new Set<string>();
+  set.add(msg);
+  m.set(key, set);
+}
