@@ -27,9 +27,21 @@ export interface CompiledRule {
    * host index and to know which names a router needs a certificate for.
    */
   readonly hosts: readonly string[] | null;
+  /**
+   * Like `hosts`, but also set when the rule is bound to one-label wildcard
+   * hosts (`*.example.com`): the request host must equal one of `exact` or
+   * match one of `wildcard`. Null when the rule is not host-bound.
+   */
+  readonly hostBinding?: HostBinding | null;
   match(req: MatchRequest): boolean;
   /** Why it does (not) match: one line per leaf matcher, for `portier explain`. */
   explain(req: MatchRequest): { matched: boolean; lines: string[] };
+}
+
+export interface HostBinding {
+  readonly exact: readonly string[];
+  /** Patterns such as `*.example.com`; `*` stands for exactly one label. */
+  readonly wildcard: readonly string[];
 }
 
 export interface RuleCompileResult {
