@@ -1,0 +1,240 @@
+/**
+ * An ACME certificate resolver (`certificatesResolvers.<name>.acme`). The
+ * gateway calls `ensure()` with the domain sets its routers need whenever the
+ * routing table changes; a periodic check renews and retries. Orders run at
+ * most `concurrency` at a time, one per domain set; a stored certificate that
+ * is not due is served without contacting the CA; a failing set backs off on
+ * a schedule persisted in the storage file.
+ */
+import fs from 'node:fs';
+import tls from 'node:tls';
+import * as acme from 'acme-client';
+import { errorMessage } from '../errors';
+import { Logger } from '../log/logger';
+import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
+import { trustAcmeServer } from './acme-transport';
+import { renewalCheckInterval, renewalDue, retryDelay } from './acme-renewal';
+import { loadCertificate, covers } from './certificate';
+import { ChallengeRegistry } from './challenges';
+import { AcmeResolverOptions, KeyType } from './resolver-options';
+import { CertificateStore } from './store';
+
+export interface DomainSet {
+  main: string;
+  sans: string[];
+}
+
+/** Knobs for tests; production uses the defaults. */
+export interface AcmeTuning {
+  /** acme-client's status polling backoff (default 5 s, which makes every order last 5 s). */
+  pollBackoffMinMs?: number;
+  pollBackoffMaxMs?: number;
+  /** Multiplies the retry schedule (1 m, 2 m, 5 m, …). */
+  retryScale?: number;
+  /** Renew once less than this fraction of the lifetime is left (default 1/3). */
+  renewFraction?: number;
+  /** How often due certificates and expired backoffs are looked at. */
+  checkIntervalMs?: number;
+  /** Orders at once (default 2). */
+  concurrency?: number;
+}
+
+export function domainSetKey(set: DomainSet): string {
+  const main = set.main.toLowerCase();
+  const sans = [...new Set(set.sans.map((s) => s.toLowerCase()))].filter((s) => s !== main).sort();
+  return [main, ...sans].join(',');
+}
+
+export class AcmeResolver {
+  readonly group: string;
+  private readonly storage: AcmeStorage;
+  private data!: AcmeStorageData;
+  private client: acme.Client | undefined;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly queue: (() => void)[] = [];
+  private running = 0;
+  private wanted: DomainSet[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly opts: AcmeResolverOptions,
+    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning },
+  ) {
+    this.group = `acme:${name}`;
+    this.storage = new AcmeStorage(deps.storageFile, `certificatesResolvers.${name}.acme.storage`);
+  }
+
+  /** Loads the storage file (throws a configuration error naming it if unusable) and serves what it holds. */
+  start(): void {
+    this.data = this.storage.load();
+    for (const c of this.data.certificates) this.serve(c);
+    const pems = (this.opts.caCertificates ?? []).map((f) => fs.readFileSync(f, 'utf8'));
+    if (pems.length) trustAcmeServer(this.opts.caServer, pems);
+    const every = this.deps.tuning?.checkIntervalMs ?? renewalCheckInterval(this.opts.certificatesDuration);
+    this.timer = setInterval(() => void this.ensure(this.wanted), every);
+    this.timer.unref();
+  }
+
+  /**
+   * Makes sure every set has a current certificate: orders missing and due
+   * ones unless their set is backing off. Resolves when the orders this call
+   * started have settled; never rejects (failures are logged and persisted).
+   */
+  async ensure(sets: DomainSet[]): Promise<void> {
+    this.wanted = sets;
+    const work: Promise<void>[] = [];
+    for (const set of sets) {
+      if (this.closed) break;
+      const key = domainSetKey(set);
+      const names = key.split(',');
+      const unsupported = names.find((n) => n.startsWith('*.') || /^[\d.]+$|:/.test(n));
+      if (unsupported) {
+        this.deps.logger.error('ACME: cannot order this name (wildcards need DNS-01, IPs are not supported)', { resolver: this.name, domain: unsupported });
+        continue;
+      }
+      const current = this.data.certificates.find((c) => names.every((n) => covers([c.main, ...c.sans], n)));
+      if (current && !this.due(current)) continue;
+      const failure = this.data.failures[key];
+      if (failure && Date.parse(failure.nextAttemptAt) > Date.now()) continue;
+      let p = this.inflight.get(key);
+      if (!p) {
+        p = this.limited(() => this.obtain(key, names)).finally(() => this.inflight.delete(key));
+        this.inflight.set(key, p);
+      }
+      work.push(p);
+    }
+    await Promise.all(work);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  private due(c: StoredCertificate): boolean {
+    return renewalDue(new Date(c.notBefore), new Date(c.notAfter), Date.now(), this.deps.tuning?.renewFraction);
+  }
+
+  private serve(c: StoredCertificate): void {
+    try {
+      this.deps.store.put(this.group, domainSetKey(c), loadCertificate(c.certificate, c.key, this.name, this.storage.file));
+    } catch (err) {
+      this.deps.logger.error('ACME: stored certificate unusable, it will be ordered again', { resolver: this.name, domains: [c.main, ...c.sans], error: errorMessage(err) });
+    }
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    const max = this.deps.tuning?.concurrency ?? 2;
+    if (this.running >= max) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.queue.shift()?.();
+    }
+  }
+
+  private async obtain(key: string, names: string[]): Promise<void> {
+    if (this.closed) return;
+    const log = this.deps.logger.child({ resolver: this.name, domains: names });
+    const previous = this.data.failures[key];
+    const attempts = (previous?.attempts ?? 0) + 1;
+    const started = Date.now();
+    // Recorded before the order, so a crash mid-order still counts against the schedule.
+    this.data.failures[key] = {
+      attempts,
+      lastAttemptAt: new Date(started).toISOString(),
+      nextAttemptAt: new Date(started + retryDelay(attempts, this.deps.tuning?.retryScale)).toISOString(),
+      lastError: previous?.lastError ?? 'order in progress',
+    };
+    this.storage.save(this.data);
+    try {
+      const { certificate, key: keyPem } = await this.order(names);
+      const served = loadCertificate(certificate, keyPem, this.name);
+      const stored: StoredCertificate = {
+        main: names[0],
+        sans: names.slice(1),
+        certificate,
+        key: keyPem,
+        notBefore: served.notBefore.toISOString(),
+        notAfter: served.notAfter.toISOString(),
+      };
+      const k = domainSetKey(stored);
+      this.data.certificates = [...this.data.certificates.filter((c) => domainSetKey(c) !== k), stored];
+      delete this.data.failures[key];
+      this.storage.save(this.data);
+      this.deps.store.put(this.group, k, served);
+      log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
+    } catch (err) {
+      this.data.failures[key].lastError = errorMessage(err);
+      this.storage.save(this.data);
+      log.warn('ACME: order failed, will retry', { attempts, nextAttemptAt: this.data.failures[key].nextAttemptAt, error: errorMessage(err) });
+    }
+  }
+
+  private async order(names: string[]): Promise<{ certificate: string; key: string }> {
+    const client = await this.account();
+    const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
+    const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : [])];
+    const { challenges } = this.deps;
+    const certificate = await client.auto({
+      csr,
+      termsOfServiceAgreed: true,
+      skipChallengeVerification: true,
+      challengePriority: priority,
+      preferredChain: this.opts.preferredChain,
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type === 'http-01') challenges.setHttpToken(challenge.token, keyAuthorization);
+        else if ((challenge.type as string) === 'tls-alpn-01') {
+          const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
+          challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
+        } else throw new Error(`unexpected challenge type ${challenge.type}`);
+      },
+      challengeRemoveFn: async (authz, challenge) => {
+        if (challenge.type === 'http-01') challenges.deleteHttpToken(challenge.token);
+        else challenges.deleteAlpnCertificate(authz.identifier.value);
+      },
+    });
+    return { certificate, key: key.toString() };
+  }
+
+  /** The ACME account: its key is created once and stored; registration (or lookup) once per process. */
+  private async account(): Promise<acme.Client> {
+    if (this.client) return this.client;
+    if (!this.data.account || this.data.caServer !== this.opts.caServer) {
+      this.data.account = { key: (await acme.crypto.createPrivateEcdsaKey('P-256')).toString(), email: this.opts.email };
+      this.data.caServer = this.opts.caServer;
+      this.storage.save(this.data);
+    }
+    const tuning = this.deps.tuning ?? {};
+    const client = new acme.Client({
+      directoryUrl: this.opts.caServer,
+      accountKey: this.data.account.key,
+      externalAccountBinding: this.opts.eab ? { kid: this.opts.eab.kid, hmacKey: this.opts.eab.hmacEncoded } : undefined,
+      ...(tuning.pollBackoffMinMs !== undefined ? { backoffMin: tuning.pollBackoffMinMs } : {}),
+      ...(tuning.pollBackoffMaxMs !== undefined ? { backoffMax: tuning.pollBackoffMaxMs } : {}),
+    });
+    await client.createAccount({ termsOfServiceAgreed: true, ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}) });
+    this.data.account.url = client.getAccountUrl();
+    this.storage.save(this.data);
+    this.client = client;
+    return client;
+  }
+}
+
+async function createKey(type: KeyType): Promise<Buffer> {
+  switch (type) {
+    case 'EC256':
+      return acme.crypto.createPrivateEcdsaKey('P-256');
+    case 'EC384':
+      return acme.crypto.createPrivateEcdsaKey('P-384');
+    case 'RSA2048':
+      return acme.crypto.createPrivateRsaKey(2048);
+    case 'RSA4096':
+      return acme.crypto.createPrivateRsaKey(4096);
+  }
+}
