@@ -21,6 +21,19 @@ export interface ServedCertificate {
 
 export type CertificateStatus = 'valid' | 'expiring' | 'expired';
 
+/** What the API shows of a certificate (`/api/tls/certificates`). */
+export interface CertificateListing {
+  domains: string[];
+  issuer: string;
+  notAfter: string;
+  resolver: string;
+  status: CertificateStatus;
+}
+
+export function listing(c: ServedCertificate, now = Date.now()): CertificateListing {
+  return { domains: c.domains, issuer: c.issuer, notAfter: c.notAfter.toISOString(), resolver: c.resolver, status: certificateStatus(c, now) };
+}
+
 /** Parses and checks a PEM chain and key; `source` names them in errors (a file path or a resolver). */
 export function loadCertificate(certPem: string, keyPem: string, resolver: string, source = resolver): ServedCertificate {
   let leaf: crypto.X509Certificate;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PortierError, errorMessage } from '../errors';
 import { writeFileAtomicSync } from './atomic-file';
-import { certificateStatus, loadCertificate, ServedCertificate } from './certificate';
+import { CertificateListing, certificateStatus, listing, loadCertificate, ServedCertificate } from './certificate';
 import { createCertificate, generateEcKeyPair, privateKeyPem, Subject } from './x509';
 
 const DAY = 86400_000;
@@ -67,6 +67,11 @@ export class LocalCa {
     const leaf = loadCertificate(certPem, privateKeyPem(keys.privateKey), 'local');
     this.leaves.set(name, leaf);
     return leaf;
+  }
+
+  /** The leaves issued so far, for the API. */
+  listing(now = Date.now()): CertificateListing[] {
+    return [...this.leaves.values()].map((c) => listing(c, now));
   }
 
   private root(): Root {

@@ -15,7 +15,8 @@ export interface TlsOptions {
   minVersion?: string;
   cipherSuites?: string[];
   curvePreferences?: string[];
-  sniStrict?: boolean;
+  /** A function is read at every handshake, so a reload can change it without a new listener. */
+  sniStrict?: boolean | (() => boolean);
 }
 
 const ACME_TLS = 'acme-tls/1';
@@ -105,8 +106,9 @@ export function httpsServerOptions(
 ): https.ServerOptions {
   const settings = secureContextSettings(opts, path);
   const acmeSockets = new WeakSet<tls.TLSSocket>();
-  const sniStrict = opts.sniStrict ?? false;
-  const fallback = sniStrict ? {} : { key: store.defaultCertificate().keyPem, cert: store.defaultCertificate().certPem };
+  const strict = opts.sniStrict ?? false;
+  const sniStrict = typeof strict === 'function' ? strict : () => strict;
+  const fallback = strict === true ? {} : { key: store.defaultCertificate().keyPem, cert: store.defaultCertificate().certPem };
   return {
     ...settings,
     ...fallback,
@@ -119,7 +121,7 @@ export function httpsServerOptions(
     },
     SNICallback: function (this: tls.TLSSocket, servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) {
       if (acmeSockets.has(this)) return cb(null, challenges.alpnContext(servername));
-      const ctx = store.secureContext(servername, { sniStrict });
+      const ctx = store.secureContext(servername, { sniStrict: sniStrict() });
       if (ctx) cb(null, ctx);
       else cb(new Error(`no certificate for ${servername} (sniStrict)`));
     },
@@ -128,7 +130,7 @@ export function httpsServerOptions(
 
 /** Keeps a listener's no-SNI certificate in step with the store's default. */
 export function followDefaultCertificate(server: tls.Server, store: CertificateStore, opts: TlsOptions = {}): void {
-  if (opts.sniStrict) return;
+  if (opts.sniStrict === true) return;
   const settings = secureContextSettings(opts);
   store.onDefaultChange((cert) => server.setSecureContext({ ...settings, key: cert.keyPem, cert: cert.certPem }));
 }

@@ -9,16 +9,10 @@
  */
 import crypto from 'node:crypto';
 import tls from 'node:tls';
-import { certificateStatus, CertificateStatus, loadCertificate, ServedCertificate } from './certificate';
+import { CertificateListing, listing, loadCertificate, ServedCertificate } from './certificate';
 import { createCertificate, generateEcKeyPair, privateKeyPem } from './x509';
 
-export interface CertificateListing {
-  domains: string[];
-  issuer: string;
-  notAfter: string;
-  resolver: string;
-  status: CertificateStatus;
-}
+export type { CertificateListing };
 
 interface NameIndex {
   exact: Map<string, ServedCertificate>;
@@ -102,13 +96,7 @@ export class CertificateStore {
   certificates(now = Date.now()): CertificateListing[] {
     const all = [...this.groups.values()].flatMap((g) => [...g.values()]);
     if (this.configuredDefault) all.push(this.configuredDefault);
-    return all.map((c) => ({
-      domains: c.domains,
-      issuer: c.issuer,
-      notAfter: c.notAfter.toISOString(),
-      resolver: c.resolver,
-      status: certificateStatus(c, now),
-    }));
+    return all.map((c) => listing(c, now));
   }
 
   private reindex(): void {

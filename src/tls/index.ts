@@ -1,0 +1,199 @@
+/**
+ * The TLS component the gateway plugs in. Built from the static
+ * `certificatesResolvers` section; `update()` is called with every new
+ * dynamic config and the routers that have `tls`, and keeps the certificate
+ * store in step: static certificates, the default certificate, ACME orders
+ * for the names routers need, and local-CA certificates for `*.localhost`.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
+import { configError, PortierError, errorMessage } from '../errors';
+import { Logger, silentLogger } from '../log/logger';
+import { TlsConfig } from '../dynamic/model';
+import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey } from './acme';
+import { loadCertificate, ServedCertificate } from './certificate';
+import { ChallengeRegistry } from './challenges';
+import { portierDataDir } from './data-dir';
+import { LocalCa } from './local-ca';
+import { certificatesResolversDecoder, ResolverOptions } from './resolver-options';
+import { followDefaultCertificate, httpsServerOptions, secureContextSettings, TlsOptions } from './server-options';
+import { CertificateListing, CertificateStore } from './store';
+
+export { AcmeResolver, domainSetKey } from './acme';
+export type { AcmeTuning, DomainSet } from './acme';
+export { acmeResolverOptions, certificateResolverOptions, certificatesResolversDecoder, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING } from './resolver-options';
+export type { AcmeResolverOptions, ResolverOptions } from './resolver-options';
+export { CertificateStore } from './store';
+export type { CertificateListing } from './store';
+export { ChallengeRegistry } from './challenges';
+export { httpsServerOptions, followDefaultCertificate, secureContextSettings } from './server-options';
+export type { TlsOptions } from './server-options';
+export { LocalCa } from './local-ca';
+export { trustCommand } from './trust';
+export type { TrustOptions } from './trust';
+export { portierDataDir } from './data-dir';
+export { loadCertificate } from './certificate';
+
+export const LOCAL_RESOLVER = 'local';
+
+export interface RouterTls {
+  name: string;
+  /** Literal host names from the router's Host() rule. */
+  hosts: string[];
+  tls: { certResolver?: string; domains?: { main: string; sans?: string[] }[] };
+}
+
+export interface TlsManagerOptions {
+  /** The raw `certificatesResolvers` section of the static config. */
+  resolvers?: unknown;
+  /** Portier's data directory (local CA, default ACME storage); default `portierDataDir()`. */
+  dataDir?: string;
+  logger?: Logger;
+  tuning?: AcmeTuning;
+}
+
+const isLocalName = (h: string): boolean => h === 'localhost' || h.endsWith('.localhost');
+
+export class TlsManager {
+  readonly store = new CertificateStore();
+  readonly challenges = new ChallengeRegistry();
+  private readonly acme = new Map<string, AcmeResolver>();
+  private readonly local: { name: string; ca: LocalCa }[] = [];
+  private localHosts = new Set<string>();
+  private options: Record<string, TlsOptions> = {};
+  private readonly logger: Logger;
+  private readonly httpEntryPoints = new Set<string>();
+
+  /** Throws a configuration error (naming the field or the file) for bad resolver options or unusable storage. */
+  constructor(opts: TlsManagerOptions = {}) {
+    this.logger = (opts.logger ?? silentLogger).child({ component: 'tls' });
+    const dataDir = opts.dataDir ?? portierDataDir();
+    const resolvers: Record<string, ResolverOptions> = opts.resolvers ? certificatesResolversDecoder(opts.resolvers, 'certificatesResolvers') : {};
+    if (!resolvers[LOCAL_RESOLVER]) resolvers[LOCAL_RESOLVER] = { kind: 'local', local: { certificatesDuration: 168 } };
+    const storages = new Map<string, string>();
+    for (const [name, r] of Object.entries(resolvers)) {
+      if (r.kind === 'local') {
+        this.local.push({ name, ca: new LocalCa({ dataDir, leafValidityMs: r.local.certificatesDuration * 3600_000 }) });
+        continue;
+      }
+      const file = path.resolve(r.acme.storage ?? path.join(dataDir, `acme-${name}.json`));
+      const other = storages.get(file);
+      if (other) throw configError(`certificatesResolvers.${name}.acme.storage`, `${file} is already the storage of resolver ${other}: use one file per resolver`);
+      storages.set(file, name);
+      const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning });
+      resolver.start();
+      this.acme.set(name, resolver);
+      if (r.acme.httpChallenge) this.httpEntryPoints.add(r.acme.httpChallenge.entryPoint);
+    }
+    this.store.addOnDemandIssuer((name) => this.issueLocal(name));
+  }
+
+  /**
+   * Applies a dynamic config. Returns the errors found (bad certificate
+   * files, unknown resolvers), each naming its path; the rest is applied.
+   * `acmeDone` settles when the orders this update started have finished.
+   */
+  update(tlsConfig: TlsConfig | undefined, routers: RouterTls[]): { errors: PortierError[]; acmeDone: Promise<void> } {
+    const errors: PortierError[] = [];
+    const statics: ServedCertificate[] = [];
+    (tlsConfig?.certificates ?? []).forEach((c, i) => {
+      const cert = this.readPair(c.certFile, c.keyFile, 'file', `tls.certificates[${i}]`, errors);
+      if (cert) statics.push(cert);
+    });
+    this.store.setGroup('file', statics);
+    const def = tlsConfig?.stores?.default?.defaultCertificate;
+    this.store.setDefault(def ? this.readPair(def.certFile, def.keyFile, 'default', 'tls.stores.default.defaultCertificate', errors) : undefined);
+
+    const options: Record<string, TlsOptions> = {};
+    for (const [name, o] of Object.entries(tlsConfig?.options ?? {})) {
+      try {
+        secureContextSettings(o, `tls.options.${name}`);
+        options[name] = o;
+      } catch (err) {
+        if (err instanceof PortierError) errors.push(err);
+        else throw err;
+      }
+    }
+    this.options = options;
+
+    const sets = new Map<string, Map<string, DomainSet>>();
+    const localHosts = new Set<string>();
+    for (const r of routers) {
+      const resolver = r.tls.certResolver ?? (r.hosts.length > 0 && r.hosts.every(isLocalName) ? LOCAL_RESOLVER : undefined);
+      if (!resolver) continue;
+      const domainSets: DomainSet[] = r.tls.domains?.length
+        ? r.tls.domains.map((d) => ({ main: d.main, sans: d.sans ?? [] }))
+        : r.hosts.length
+          ? [{ main: r.hosts[0], sans: r.hosts.slice(1) }]
+          : [];
+      if (this.acme.has(resolver)) {
+        const bucket = sets.get(resolver) ?? new Map<string, DomainSet>();
+        for (const s of domainSets) bucket.set(domainSetKey(s), s);
+        sets.set(resolver, bucket);
+      } else if (this.local.some((l) => l.name === resolver)) {
+        for (const s of domainSets) for (const h of [s.main, ...s.sans]) localHosts.add(h.toLowerCase());
+      } else {
+        errors.push(configError(`http.routers.${r.name}.tls.certResolver`, `unknown certificate resolver ${JSON.stringify(resolver)}`, 'REF_UNKNOWN'));
+      }
+    }
+    this.localHosts = localHosts;
+    for (const e of errors) this.logger.error('TLS configuration error', { error: e.message });
+    const acmeDone = Promise.all([...this.acme].map(([name, res]) => res.ensure([...(sets.get(name)?.values() ?? [])]))).then(() => undefined);
+    return { errors, acmeDone };
+  }
+
+  /** Options for `https.createServer` on a TLS entrypoint (tls.options.default, read per handshake for sniStrict). */
+  httpsServerOptions(): https.ServerOptions {
+    const base = this.options.default ?? {};
+    return httpsServerOptions(this.store, this.challenges, { ...base, sniStrict: () => this.options.default?.sniStrict === true });
+  }
+
+  /** Call once per HTTPS listener: keeps the certificate for clients without SNI current. */
+  attach(server: tls.Server): void {
+    followDefaultCertificate(server, this.store, this.options.default ?? {});
+  }
+
+  /** Entrypoints on which `challengeResponder` must run before any router. */
+  httpChallengeEntryPoints(): string[] {
+    return [...this.httpEntryPoints];
+  }
+
+  /** Answers ACME HTTP-01 validation requests; false when the request is not one. */
+  challengeResponder = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
+    this.httpEntryPoints.size > 0 && this.challenges.respond(req, res);
+
+  certificates(): CertificateListing[] {
+    return [...this.store.certificates(), ...(this.local[0]?.ca.listing() ?? [])];
+  }
+
+  /** The local CA's root, for `portier trust` and the docs. */
+  localCa(): LocalCa | undefined {
+    return this.local[0]?.ca;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.acme.values()].map((r) => r.close()));
+  }
+
+  private issueLocal(name: string): ServedCertificate | undefined {
+    if (!this.localHosts.has(name) || this.local.length === 0) return undefined;
+    try {
+      return this.local[0].ca.issue(name);
+    } catch (err) {
+      this.logger.error('local CA cannot issue', { host: name, error: errorMessage(err) });
+      return undefined;
+    }
+  }
+
+  private readPair(certFile: string, keyFile: string, resolver: string, at: string, errors: PortierError[]): ServedCertificate | undefined {
+    try {
+      return loadCertificate(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'), resolver, at);
+    } catch (err) {
+      errors.push(err instanceof PortierError ? err : configError(at, `cannot read ${errorMessage(err)}`));
+      return undefined;
+    }
+  }
+}
