@@ -113,7 +113,10 @@ export class Engine extends EventEmitter {
     await this.enqueue(project, async () => {
       const all = [...project.replicas.values()].flat();
       await this.removeReplicas(project, all);
-    }).finally(() => this.projectsByName.delete(name));
+    }).finally(() => {
+      this.projectsByName.delete(name);
+      this.emit('change');
+    });
     this.log.info('project down', { project: name });
   }
 
