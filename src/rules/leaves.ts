@@ -29,7 +29,7 @@ const observeHost = (req: MatchRequest): string => `host is ${q(req.host)}`;
 const observePath = (req: MatchRequest): string => `path is ${q(req.path)}`;
 
 /** Any of `tests` passing; a single test is returned as is to keep the hot path flat. */
-function anyOf(tests: ((req: MatchRequest) => boolean)[]): (req: MatchRequest) => boolean {
+export function anyOf(tests: ((req: MatchRequest) => boolean)[]): (req: MatchRequest) => boolean {
   if (tests.length === 1) return tests[0];
   return (req) => {
     for (const t of tests) if (t(req)) return true;
@@ -134,7 +134,10 @@ export function queryLeaf(conditions: QueryCondition[]): Leaf {
     return false;
   };
   return {
-    test: (req) => conditions.every((c) => check(req, c)),
+    test: (req) => {
+      for (const c of conditions) if (!check(req, c)) return false;
+      return true;
+    },
     observed: (req) => {
       const failing = conditions.find((c) => !check(req, c)) ?? conditions[0];
       return describeQueryParam(req, failing.key);

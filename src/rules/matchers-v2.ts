@@ -1,6 +1,6 @@
 import { matcherTable, type Arg, type Leaf, type MatcherSpec } from './ast';
 import {
-  argError, clientIpLeaf, headerLeaf, headerRegexpLeaf, hostLeaf, methodLeaf, pathArg, queryLeaf, regexpArg,
+  anyOf, argError, clientIpLeaf, headerLeaf, headerRegexpLeaf, hostLeaf, methodLeaf, pathArg, queryLeaf, regexpArg,
   type QueryCondition,
 } from './leaves';
 import { routingPath } from './routing-path';
@@ -27,10 +27,6 @@ function withFeature(leaf: Leaf, feature: string | undefined): Leaf {
   return feature ? { ...leaf, v2Feature: feature } : leaf;
 }
 
-function anyTest(tests: ((req: MatchRequest) => boolean)[]): (req: MatchRequest) => boolean {
-  return tests.length === 1 ? tests[0] : (req) => tests.some((t) => t(req));
-}
-
 function pathTemplates(name: string, args: Arg[], anchor: 'full' | 'prefix'): Leaf {
   const tests: ((req: MatchRequest) => boolean)[] = [];
   let named = false;
@@ -43,7 +39,7 @@ function pathTemplates(name: string, args: Arg[], anchor: 'full' | 'prefix'): Le
     else if (anchor === 'full') tests.push((req) => req.path === canonical);
     else tests.push((req) => req.path.startsWith(canonical));
   }
-  const leaf: Leaf = { test: anyTest(tests), observed: (req) => `path is ${JSON.stringify(req.path)}` };
+  const leaf: Leaf = { test: anyOf(tests), observed: (req) => `path is ${JSON.stringify(req.path)}` };
   return withFeature(leaf, named ? placeholderFeature(name) : multi(name, args));
 }
 
@@ -58,7 +54,7 @@ function hostTemplates(args: Arg[]): Leaf {
     const plain = arg.value.toLowerCase().replace(/\.$/, '');
     tests.push(re ? (req) => re.test(req.host) : (req) => req.host === plain);
   }
-  const leaf: Leaf = { test: anyTest(tests), observed: (req) => `host is ${JSON.stringify(req.host)}` };
+  const leaf: Leaf = { test: anyOf(tests), observed: (req) => `host is ${JSON.stringify(req.host)}` };
   return withFeature(leaf, named ? placeholderFeature('HostRegexp') : multi('HostRegexp', args));
 }
 

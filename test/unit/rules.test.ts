@@ -73,11 +73,14 @@ const cases: Case[] = [
   { rule: 'Query(`k`, `v`)', req: { query: 'k=a&k=v' }, match: true },
   { rule: 'Query(`q`, `a b`)', req: { query: 'q=a+b' }, match: true },
   { rule: 'QueryRegexp(`id`, `^[0-9]+$`)', req: { query: 'id=4x' }, match: false },
+  { rule: 'QueryRegexp(`id`, `^[0-9]+$`)', req: { query: 'id=x&id=42' }, match: true },
   { rule: 'Query(`k`, `v=1`)', req: { query: 'k=v%3D1' }, match: true, as: 'v3' },
   // ClientIP
   { rule: 'ClientIP(`10.0.0.0/8`)', req: { clientIp: '10.1.2.3' }, match: true },
   { rule: 'ClientIP(`10.0.0.0/8`)', req: { clientIp: '11.0.0.1' }, match: false },
   { rule: 'ClientIP(`::1`)', req: { clientIp: '::1' }, match: true },
+  { rule: 'ClientIP(`::1`)', req: { clientIp: '::2' }, match: false, explain: ['✗ ClientIP(`::1`): client IP is "::2"'] },
+  { rule: 'ClientIP(`::ffff:0:0/96`)', req: { clientIp: '192.0.2.1' }, match: true },
   { rule: 'ClientIP(`2001:db8::/32`)', req: { clientIp: '2001:db8:1::5' }, match: true },
   { rule: 'ClientIP(`10.0.0.300`)', error: ['RULE_MATCHER', 'at 9: not an IP address or CIDR range'] },
   // Operators: && binds tighter than ||, !, parentheses; names case-insensitive
@@ -118,6 +121,8 @@ const cases: Case[] = [
   { rule: 'Path(`/users/{id:[0-9]+}`)', req: { path: '/users/42' }, match: true, as: 'v2', warning: '({name:regexp} placeholder in Path)' },
   { rule: 'Path(`/users/{id:[0-9]+}`)', syntax: 'v2', req: { path: '/users/42/x' }, match: false },
   { rule: 'PathPrefix(`/u/{name}/`)', syntax: 'v2', req: { path: '/u/bob/x' }, match: true },
+  { rule: 'Path(`/x/{id:[0-9]{2}}`)', syntax: 'v2', req: { path: '/x/12' }, match: true },
+  { rule: 'Path(`/x/{id:[0-9]{2}`)', syntax: 'v2', error: ['RULE_MATCHER', 'at 5: unbalanced "{"'] },
   { rule: 'PathPrefix(`/u/{name}/`)', syntax: 'v2', req: { path: '/u/a' }, match: false },
   { rule: 'HostRegexp(`{sub:[a-z]+}.example.com`)', req: { host: 'api.example.com' }, match: true, as: 'v2', warning: 'HostRegexp' },
   { rule: 'HostRegexp(`{sub:[a-z]+}.example.com`)', syntax: 'v2', req: { host: 'api.example.com.evil.org' }, match: false },
