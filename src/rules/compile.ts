@@ -1,4 +1,4 @@
-import { leaves, type RuleNode } from './ast';
+import { leaves, type LeafNode, type RuleNode } from './ast';
 import { exactHosts, hostBinding } from './host-binding';
 import { V2_MATCHERS } from './matchers-v2';
 import { V3_MATCHERS } from './matchers-v3';
@@ -48,7 +48,7 @@ function predicate(node: RuleNode): Predicate {
 interface ExplainedLeaf {
   text: string;
   negated: boolean;
-  leaf: Extract<RuleNode, { kind: 'leaf' }>['leaf'];
+  leaf: LeafNode['leaf'];
 }
 
 function explainLeaves(source: string, node: RuleNode, negated: boolean, out: ExplainedLeaf[]): ExplainedLeaf[] {

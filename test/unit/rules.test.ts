@@ -55,6 +55,8 @@ const cases: Case[] = [
   { rule: 'PathRegexp(`^/v[0-9]+/`)', req: { path: '/vx/' }, match: false },
   { rule: 'PathRegexp(`(?i)^/ADMIN`)', req: { path: '/admin/x' }, match: true },
   { rule: 'PathRegexp(`(`)', error: ['RULE_MATCHER', 'at 11: bad regexp'] },
+  { rule: 'PathRegexp(`^/a(?i)b`)', error: ['RULE_MATCHER', 'at 11: bad regexp: inline flags are only supported as a leading'] },
+  { rule: 'PathRegexp(`^/(?P<v>v[0-9])/[[:alpha:]]+\\z`)', req: { path: '/v1/abc' }, match: true },
   // Method
   { rule: 'Method(`get`)', req: { method: 'GET' }, match: true },
   { rule: 'Method(`POST`)', req: { method: 'GET' }, match: false, explain: ['✗ Method(`POST`): method is "GET"'] },
