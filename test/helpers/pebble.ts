@@ -20,8 +20,12 @@ export interface Pebble {
   pebbleCertPem: string;
   httpPort: number;
   tlsPort: number;
-  /** Certificates pebble has issued since it started. */
+  /** New orders pebble has received since it started (failed ones included). */
   ordersCount(): number;
+  /** Certificates pebble has issued since it started. */
+  issuedCount(): number;
+  /** HTTP-01 validation requests pebble made (3 per name: it validates from 3 "vantage points"). */
+  httpValidations(): number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -170,7 +174,9 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
       pebbleCertPem,
       httpPort,
       tlsPort,
-      ordersCount: () => (log().match(/Issued certificate serial/g) ?? []).length,
+      ordersCount: () => (log().match(/POST \/order-plz /g) ?? []).length,
+      issuedCount: () => (log().match(/Issued certificate serial/g) ?? []).length,
+      httpValidations: () => (log().match(/Attempting to validate w\/ HTTP/g) ?? []).length,
       log,
       stop,
     };

@@ -73,6 +73,8 @@ t.test('ACME against pebble', async (t) => {
   await acmeDone;
   t.ok(Date.now() - started < 30_000, 'four orders finish quickly');
   t.equal(pebble.ordersCount(), 4, 'one order per router domain set');
+  t.equal(pebble.issuedCount(), 4);
+  t.equal(pebble.httpValidations(), 3 * 3, 'HTTP-01 only for the 3 names of resolver le: alpn validated over TLS-ALPN-01');
 
   const cases = [
     { host: 'api.portier.test', resolver: 'le' },
