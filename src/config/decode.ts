@@ -100,11 +100,17 @@ export function required<T>(d: Decoder<T>): Decoder<T> {
 }
 
 type Fields = Record<string, Decoder<unknown>>;
-export type Decoded<F extends Fields> = { [K in keyof F]: ReturnType<F[K]> };
+type Out<D> = D extends Decoder<infer T> ? T : never;
+export type Decoded<F extends Fields> = {
+  [K in keyof F as undefined extends Out<F[K]> ? never : K]: Out<F[K]>;
+} & {
+  [K in keyof F as undefined extends Out<F[K]> ? K : never]?: Out<F[K]>;
+};
 
 /**
  * An object with known fields. A key written in any case maps to its
  * canonical field; two spellings of one field or an unknown key are errors.
+ * A missing object decodes as `{}`, so its fields' defaults apply.
  */
 export function object<F extends Fields>(fields: F, opts: { allowEmptyString?: boolean } = {}): Decoder<Decoded<F>> {
   const canonical = new Map(Object.keys(fields).map((k) => [k.toLowerCase(), k]));

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { MatchRequest } from '../rules/types';
 
 /**
@@ -29,6 +30,11 @@ export interface Exchange {
    * written to the client, in registration order.
    */
   readonly responseHooks: ((status: number, headers: IncomingHttpHeaders, ex: Exchange) => void)[];
+  /**
+   * Set for an HTTP upgrade (WebSocket): `res` is then bound to the raw
+   * socket, so middlewares can still answer with a normal response.
+   */
+  readonly upgrade?: { socket: Duplex; head: Buffer };
 }
 
 /**

@@ -1,0 +1,84 @@
+import type { RoutingTable } from '../routing/table';
+import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from '../routing/runtime';
+
+/**
+ * The API's views of the routing table, in Traefik's field names so that
+ * existing tooling (dashboards, scripts) reads them unchanged.
+ */
+export function routerView(r: RouterRuntime): Record<string, unknown> {
+  return {
+    entryPoints: r.entryPoints,
+    ...(r.middlewares.length ? { middlewares: r.middlewares } : {}),
+    service: r.service ?? r.config.service,
+    rule: r.config.rule,
+    ...(r.rule ? { ruleSyntax: r.rule.syntax } : {}),
+    priority: r.priority,
+    ...(r.config.tls ? { tls: r.config.tls } : {}),
+    status: r.status,
+    ...(r.errors.length ? { error: r.errors } : {}),
+    ...(r.warnings.length ? { warning: r.warnings } : {}),
+    using: r.entryPoints,
+    name: r.name,
+    provider: r.provider,
+  };
+}
+
+export function serviceView(s: ServiceRuntime): Record<string, unknown> {
+  const type = Object.keys(s.config)[0]?.toLowerCase();
+  const serverStatus = s.serverStatus();
+  return {
+    ...s.config,
+    status: s.status,
+    ...(s.errors.length ? { error: s.errors } : {}),
+    ...(s.warnings.length ? { warning: s.warnings } : {}),
+    usedBy: s.usedBy,
+    ...(Object.keys(serverStatus).length ? { serverStatus } : {}),
+    name: s.name,
+    provider: s.provider,
+    type,
+  };
+}
+
+export function middlewareView(m: MiddlewareRuntime): Record<string, unknown> {
+  const [key] = Object.keys(m.config);
+  return {
+    [m.type]: m.config[key],
+    status: m.status,
+    ...(m.errors.length ? { error: m.errors } : {}),
+    usedBy: m.usedBy,
+    name: m.name,
+    provider: m.provider,
+    type: m.type.toLowerCase(),
+  };
+}
+
+const counts = (items: Iterable<{ status: string }>): { total: number; warnings: number; errors: number } => {
+  const out = { total: 0, warnings: 0, errors: 0 };
+  for (const i of items) {
+    out.total++;
+    if (i.status === 'warning') out.warnings++;
+    if (i.status === 'disabled') out.errors++;
+  }
+  return out;
+};
+
+export function overview(table: RoutingTable, providers: string[], features: Record<string, unknown>): Record<string, unknown> {
+  const empty = { total: 0, warnings: 0, errors: 0 };
+  return {
+    http: { routers: counts(table.routers.values()), services: counts(table.services.values()), middlewares: counts(table.middlewares.values()) },
+    tcp: { routers: empty, services: empty, middlewares: empty },
+    udp: { routers: empty, services: empty },
+    features,
+    providers,
+  };
+}
+
+export function rawdata(table: RoutingTable): Record<string, unknown> {
+  const byName = <T extends { name: string }>(items: Iterable<T>, view: (t: T) => Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries([...items].map((i) => [i.name, view(i)]));
+  return {
+    routers: byName(table.routers.values(), routerView),
+    middlewares: byName(table.middlewares.values(), middlewareView),
+    services: byName(table.services.values(), serviceView),
+  };
+}

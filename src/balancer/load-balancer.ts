@@ -1,0 +1,101 @@
+import type { LoadBalancerConfig } from '../dynamic/model';
+import type { Exchange, Handler } from '../proxy/exchange';
+import { Forwarder, ForwarderOptions, UpstreamFailure } from '../proxy/forwarder';
+import { requestError } from '../errors';
+import { SmoothWeightedRoundRobin } from './wrr';
+import { ServerState } from './server-state';
+import { HealthChecker } from './health-check';
+import { StickyCookie } from './sticky';
+import type { Logger } from '../log/logger';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** A request whose body has not been read can be sent again. */
+function replayable(ex: Exchange): boolean {
+  const { headers, method } = ex.req;
+  const noBody = headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0');
+  return noBody && IDEMPOTENT.has(method ?? '') && !ex.res.headersSent;
+}
+
+/**
+ * A `loadBalancer` service: smooth WRR over its servers, active health
+ * checks, passive ejection after connection failures, sticky cookie. An
+ * idempotent request refused by a server that is going away (a replica
+ * scaled down, a keep-alive socket the backend just closed) is sent to the
+ * next server instead of failing.
+ */
+export class LoadBalancer {
+  readonly servers: ServerState[];
+  private readonly wrr: SmoothWeightedRoundRobin<ServerState>;
+  private readonly forwarder: Forwarder;
+  private readonly health?: HealthChecker;
+  private readonly sticky?: StickyCookie;
+  private readonly stickyIndex = new Map<string, ServerState>();
+
+  /** `previous`: the balancer this one replaces; servers it shares keep their health verdict. */
+  constructor(name: string, cfg: LoadBalancerConfig, transport: ForwarderOptions, log: Logger, onHealthChange: () => void, previous?: LoadBalancer) {
+    this.servers = cfg.servers.map((s) => {
+      const state = new ServerState(s.url, s.weight ?? 1);
+      if (previous?.servers.find((p) => p.url === s.url)?.healthy === false && cfg.healthCheck) state.checkFailed();
+      return state;
+    });
+    this.wrr = new SmoothWeightedRoundRobin(this.servers.map((s) => ({ item: s, weight: s.weight })));
+    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true });
+    if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, log.child({ service: name }), onHealthChange);
+    if (cfg.sticky?.cookie) {
+      this.sticky = new StickyCookie(cfg.sticky.cookie, name);
+      for (const s of this.servers) this.stickyIndex.set(StickyCookie.valueFor(s.url), s);
+    }
+  }
+
+  start(): void {
+    this.health?.start();
+  }
+
+  /**
+   * Stops health checks. In-flight requests keep their sockets; idle ones
+   * close on their own timeout. `force` (shutdown) destroys every socket.
+   */
+  close(force = false): void {
+    this.health?.close();
+    if (force) this.forwarder.close();
+  }
+
+  serverStatus(): Record<string, 'UP' | 'DOWN'> {
+    return Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
+  }
+
+  readonly handler: Handler = async (ex) => {
+    const tried = new Set<ServerState>();
+    let pinned = this.pinnedServer(ex);
+    let last: unknown;
+    for (let attempt = 0; attempt <= this.servers.length; attempt++) {
+      const server = pinned ?? this.wrr.next((s) => s.available() && !tried.has(s));
+      if (!server) break;
+      if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
+      pinned = undefined;
+      ex.serverUrl = server.url;
+      try {
+        if (ex.upgrade) await this.forwarder.upgrade(ex, ex.upgrade.socket, ex.upgrade.head, server.url);
+        else await this.forwarder.forward(ex, server.url);
+        server.connectionSucceeded();
+        return;
+      } catch (err) {
+        last = err;
+        if (!(err instanceof UpstreamFailure)) throw err;
+        if (err.notConnected) server.connectionFailed();
+        const again = (err.notConnected || err.staleSocket) && !ex.upgrade && replayable(ex);
+        if (!again) throw err;
+        if (!err.staleSocket) tried.add(server);
+      }
+    }
+    throw last ?? requestError('NO_SERVER', 503, 'no available server');
+  };
+
+  private pinnedServer(ex: Exchange): ServerState | undefined {
+    if (!this.sticky) return undefined;
+    const value = this.sticky.read(ex.req);
+    const server = value === undefined ? undefined : this.stickyIndex.get(value);
+    return server?.available() ? server : undefined;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * What the balancer knows of one upstream server: its active health-check
+ * verdict and any passive ejection after connection failures.
+ */
+export class ServerState {
+  /** Verdict of the active health check; true while none is configured. */
+  healthy = true;
+  private ejectedUntil = 0;
+  private failures = 0;
+
+  constructor(
+    readonly url: string,
+    readonly weight: number,
+    /** Consecutive connection failures that eject the server. */
+    private readonly maxFailures = 1,
+    /** How long an ejected server is skipped before it gets traffic again. */
+    private readonly ejectMs = 10_000,
+  ) {}
+
+  available(now = Date.now()): boolean {
+    return this.healthy && now >= this.ejectedUntil;
+  }
+
+  /** A connection to the server failed (refused, reset before a response). */
+  connectionFailed(now = Date.now()): void {
+    this.failures += 1;
+    if (this.failures >= this.maxFailures) {
+      this.ejectedUntil = now + this.ejectMs;
+      this.failures = 0;
+    }
+  }
+
+  connectionSucceeded(): void {
+    this.failures = 0;
+  }
+
+  /** An active check passed: it also ends a passive ejection. */
+  checkPassed(): boolean {
+    const changed = !this.healthy;
+    this.healthy = true;
+    this.ejectedUntil = 0;
+    return changed;
+  }
+
+  checkFailed(): boolean {
+    const changed = this.healthy;
+    this.healthy = false;
+    return changed;
+  }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { loadStaticConfig } from './config/load';
+import { createLogger } from './log/logger';
+import { errorMessage, PortierError } from './errors';
+import { startPortier } from './app';
+import { checkCommand } from './commands/check';
+import { VERSION } from './version';
+
+const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
+
+Usage:
+  portier [--config FILE] [--<key.path>=VALUE ...]   run the gateway
+  portier check [--config FILE]                      validate the static and file configuration
+  portier --version | --help
+
+Configuration comes from FILE (default ./portier.yaml), PORTIER_* environment
+variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:8080) and --key.path=value flags
+(--entryPoints.web.address=:8080), in Traefik's key names.
+`;
+
+interface Parsed {
+  command: string;
+  file?: string;
+  flags: string[];
+  rest: string[];
+}
+
+function parseArgs(argv: string[]): Parsed {
+  const out: Parsed = { command: 'run', flags: [], rest: [] };
+  const args = [...argv];
+  if (args[0] && !args[0].startsWith('-')) out.command = args.shift()!;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--config' || a === '-c') out.file = args[++i];
+    else if (a.startsWith('--config=')) out.file = a.slice('--config='.length);
+    else if (a === '--help' || a === '-h') out.command = 'help';
+    else if (a === '--version' || a === '-v') out.command = 'version';
+    else if (a.startsWith('--')) out.flags.push(a);
+    else out.rest.push(a);
+  }
+  return out;
+}
+
+async function run(args: Parsed): Promise<number> {
+  const loaded = loadStaticConfig({ file: args.file, flags: args.flags });
+  const { config } = loaded;
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  for (const n of loaded.notices) log.info(n);
+  const portier = await startPortier(config, log);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info('stopping: finishing in-flight requests', { signal });
+    portier.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { error: errorMessage(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise<number>(() => undefined);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'version':
+      process.stdout.write(`portier ${VERSION}\n`);
+      return 0;
+    case 'run':
+      return run(args);
+    case 'check':
+      return checkCommand(args.file, args.flags);
+    default:
+      process.stderr.write(`portier: unknown command ${JSON.stringify(args.command)}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`portier: ${err instanceof PortierError ? err.message : errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,102 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+import { staticConfigDecoder, StaticConfig } from './static';
+import { parseYaml, locate } from './yaml';
+import { PortierError, configError } from '../errors';
+import { isRecord } from './decode';
+
+/**
+ * Static configuration from, in increasing precedence: the YAML file
+ * (`--config`, else ./portier.yaml if present), `PORTIER_*` environment
+ * variables and `--a.b.c=value` flags — Traefik's three sources with
+ * Portier's prefix.
+ */
+export interface LoadedStatic {
+  config: StaticConfig;
+  /** Absolute path of the file read, if any; relative paths in it resolve against its folder. */
+  file?: string;
+  notices: string[];
+}
+
+export function loadStaticConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: string[]; cwd?: string }): LoadedStatic {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  let file = opts.file ?? env.PORTIER_CONFIG;
+  if (!file && existsSync(resolve(cwd, 'portier.yaml'))) file = 'portier.yaml';
+  let raw: Record<string, unknown> = {};
+  let parsed: ReturnType<typeof parseYaml> | undefined;
+  const abs = file ? resolve(cwd, file) : undefined;
+  if (abs) {
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (err) {
+      throw new PortierError('CONFIG_PARSE', `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: abs });
+    }
+    parsed = parseYaml(text, abs);
+    if (!isRecord(parsed.value)) throw new PortierError('CONFIG_PARSE', 'expected a map at the top level', { path: `${abs}:1` });
+    raw = parsed.value;
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('PORTIER_') || v === undefined) continue;
+    if (['PORTIER_CONFIG', 'PORTIER_ENGINE_SOCKET', 'PORTIER_DATA_DIR'].includes(k)) continue;
+    setPath(raw, k.slice('PORTIER_'.length).toLowerCase().split('_'), v);
+  }
+  for (const flag of opts.flags ?? []) {
+    const m = /^--([A-Za-z][\w.-]*)(?:=(.*))?$/.exec(flag);
+    if (!m) throw configError(flag, 'expected --key.path=value');
+    setPath(raw, m[1].split('.'), m[2] ?? 'true');
+  }
+  let config: StaticConfig;
+  try {
+    config = staticConfigDecoder(raw, '');
+  } catch (err) {
+    if (err instanceof PortierError && parsed && abs) throw locate(err, abs, parsed);
+    throw err;
+  }
+  const notices = applyDefaults(config);
+  resolvePaths(config, abs ? dirname(abs) : cwd);
+  return { config, file: abs, notices };
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: string): void {
+  let node = target;
+  keys.forEach((key, i) => {
+    if (i === keys.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const existing = Object.keys(node).find((k) => k.toLowerCase() === key.toLowerCase());
+    const name = existing ?? key;
+    if (!isRecord(node[name])) node[name] = {};
+    node = node[name] as Record<string, unknown>;
+  });
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Traefik's implicit `web` entrypoint, and the `traefik` one for the API. */
+function applyDefaults(config: StaticConfig): string[] {
+  const notices: string[] = [];
+  const eps = config.entryPoints;
+  if (Object.keys(eps).length === 0) eps.web = staticConfigDecoder({ entryPoints: { web: {} } }, '').entryPoints.web;
+  if (eps.web && !eps.web.address) {
+    eps.web.address = isRoot() ? ':80' : ':8080';
+    if (!isRoot()) notices.push('entrypoint web: not root, so listening on :8080 instead of :80');
+  }
+  if ((config.api || config.ping) && !eps.traefik) {
+    eps.traefik = staticConfigDecoder({ entryPoints: { traefik: { address: '127.0.0.1:8081' } } }, '').entryPoints.traefik;
+  }
+  for (const [name, ep] of Object.entries(eps)) {
+    if (!ep.address) throw configError(`entryPoints.${name}.address`, 'is required', 'CONFIG_MISSING');
+  }
+  return notices;
+}
+
+function resolvePaths(config: StaticConfig, base: string): void {
+  const file = config.providers.file;
+  if (file?.filename) file.filename = resolve(base, file.filename);
+  if (file?.directory) file.directory = resolve(base, file.directory);
+  if (config.accessLog?.filePath) config.accessLog.filePath = resolve(base, config.accessLog.filePath);
+  if (config.dataDir) config.dataDir = resolve(base, config.dataDir);
+}

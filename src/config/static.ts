@@ -1,0 +1,131 @@
+import {
+  boolean, duration, int, list, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
+} from './decode';
+import { configError } from '../errors';
+
+/**
+ * Static configuration, in the key names and shape of Traefik's static
+ * configuration so a Traefik user's file mostly works unchanged. Sections
+ * owned by pluggable parts (provider options, certificate resolvers) are kept
+ * raw here and decoded by the part that owns them (src/plugins.ts), so that
+ * src/ never imports a provider.
+ */
+
+/** Defaults, documented in README ("Timeouts and limits"). */
+export const ENTRYPOINT_DEFAULTS = {
+  readHeaderTimeoutMs: 10_000,
+  readTimeoutMs: 60_000,
+  writeTimeoutMs: 0,
+  idleTimeoutMs: 180_000,
+  graceTimeOutMs: 10_000,
+  maxHeaderBytes: 16_384,
+  maxHeaderCount: 100,
+  maxConnections: 0,
+} as const;
+
+const address: Decoder<string> = (raw, path) => {
+  const s = string(raw, path);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]*)?:\d{1,5}(\/tcp)?$/.test(s)) {
+    throw configError(path, `expected [host]:port, got ${JSON.stringify(s)}`);
+  }
+  const port = Number(s.replace(/\/tcp$/, '').slice(s.lastIndexOf(':') + 1).replace(/\/tcp$/, ''));
+  if (port > 65535) throw configError(path, `port ${port} out of range`);
+  return s.replace(/\/tcp$/, '');
+};
+
+const entryPoint = object({
+  address: withDefault(address, ''),
+  asDefault: optional(boolean),
+  forwardedHeaders: object({ trustedIPs: withDefault(list(string), []), insecure: withDefault(boolean, false) }),
+  transport: object({
+      respondingTimeouts: object({
+        readHeaderTimeout: withDefault(duration, ENTRYPOINT_DEFAULTS.readHeaderTimeoutMs),
+        readTimeout: withDefault(duration, ENTRYPOINT_DEFAULTS.readTimeoutMs),
+        writeTimeout: withDefault(duration, ENTRYPOINT_DEFAULTS.writeTimeoutMs),
+        idleTimeout: withDefault(duration, ENTRYPOINT_DEFAULTS.idleTimeoutMs),
+      }),
+      lifeCycle: object({
+        graceTimeOut: withDefault(duration, ENTRYPOINT_DEFAULTS.graceTimeOutMs),
+        requestAcceptGraceTimeout: withDefault(duration, 0),
+      }),
+      keepAliveMaxRequests: withDefault(int, 0),
+      maxConnections: withDefault(int, ENTRYPOINT_DEFAULTS.maxConnections),
+    }),
+  http: optional(
+    object({
+      redirections: optional(
+        object({
+          entryPoint: object({
+            to: string,
+            scheme: withDefault(string, 'https'),
+            permanent: withDefault(boolean, false),
+            priority: optional(int),
+          }),
+        }),
+      ),
+      middlewares: optional(list(string)),
+      tls: optional(object({ certResolver: optional(string), options: optional(string), domains: optional(list(object({ main: string, sans: optional(list(string)) }))) })),
+      maxHeaderBytes: withDefault(int, ENTRYPOINT_DEFAULTS.maxHeaderBytes),
+      maxHeaderCount: withDefault(int, ENTRYPOINT_DEFAULTS.maxHeaderCount),
+      maxRequestBodyBytes: optional(int),
+      dropUnderscoreHeaders: withDefault(boolean, true),
+    }),
+  ),
+});
+
+const fileProvider = object({
+  filename: optional(string),
+  directory: optional(string),
+  watch: withDefault(boolean, true),
+});
+
+const accessLog = object({
+  filePath: optional(string),
+  format: withDefault(oneOf('json', 'common'), 'common'),
+  bufferingSize: withDefault(int, 0),
+  filters: optional(object({ statusCodes: optional(list(string)), retryAttempts: optional(boolean), minDuration: optional(duration) })),
+  fields: optional(
+    object({
+      defaultMode: withDefault(oneOf('keep', 'drop', 'redact'), 'keep'),
+      names: optional(record(oneOf('keep', 'drop', 'redact'))),
+      headers: optional(object({ defaultMode: withDefault(oneOf('keep', 'drop', 'redact'), 'drop'), names: optional(record(oneOf('keep', 'drop', 'redact'))) })),
+    }),
+  ),
+});
+
+const raw: Decoder<unknown> = (v) => v;
+const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
+  if (v === null || v === undefined || v === true || v === '') return {};
+  if (!isRecord(v)) throw configError(path, 'expected a map');
+  return v;
+};
+
+export const staticConfigDecoder = object({
+  global: optional(object({ checkNewVersion: optional(boolean), sendAnonymousUsage: optional(boolean) })),
+  entryPoints: withDefault(record(entryPoint), {}),
+  providers: object({
+    providersThrottleDuration: withDefault(duration, 50),
+    file: optional(fileProvider),
+    docker: optional(rawMap),
+    swarm: optional(rawMap),
+    runtime: optional(rawMap),
+  }),
+  api: optional(object({ dashboard: withDefault(boolean, true), insecure: withDefault(boolean, false), debug: withDefault(boolean, false) })),
+  ping: optional(object({ entryPoint: withDefault(string, 'traefik'), terminatingStatusCode: withDefault(int, 503) })),
+  log: object({ level: withDefault(oneOf('debug', 'info', 'warn', 'error'), 'info'), format: withDefault(oneOf('text', 'json'), 'text'), filePath: optional(string) }),
+  accessLog: optional(accessLog),
+  metrics: optional(rawMap),
+  certificatesResolvers: optional(record(raw)),
+  core: object({ defaultRuleSyntax: withDefault(oneOf('v2', 'v3', 'auto'), 'auto') }),
+  serversTransport: optional(
+    object({
+      insecureSkipVerify: withDefault(boolean, false),
+      maxIdleConnsPerHost: withDefault(int, 64),
+      forwardingTimeouts: optional(object({ dialTimeout: optional(duration), responseHeaderTimeout: optional(duration), idleConnTimeout: optional(duration) })),
+    }),
+  ),
+  dataDir: optional(string),
+});
+
+export type StaticConfig = ReturnType<typeof staticConfigDecoder>;
+export type EntryPoint = NonNullable<StaticConfig['entryPoints']>[string];

@@ -1,0 +1,179 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import type { Exchange } from './exchange';
+import { requestError, PortierError } from '../errors';
+import { stripHopByHop } from './hop-by-hop';
+
+export interface ForwarderOptions {
+  passHostHeader: boolean;
+  /** Connect timeout; 504 when exceeded. */
+  dialTimeoutMs: number;
+  /** From request sent to response headers; 0 = none. 504 when exceeded. */
+  responseHeaderTimeoutMs: number;
+  /** Idle keep-alive sockets are closed after this, before a backend's own idle timeout would race a reuse. */
+  idleConnTimeoutMs: number;
+  maxIdleConnsPerHost: number;
+  insecureSkipVerify: boolean;
+}
+
+export const FORWARDER_DEFAULTS: ForwarderOptions = {
+  passHostHeader: true,
+  dialTimeoutMs: 30_000,
+  responseHeaderTimeoutMs: 60_000,
+  idleConnTimeoutMs: 4_000,
+  maxIdleConnsPerHost: 64,
+  insecureSkipVerify: false,
+};
+
+/** Why a forward failed before anything was written: lets the balancer choose to retry elsewhere. */
+export class UpstreamFailure extends PortierError {
+  constructor(
+    code: 'UPSTREAM_REFUSED' | 'UPSTREAM_TIMEOUT',
+    status: number,
+    /** The server was never reached (refused, dial timeout): safe to try another for any request. */
+    readonly notConnected: boolean,
+    /** A reused keep-alive socket was reset before any response (the backend closed it first). */
+    readonly staleSocket: boolean,
+    cause: unknown,
+  ) {
+    super(code, `${code === 'UPSTREAM_TIMEOUT' ? 'upstream timed out' : 'bad gateway'}`, { status, cause });
+  }
+}
+
+interface Flight {
+  ex: Exchange;
+  timedOut?: 'dial' | 'response';
+  connected: boolean;
+  reused: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Forwards exchanges to one service's servers with http-proxy, hardened the
+ * way production needs: one keep-alive agent per service, an error path for
+ * every socket, client aborts tear down the upstream request (http-proxy
+ * leaks it otherwise), upstream timeouts mapped to 504, and response hooks run
+ * before headers go out.
+ */
+export class Forwarder {
+  private readonly proxy: httpProxy;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly flights = new WeakMap<http.IncomingMessage, Flight>();
+
+  constructor(private readonly opts: ForwarderOptions) {
+    const agentOpts = { keepAlive: true, maxFreeSockets: opts.maxIdleConnsPerHost, timeout: opts.idleConnTimeoutMs, scheduling: 'lifo' as const };
+    this.httpAgent = new http.Agent(agentOpts);
+    this.httpsAgent = new https.Agent({ ...agentOpts, rejectUnauthorized: !opts.insecureSkipVerify });
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader, secure: !opts.insecureSkipVerify });
+    this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req));
+    this.proxy.on('proxyRes', (proxyRes, req) => this.onProxyRes(proxyRes, req));
+    // http-proxy rethrows when no listener is attached; every call passes its own callback too.
+    this.proxy.on('error', () => undefined);
+  }
+
+  forward(ex: Exchange, target: string): Promise<void> {
+    const { req, res } = ex;
+    req.url = ex.query ? `${ex.path}?${ex.query}` : ex.path;
+    const flight: Flight = { ex, connected: false, reused: false };
+    this.flights.set(req, flight);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(flight.timer);
+        if (err) reject(err);
+        else resolve();
+      };
+      res.once('close', () => {
+        if (!res.writableFinished) flight.ex.req.destroy();
+        done();
+      });
+      res.once('finish', () => done());
+      this.proxy.web(req, res, { target, agent: target.startsWith('https:') ? this.httpsAgent : this.httpAgent }, (err: NodeJS.ErrnoException) => {
+        if (res.headersSent) {
+          // Headers are out: the only honest signal left is to abort the client's response.
+          res.destroy(err);
+          done();
+          return;
+        }
+        done(this.failure(flight, err));
+      });
+    });
+  }
+
+  /** Proxies an upgraded connection (WebSocket); errors close both sockets and never escape. */
+  upgrade(ex: Exchange, socket: Duplex, head: Buffer, target: string): Promise<void> {
+    const { req } = ex;
+    req.url = ex.query ? `${ex.path}?${ex.query}` : ex.path;
+    // From here the socket carries the upgraded protocol, not the response object's HTTP.
+    if (ex.res.socket) ex.res.detachSocket(ex.res.socket);
+    socket.on('error', () => socket.destroy());
+    return new Promise<void>((resolve, reject) => {
+      this.proxy.ws(req, socket, head, { target }, (err: Error) => {
+        if (!socket.destroyed && !(socket as { _portierUpgraded?: boolean })._portierUpgraded) reject(this.failure({ ex, connected: false, reused: false }, err));
+        else {
+          socket.destroy();
+          resolve();
+        }
+      });
+      this.proxy.once('open', (proxySocket: Duplex) => {
+        (socket as { _portierUpgraded?: boolean })._portierUpgraded = true;
+        proxySocket.on('error', () => socket.destroy());
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+    this.proxy.close();
+  }
+
+  private onProxyReq(proxyReq: http.ClientRequest, req: http.IncomingMessage): void {
+    const flight = this.flights.get(req);
+    if (!flight) return;
+    const arm = (kind: 'dial' | 'response', ms: number): void => {
+      clearTimeout(flight.timer);
+      if (ms <= 0) return;
+      flight.timer = setTimeout(() => {
+        flight.timedOut = kind;
+        proxyReq.destroy(new Error(`${kind} timeout`));
+      }, ms);
+    };
+    proxyReq.once('socket', (socket) => {
+      flight.reused = proxyReq.reusedSocket;
+      const connected = (): void => {
+        flight.connected = true;
+        arm('response', this.opts.responseHeaderTimeoutMs);
+      };
+      if ((socket as { connecting?: boolean }).connecting) {
+        arm('dial', this.opts.dialTimeoutMs);
+        socket.once('connect', connected);
+        socket.once('secureConnect', () => undefined);
+      } else connected();
+    });
+    proxyReq.once('response', () => clearTimeout(flight.timer));
+  }
+
+  private onProxyRes(proxyRes: http.IncomingMessage, req: http.IncomingMessage): void {
+    const flight = this.flights.get(req);
+    if (!flight) return;
+    stripHopByHop(proxyRes.headers, false);
+    const status = proxyRes.statusCode ?? 502;
+    for (const hook of flight.ex.responseHooks) hook(status, proxyRes.headers, flight.ex);
+  }
+
+  private failure(flight: Flight, err: NodeJS.ErrnoException): UpstreamFailure {
+    if (flight.timedOut) return new UpstreamFailure('UPSTREAM_TIMEOUT', 504, flight.timedOut === 'dial', false, err);
+    const notConnected = !flight.connected || err.code === 'ECONNREFUSED';
+    const stale = flight.reused && err.code === 'ECONNRESET';
+    return new UpstreamFailure('UPSTREAM_REFUSED', 502, notConnected, stale, err);
+  }
+}
+
+export { requestError };

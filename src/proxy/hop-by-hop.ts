@@ -1,0 +1,24 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+
+/**
+ * Removes hop-by-hop headers, and every header the Connection header names
+ * (RFC 9110 7.6.1). Runs before Portier sets X-Forwarded-*, so a client
+ * cannot strip them by naming them in Connection (CVE-2024-45410).
+ * Transfer-Encoding is left to Node, which frames bodies itself.
+ */
+export function stripHopByHop(headers: IncomingHttpHeaders, keepUpgrade: boolean): void {
+  const connection = headers.connection;
+  if (connection) {
+    for (const token of String(connection).split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name && !(keepUpgrade && name === 'upgrade')) delete headers[name];
+    }
+  }
+  for (const name of HOP_BY_HOP) {
+    if (keepUpgrade && (name === 'upgrade' || name === 'connection')) continue;
+    delete headers[name];
+  }
+  if (keepUpgrade) headers.connection = 'upgrade';
+}

@@ -1,0 +1,231 @@
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { EntryPoint } from '../config/static';
+import type { Exchange } from '../proxy/exchange';
+import type { MatchRequest } from '../rules/types';
+import type { RoutingTable } from '../routing/table';
+import type { Logger } from '../log/logger';
+import type { RequestObserver } from './observer';
+import { normalizeHost } from '../rules/routing-path';
+import { normalizeTarget, splitTarget } from './normalize';
+import { inspectRequest, originForm } from './hygiene';
+import { applyForwarded, trustedPeers } from '../proxy/forwarded';
+import { stripHopByHop } from '../proxy/hop-by-hop';
+import { PortierError, errorMessage } from '../errors';
+import { sendError } from './respond';
+
+/** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
+export type PreRouting = (req: IncomingMessage, res: ServerResponse, ex: Exchange) => boolean;
+
+export interface EntryPointOptions {
+  name: string;
+  cfg: EntryPoint;
+  table: () => RoutingTable;
+  log: Logger;
+  observers: RequestObserver[];
+  preRouting: PreRouting[];
+  /** Present when this entrypoint terminates TLS. */
+  tls?: https.ServerOptions;
+}
+
+const unmap = (ip: string | undefined): string => (ip?.startsWith('::ffff:') ? ip.slice(7) : ip ?? '');
+
+/**
+ * One listening socket: hygiene checks, normalisation, routing by the
+ * current table, forwarded headers, then the router's compiled handler.
+ * Every failure ends the request with a status; none escapes to the process.
+ */
+export class EntryPointServer {
+  readonly server: http.Server;
+  private readonly trusted: (ip: string) => boolean;
+  private inFlight = 0;
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly sockets = new Set<Duplex>();
+
+  constructor(private readonly opts: EntryPointOptions) {
+    const { cfg } = opts;
+    const t = cfg.transport.respondingTimeouts;
+    const serverOpts: http.ServerOptions = {
+      maxHeaderSize: cfg.http?.maxHeaderBytes ?? 16_384,
+      insecureHTTPParser: false,
+      requestTimeout: t.readTimeout,
+      headersTimeout: t.readHeaderTimeout,
+      keepAliveTimeout: t.idleTimeout,
+      // Node checks header/request timeouts on this interval; keep it short so the bounds hold.
+      connectionsCheckingInterval: 500,
+      noDelay: true,
+    };
+    this.server = opts.tls ? https.createServer({ ...serverOpts, ...opts.tls }) : http.createServer(serverOpts);
+    this.server.maxHeadersCount = 0;
+    if (t.writeTimeout) this.server.setTimeout(t.writeTimeout);
+    if (cfg.transport.maxConnections) this.server.maxConnections = cfg.transport.maxConnections;
+    if (cfg.transport.keepAliveMaxRequests) this.server.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
+    this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    const protocol = opts.tls ? 'https' : 'http';
+    this.server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Duplex) => {
+      this.sockets.add(socket);
+      for (const o of opts.observers) o.connectionOpened?.(opts.name, protocol);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        for (const o of opts.observers) o.connectionClosed?.(opts.name, protocol);
+      });
+    });
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = parseAddress(this.opts.cfg.address);
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, exclusive: true }, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: host ?? '', port });
+      });
+    });
+  }
+
+  get port(): number {
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /**
+   * Graceful stop: refuse new connections, close idle keep-alives, let
+   * in-flight requests finish within `graceMs`, then cut what is left.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    this.server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade']): Exchange | Error {
+    const rejection = inspectRequest(req, {
+      maxHeaderCount: this.opts.cfg.http?.maxHeaderCount ?? 100,
+      dropUnderscoreHeaders: this.opts.cfg.http?.dropUnderscoreHeaders ?? true,
+    });
+    if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
+    const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
+    const path = target.path === '*' ? '*' : normalizeTarget(target.path);
+    if (path === null) return new PortierError('BAD_REQUEST', 'invalid request target', { status: 400 });
+    const absolute = /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
+    const remoteIp = unmap(req.socket.remoteAddress);
+    const tls = Boolean(this.opts.tls);
+    stripHopByHop(req.headers, upgrade !== undefined);
+    const clientIp = applyForwarded(req.headers, { remoteIp, tls, localPort: req.socket.localPort ?? 0, trusted: this.trusted(remoteIp) });
+    const match: MatchRequest = {
+      host: normalizeHost(absolute ? absolute[1] : req.headers.host ?? ''),
+      path,
+      method: req.method ?? 'GET',
+      headers: req.headers,
+      query: target.query,
+      clientIp: remoteIp,
+    };
+    return {
+      req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
+      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], upgrade,
+    };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.draining) res.setHeader('connection', 'close');
+    const ex = this.exchange(req, res);
+    this.track(req, res, ex instanceof Error ? undefined : ex);
+    if (ex instanceof Error) {
+      sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
+      return;
+    }
+    for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
+    this.dispatch(ex);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    const protocol = String(req.headers.upgrade ?? '').toLowerCase();
+    // Only WebSocket upgrades are proxied; h2c and others are refused by serving the request as plain HTTP/1.1.
+    const isWebSocket = protocol === 'websocket';
+    if (!isWebSocket) {
+      delete req.headers.upgrade;
+      delete req.headers['http2-settings'];
+    }
+    const ex = this.exchange(req, res, isWebSocket ? { socket, head } : undefined);
+    this.track(req, res, ex instanceof Error ? undefined : ex);
+    if (ex instanceof Error) {
+      sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
+      return;
+    }
+    for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
+    this.dispatch(ex);
+  }
+
+  private dispatch(ex: Exchange): void {
+    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
+    if (!router) {
+      sendError(ex.res, 404, '404 page not found');
+      return;
+    }
+    ex.routerName = router.name;
+    ex.serviceName = router.service;
+    router.handler(ex).catch((err: unknown) => this.fail(ex, err));
+  }
+
+  private fail(ex: Exchange, err: unknown): void {
+    const status = err instanceof PortierError && err.status ? err.status : 500;
+    if (status >= 500) this.opts.log.debug('request failed', { router: ex.routerName, server: ex.serverUrl, status, error: errorMessage(err) });
+    if (ex.res.headersSent || (ex.upgrade && !ex.res.socket)) {
+      if (ex.upgrade && !ex.res.socket && !ex.upgrade.socket.destroyed) {
+        ex.upgrade.socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      } else ex.res.destroy();
+      return;
+    }
+    const text = status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : http.STATUS_CODES[status] ?? 'Error';
+    sendError(ex.res, status, text);
+  }
+
+  private track(req: IncomingMessage, res: ServerResponse, ex: Exchange | undefined): void {
+    this.inFlight++;
+    const started = process.hrtime.bigint();
+    let bytesIn = 0;
+    req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+    res.once('close', () => {
+      this.inFlight--;
+      if (ex && this.opts.observers.length) {
+        const record = {
+          ex, status: res.statusCode, bytesIn,
+          bytesOut: (res.socket?.bytesWritten ?? 0),
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          aborted: !res.writableFinished,
+        };
+        for (const o of this.opts.observers) o.requestEnded(record);
+      }
+      if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+}
+
+export function parseAddress(address: string): { host?: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host || undefined, port: Number(address.slice(i + 1)) };
+}

@@ -1,0 +1,183 @@
+import type https from 'node:https';
+import type { StaticConfig } from '../config/static';
+import type { ProviderSnapshot } from '../dynamic/model';
+import type { Provider } from '../provider';
+import type { Handler } from '../proxy/exchange';
+import type { MiddlewareType } from '../../middlewares/types';
+import type { Logger } from '../log/logger';
+import type { RequestObserver } from './observer';
+import { EntryPointServer, PreRouting } from './entrypoint';
+import { compile, newCompileCache, CompileOptions } from '../routing/compile';
+import { RoutingTable } from '../routing/table';
+import { FORWARDER_DEFAULTS } from '../proxy/forwarder';
+import { errorMessage } from '../errors';
+
+export interface GatewayOptions {
+  config: StaticConfig;
+  providers: Provider[];
+  middlewareTypes: ReadonlyMap<string, MiddlewareType<unknown>>;
+  log: Logger;
+  observers?: RequestObserver[];
+  preRouting?: PreRouting[];
+  /** TLS server options for the entrypoints that terminate TLS. */
+  tlsFor?: (entryPoint: string) => https.ServerOptions | undefined;
+  /** `name@internal` services (API, dashboard, ping) and the snapshot that routes to them. */
+  internal?: { services: Record<string, Handler>; snapshot: ProviderSnapshot };
+}
+
+export type TableListener = (table: RoutingTable, snapshots: ReadonlyMap<string, ProviderSnapshot>) => void;
+
+/**
+ * Owns the data flow: providers push snapshots, which are throttled,
+ * compiled once into an immutable table, swapped in, and announced to
+ * listeners (TLS, API, metrics). Entrypoints read whatever table is current.
+ */
+export class Gateway {
+  private current: RoutingTable;
+  private readonly snapshots = new Map<string, ProviderSnapshot>();
+  private readonly entryPoints: EntryPointServer[] = [];
+  private readonly listeners: TableListener[] = [];
+  private readonly cache = newCompileCache();
+  private readonly compileOptions: CompileOptions;
+  private pending?: NodeJS.Timeout;
+  private closed = false;
+  reloads = { total: 0, lastSuccess: true, lastAt: 0 };
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config } = opts;
+    const st = config.serversTransport;
+    const eps = config.entryPoints;
+    const explicitDefault = Object.values(eps).some((e) => e.asDefault);
+    this.compileOptions = {
+      entryPoints: Object.fromEntries(
+        Object.entries(eps).map(([name, e]) => [
+          name,
+          {
+            tls: e.http?.tls !== undefined,
+            asDefault: explicitDefault ? Boolean(e.asDefault) : name !== 'traefik',
+            middlewares: e.http?.middlewares ?? [],
+          },
+        ]),
+      ),
+      defaultRuleSyntax: config.core.defaultRuleSyntax,
+      transport: {
+        ...FORWARDER_DEFAULTS,
+        insecureSkipVerify: st?.insecureSkipVerify ?? FORWARDER_DEFAULTS.insecureSkipVerify,
+        maxIdleConnsPerHost: st?.maxIdleConnsPerHost ?? FORWARDER_DEFAULTS.maxIdleConnsPerHost,
+        dialTimeoutMs: st?.forwardingTimeouts?.dialTimeout ?? FORWARDER_DEFAULTS.dialTimeoutMs,
+        responseHeaderTimeoutMs: st?.forwardingTimeouts?.responseHeaderTimeout ?? FORWARDER_DEFAULTS.responseHeaderTimeoutMs,
+        idleConnTimeoutMs: st?.forwardingTimeouts?.idleConnTimeout ?? FORWARDER_DEFAULTS.idleConnTimeoutMs,
+      },
+      middlewareTypes: opts.middlewareTypes,
+      log: opts.log,
+      onHealthChange: () => this.announce(),
+      internalServices: opts.internal?.services,
+    };
+    if (opts.internal) this.snapshots.set('internal', opts.internal.snapshot);
+    this.current = RoutingTable.empty(Object.keys(eps));
+    for (const [name, cfg] of Object.entries(eps)) {
+      this.entryPoints.push(
+        new EntryPointServer({
+          name, cfg, table: () => this.current, log: opts.log.child({ entryPoint: name }),
+          observers: opts.observers ?? [], preRouting: opts.preRouting ?? [], tls: opts.tlsFor?.(name),
+        }),
+      );
+    }
+  }
+
+  get table(): RoutingTable {
+    return this.current;
+  }
+
+  get providerSnapshots(): ReadonlyMap<string, ProviderSnapshot> {
+    return this.snapshots;
+  }
+
+  onChange(listener: TableListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Listens on every entrypoint, then starts the providers. */
+  async start(): Promise<void> {
+    this.recompile();
+    for (const ep of this.entryPoints) {
+      try {
+        const addr = await ep.listen();
+        this.opts.log.info('entrypoint listening', { entryPoint: ep.name, address: `${addr.host}:${addr.port}` });
+      } catch (err) {
+        await this.close(0);
+        throw new Error(`entryPoints.${ep.name}: cannot listen on ${this.opts.config.entryPoints[ep.name].address}: ${errorMessage(err)}`);
+      }
+    }
+    for (const p of this.opts.providers) {
+      try {
+        await p.start((snap) => this.push(snap), this.opts.log.child({ provider: p.name }));
+      } catch (err) {
+        this.opts.log.error('provider failed to start; the others keep running', { provider: p.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  /** Port an entrypoint actually listens on (useful with port 0). */
+  port(entryPoint: string): number {
+    return this.entryPoints.find((e) => e.name === entryPoint)?.port ?? 0;
+  }
+
+  push(snapshot: ProviderSnapshot): void {
+    if (this.closed) return;
+    this.snapshots.set(snapshot.provider, snapshot);
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.recompile();
+    }, this.opts.config.providers.providersThrottleDuration);
+  }
+
+  /** Applies pushed snapshots now, without waiting for the throttle (tests, CLI check). */
+  flush(): void {
+    if (!this.pending) return;
+    clearTimeout(this.pending);
+    this.pending = undefined;
+    this.recompile();
+  }
+
+  async close(graceMs = this.graceMs()): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.pending);
+    await Promise.all(this.opts.providers.map((p) => p.close().catch(() => undefined)));
+    await Promise.all(this.entryPoints.map((ep) => ep.close(graceMs)));
+    for (const { lb } of this.cache.balancers.values()) lb.close(true);
+  }
+
+  private graceMs(): number {
+    return Math.max(0, ...Object.values(this.opts.config.entryPoints).map((e) => e.transport.lifeCycle.graceTimeOut));
+  }
+
+  private recompile(): void {
+    this.reloads.total++;
+    this.reloads.lastAt = Date.now();
+    try {
+      this.current = compile(this.snapshots.values(), this.compileOptions, this.cache);
+      this.reloads.lastSuccess = true;
+    } catch (err) {
+      this.reloads.lastSuccess = false;
+      this.opts.log.error('configuration compile failed; keeping the previous table', { error: errorMessage(err) });
+      return;
+    }
+    for (const r of this.current.routers.values()) {
+      if (r.errors.length) this.opts.log.warn('router disabled', { router: r.name, error: r.errors.join('; ') });
+    }
+    this.announce();
+  }
+
+  private announce(): void {
+    for (const l of this.listeners) {
+      try {
+        l(this.current, this.snapshots);
+      } catch (err) {
+        this.opts.log.error('table listener failed', { error: errorMessage(err) });
+      }
+    }
+  }
+}
