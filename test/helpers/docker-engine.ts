@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, rmdirSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -205,4 +206,38 @@ async function which(bin: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A free 127.0.0.1 TCP port (host-network containers each need their own). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BackendSpec {
+  name: string;
+  port: number;
+  /** Body of GET / (tells replicas apart). */
+  body?: string;
+  labels?: Record<string, string>;
+  /** Extra `docker run` flags (`--health-cmd`, `--restart`, `--expose`). */
+  flags?: string[];
+}
+
+/** `docker run` of a host-network busybox httpd on 127.0.0.1:<port> serving `body` at /. */
+export async function runBackend(spec: BackendSpec): Promise<string> {
+  const labels = Object.entries(spec.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const script = `mkdir -p /tmp/w && echo ${spec.body ?? spec.name} > /tmp/w/index.html && exec httpd -f -p 127.0.0.1:${spec.port} -h /tmp/w`;
+  return dockerCli(['run', '-d', '--network', 'host', '--name', spec.name, ...labels, ...(spec.flags ?? []), TEST_IMAGE, 'sh', '-c', script]);
+}
+
+/** Removes containers by name, ignoring the ones already gone. */
+export async function removeContainers(names: string[]): Promise<void> {
+  if (names.length) await dockerCli(['rm', '-f', ...names]).catch(() => undefined);
 }
