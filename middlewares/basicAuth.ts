@@ -4,6 +4,7 @@ import { defineMiddleware } from './types';
 import { htpasswdEntry, parseEntry, verifyPassword } from './lib/htpasswd';
 import { respond } from './lib/respond';
 import { loadUsers } from './lib/users';
+import { holdRequestBody } from './lib/hold';
 
 const options = object({
   users: withDefault(list(htpasswdEntry), [] as string[]),
@@ -23,6 +24,7 @@ export default defineMiddleware({
     const challenge = `Basic realm="${opts.realm.replace(/"/g, '')}"`;
     const userHeader = opts.headerField?.toLowerCase();
     return (next) => async (ex) => {
+      holdRequestBody(ex);
       const credentials = parseBasic(ex.req.headers.authorization);
       const entry = credentials && users.get(credentials.user);
       if (!credentials || !entry || !(await verifyPassword(credentials.password, entry.hash))) {
