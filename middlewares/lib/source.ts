@@ -40,10 +40,17 @@ export function ipPicker(opts: IpStrategyOptions | undefined): IpPicker {
   return (ex) => mask(normalizeIp(ex.clientIp));
 }
 
+/**
+ * X-Forwarded-For as the client sent it: the entrypoint has already
+ * appended the peer address, which Traefik's depth counting does not
+ * include, so that last entry is dropped.
+ */
 function forwardedFor(ex: Exchange): string[] {
   const raw = ex.req.headers['x-forwarded-for'];
   const joined = Array.isArray(raw) ? raw.join(',') : raw ?? '';
-  return joined.split(',').map((s) => normalizeIp(s)).filter((s) => s !== '');
+  const chain = joined.split(',').map((s) => normalizeIp(s)).filter((s) => s !== '');
+  if (chain.length > 0 && chain[chain.length - 1] === normalizeIp(ex.remoteIp)) chain.pop();
+  return chain;
 }
 
 /** The first `bits` bits of an IPv6 address, so that one host's /64 counts as one source. */

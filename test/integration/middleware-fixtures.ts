@@ -34,11 +34,17 @@ export async function middlewareBench(
   t: Test,
   middlewares: Record<string, unknown>,
   routers: Record<string, string[]>,
-  extra: { services?: NonNullable<DynamicConfig['http']>['services']; backend?: Parameters<typeof startEchoBackend>[1] } = {},
+  extra: {
+    services?: NonNullable<DynamicConfig['http']>['services'];
+    backend?: Parameters<typeof startEchoBackend>[1];
+    /** Trust X-Forwarded-For from the test client (loopback). */
+    trustForwarded?: boolean;
+  } = {},
 ): Promise<MiddlewareBench> {
   const echo = await startEchoBackend('echo', extra.backend);
   t.teardown(() => echo.close());
-  const gw = await startTestGateway(benchConfig(echo.url, middlewares, routers, extra.services));
+  const staticConfig = extra.trustForwarded ? { entryPoints: { web: { address: '127.0.0.1:0', forwardedHeaders: { insecure: true } } } } : undefined;
+  const gw = await startTestGateway(benchConfig(echo.url, middlewares, routers, extra.services), { staticConfig });
   t.teardown(() => gw.close());
   return {
     gw,
