@@ -170,6 +170,11 @@ export class AcmeResolver {
       this.deps.store.put(this.group, k, served);
       log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
     } catch (err) {
+      // The CA forgot the account (a reset staging CA, a test CA restart): register again next time.
+      if (/account.*(does ?not ?exist|not found)|accountDoesNotExist/i.test(errorMessage(err)) && this.data.account) {
+        delete this.data.account.url;
+        this.client = undefined;
+      }
       this.data.failures[key].lastError = errorMessage(err);
       this.storage.save(this.data);
       log.warn('ACME: order failed, will retry', { attempts, nextAttemptAt: this.data.failures[key].nextAttemptAt, error: errorMessage(err) });
@@ -217,10 +222,14 @@ export class AcmeResolver {
       externalAccountBinding: this.opts.eab ? { kid: this.opts.eab.kid, hmacKey: this.opts.eab.hmacEncoded } : undefined,
       ...(tuning.pollBackoffMinMs !== undefined ? { backoffMin: tuning.pollBackoffMinMs } : {}),
       ...(tuning.pollBackoffMaxMs !== undefined ? { backoffMax: tuning.pollBackoffMaxMs } : {}),
+      // A known account is used as is: re-registering an existing key turns into an (empty) account update.
+      ...(this.data.account.url ? { accountUrl: this.data.account.url } : {}),
     });
-    await client.createAccount({ termsOfServiceAgreed: true, ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}) });
-    this.data.account.url = client.getAccountUrl();
-    this.storage.save(this.data);
+    if (!this.data.account.url) {
+      await client.createAccount({ termsOfServiceAgreed: true, ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}) });
+      this.data.account.url = client.getAccountUrl();
+      this.storage.save(this.data);
+    }
     this.client = client;
     return client;
   }
