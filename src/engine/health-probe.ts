@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import { killGroup } from './process-group';
 import type { HealthTest } from './stack';
 
 export interface ProbeResult {
@@ -63,18 +64,4 @@ function probeCommand(test: Exclude<HealthTest, { kind: 'http' }>, target: Probe
       else resolve({ exitCode: code ?? -1, output });
     });
   });
-}
-
-/** Signals a whole process group; quiet when it is already gone. */
-export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { killGroup, probe } from './health-probe';
+import { probe } from './health-probe';
+import { groupAlive, killGroup } from './process-group';
 import { LogBuffer } from './log-buffer';
 import type { ServiceSpec } from './stack';
 
@@ -181,15 +182,14 @@ export class Replica {
     if (!child) return;
     this.opts.onEvent(this, 'kill', { signal: '15' });
     killGroup(child.pid, 'SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.spec.stopGraceMs)));
-    const late = await Promise.race([this.exited.then(() => false), graceOver]);
-    clearTimeout(timer);
-    if (late) {
+    // The whole group gets the grace period: a shell leader may exit before the server it started.
+    const deadline = Date.now() + this.spec.stopGraceMs;
+    while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (groupAlive(child.pid)) {
       this.opts.onEvent(this, 'kill', { signal: '9' });
       killGroup(child.pid, 'SIGKILL');
-      await this.exited;
     }
+    await this.exited;
     this.opts.onEvent(this, 'stop');
   }
 
@@ -199,8 +199,9 @@ export class Replica {
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    // Whatever the leader left behind in its group goes with it, as in a container.
-    killGroup(child.pid, 'SIGKILL');
+    // Whatever a crashed leader left behind in its group goes with it, as in a container;
+    // during a stop, terminate() gives the rest of the group its grace period.
+    if (!this.stopping) killGroup(child.pid, 'SIGKILL');
     this.child = undefined;
     this.pid = 0;
     clearTimeout(this.probeTimer);
