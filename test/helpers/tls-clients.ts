@@ -48,7 +48,7 @@ export function handshake(port: number, servername: string | undefined, opts: tl
     sock.setTimeout(10_000, () => done({ ok: false, error: 'timeout' }));
     sock.once('secureConnect', () => {
       const raw = sock.getPeerCertificate(false)?.raw;
-      done({ ok: true, alpn: sock.alpnProtocol, cert: raw ? new crypto.X509Certificate(raw) : undefined });
+      done({ ok: true, alpn: sock.alpnProtocol ?? undefined, cert: raw ? new crypto.X509Certificate(raw) : undefined });
     });
     sock.once('error', (err) => done({ ok: false, error: err.message }));
   });
