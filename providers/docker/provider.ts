@@ -4,11 +4,10 @@ import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Logger } from '../../src/log/logger';
 import type { Provider } from '../../src/provider';
-import { Coalescer } from './coalescer';
 import { toContainerInfo, type AddressContext } from './container-info';
 import { resolveEndpoint, type Endpoint } from './endpoint';
-import { EngineState } from './engine-state';
-import { EventFollower, type EngineEvent } from './events';
+import { EngineWatch } from './engine-watch';
+import type { EngineEvent } from './events';
 import { decodeDockerOptions, labelOptions, type DockerOptions } from './options';
 
 /**
@@ -17,7 +16,7 @@ import { decodeDockerOptions, labelOptions, type DockerOptions } from './options
  * network events; after any reconnection of the event stream it re-lists in
  * full, so a daemon restart or a dropped stream never leaves stale routes
  * for longer than the reconnect. Only GET endpoints are used
- * (`/version`, `/containers/json`, `/containers/{id}/json`, `/events`).
+ * (`/containers/json`, `/containers/{id}/json`, `/events`).
  */
 const CONTAINER_ACTIONS = new Set(['start', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'restart', 'oom']);
 const NETWORK_ACTIONS = new Set(['connect', 'disconnect']);
@@ -26,15 +25,21 @@ export class DockerProvider implements Provider {
   readonly name: string = 'docker';
   private readonly endpoint: Endpoint;
   private readonly docker: Dockerode;
-  private follower?: EventFollower;
-  private coalescer?: Coalescer;
-  private retry?: NodeJS.Timeout;
-  private closed = false;
-  private last = '';
+  private readonly watcher: EngineWatch;
 
   constructor(private readonly opts: DockerOptions, env: NodeJS.ProcessEnv = process.env) {
     this.endpoint = resolveEndpoint(opts, env);
     this.docker = new Dockerode(this.endpoint.options);
+    this.watcher = new EngineWatch({
+      name: this.name,
+      docker: this.docker,
+      endpoint: this.endpoint.display,
+      throttleMs: opts.throttle,
+      watch: opts.watch,
+      filters: { type: ['container', 'network'] },
+      relevant,
+      list: () => this.list(),
+    });
   }
 
   /** Decodes `providers.docker` (raw map from the static config); errors name the option path. */
@@ -42,42 +47,8 @@ export class DockerProvider implements Provider {
     return new DockerProvider(decodeDockerOptions(raw, path), env);
   }
 
-  async start(push: (snapshot: ProviderSnapshot) => void, parentLog: Logger): Promise<void> {
-    const log = parentLog.child({ provider: this.name });
-    const state = new EngineState(log, this.name, this.endpoint.display);
-    let retryDelay = 200;
-    const sync = async (): Promise<void> => {
-      if (this.closed) return;
-      try {
-        const snap = await this.list();
-        state.up();
-        retryDelay = 200;
-        const json = JSON.stringify(snap);
-        if (json !== this.last && !this.closed) {
-          this.last = json;
-          push(snap);
-        }
-      } catch (err) {
-        state.down(err);
-        // While the event stream is down its reconnection triggers the resync; otherwise retry here.
-        if (!this.follower?.connected && this.follower) return;
-        if (!this.closed) {
-          this.retry = setTimeout(() => this.coalescer?.request(), retryDelay);
-          retryDelay = Math.min(retryDelay * 2, 5000);
-        }
-      }
-    };
-    this.coalescer = new Coalescer(this.opts.throttle, sync);
-    await sync();
-    if (!this.opts.watch || this.closed) return;
-    this.follower = new EventFollower(this.docker, { type: ['container', 'network'] }, {
-      onEvent: (ev) => {
-        if (relevant(ev)) this.coalescer?.request();
-      },
-      onConnect: () => this.coalescer?.request(),
-      onDisconnect: (err) => state.down(err),
-    });
-    this.follower.start();
+  start(push: (snapshot: ProviderSnapshot) => void, log: Logger): Promise<void> {
+    return this.watcher.start(push, log);
   }
 
   private async list(): Promise<ProviderSnapshot> {
@@ -114,10 +85,7 @@ export class DockerProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.follower?.close();
-    this.coalescer?.close();
-    if (this.retry) clearTimeout(this.retry);
+    this.watcher.close();
   }
 }
 
