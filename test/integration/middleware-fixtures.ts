@@ -33,7 +33,7 @@ export interface MiddlewareBench {
 export async function middlewareBench(
   t: Test,
   middlewares: Record<string, unknown>,
-  routers: Record<string, string[]>,
+  routers: Record<string, RouterSpec>,
   extra: {
     services?: NonNullable<DynamicConfig['http']>['services'];
     backend?: Parameters<typeof startEchoBackend>[1];
@@ -55,14 +55,20 @@ export async function middlewareBench(
   };
 }
 
+/** A router's middlewares, or its middlewares and service (default: the echo backend). */
+export type RouterSpec = string[] | { middlewares: string[]; service: string };
+
 export function benchConfig(
   echoUrl: string,
   middlewares: Record<string, unknown>,
-  routers: Record<string, string[]>,
+  routers: Record<string, RouterSpec>,
   services: NonNullable<DynamicConfig['http']>['services'] = {},
 ): DynamicConfig {
   const r: Record<string, RouterConfig> = {};
-  for (const [name, mws] of Object.entries(routers)) r[name] = { rule: `Host(\`${name}.test\`)`, middlewares: mws, service: 'echo' };
+  for (const [name, spec] of Object.entries(routers)) {
+    const { middlewares: mws, service } = Array.isArray(spec) ? { middlewares: spec, service: 'echo' } : spec;
+    r[name] = { rule: `Host(\`${name}.test\`)`, middlewares: mws, service };
+  }
   return {
     http: {
       routers: r,
