@@ -143,7 +143,9 @@ function intercept(res: ServerResponse, encoding: string, min: number, wanted: (
     const data = chunk === undefined || chunk === null || typeof chunk === 'function' ? undefined : toBuffer(chunk, enc);
     if (state === 'head') {
       // The whole body is at hand: its size is known.
-      if (data !== undefined && res.getHeader('content-length') === undefined) res.setHeader('content-length', data.length);
+      if (data !== undefined && res.getHeader('content-length') === undefined && res.getHeader('transfer-encoding') === undefined) {
+        res.setHeader('content-length', data.length);
+      }
       res.writeHead(res.statusCode);
     }
     if (state === 'plain') return end(data ?? callback, data === undefined ? undefined : callback);
@@ -153,6 +155,7 @@ function intercept(res: ServerResponse, encoding: string, min: number, wanted: (
         pendingBytes += data.length;
       }
       if (pendingBytes < min) {
+        res.removeHeader('transfer-encoding');
         res.setHeader('content-length', pendingBytes);
         state = 'plain';
         writeHead(res.statusCode);
