@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DockerProvider } from '../../providers/docker/provider';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
-import { silentLogger } from '../../src/log/logger';
+import { createLogger } from '../../src/log/logger';
 import { engineOrSkip, ensureTestImage, freePort, removeContainers, runBackend, SOCKET, waitFor, dockerCli } from '../helpers/docker-engine';
 
 /**
@@ -63,22 +63,34 @@ t.test('docker provider behind a GET-only HAProxy socket proxy', async (t) => {
     '',
   ].join('\n'));
   let log = '';
-  const proxy = spawn('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proxy.stdout.on('data', (c) => (log += c));
-  proxy.stderr.on('data', (c) => (log += c));
-  t.teardown(() => {
-    proxy.kill('SIGTERM');
-  });
-  await waitFor(async () => (await request(port, 'GET', '/_ping').catch(() => 0)) === 200, 20_000, 'haproxy to forward');
+  const startProxy = async (): Promise<ReturnType<typeof spawn>> => {
+    const proxy = spawn('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proxy.stdout!.on('data', (c) => (log += c));
+    proxy.stderr!.on('data', (c) => (log += c));
+    t.teardown(() => {
+      proxy.kill('SIGTERM');
+    });
+    await waitFor(async () => (await request(port, 'GET', '/_ping').catch(() => 0)) === 200, 20_000, 'haproxy to forward');
+    return proxy;
+  };
 
   const names: string[] = [];
   t.teardown(() => removeContainers(names));
 
   let latest: ProviderSnapshot | undefined;
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
   const provider = DockerProvider.fromConfig({ endpoint: `tcp://127.0.0.1:${port}`, throttle: '50ms' });
   t.teardown(() => provider.close());
-  await provider.start((s) => (latest = s), silentLogger);
   const servers = () => (latest?.config.http?.services?.['portier-t-proxied']?.loadBalancer?.servers ?? []).map((s) => s.url);
+
+  // The engine (here: its proxy) is absent when the provider starts.
+  await provider.start((s) => (latest = s), logger);
+  t.equal(latest, undefined, 'no snapshot without an engine');
+  t.match(lines, [/WARN .*docker: no engine reachable; its routes appear when it starts/], 'one clear line');
+  let proxy = await startProxy();
+  await waitFor(() => latest !== undefined, 20_000, 'first snapshot once the engine answers', 20);
+  t.match(lines.at(-1), /docker: engine reachable again/);
 
   const backendPort = await freePort();
   names.push('portier-t-proxied');
@@ -90,12 +102,22 @@ t.test('docker provider behind a GET-only HAProxy socket proxy', async (t) => {
   await waitFor(() => servers().length === 0, 10_000, 'stop seen through the proxy', 20);
   t.pass('stop followed through the proxy');
 
+  // The event stream dropped under the provider (proxy killed): it keeps the routes, reconnects and resyncs.
+  const warnings = lines.filter((l) => l.includes('WARN')).length;
+  proxy.kill('SIGKILL');
+  await waitFor(() => lines.filter((l) => l.includes('WARN')).length === warnings + 1, 10_000, 'the drop to be logged', 20);
+  await dockerCli(['start', 'portier-t-proxied']);
+  proxy = await startProxy();
+  await waitFor(() => servers().length === 1, 20_000, 'resync after the stream came back', 20);
+  t.match(lines.filter((l) => l.includes('WARN')).at(-1), /lost the engine; keeping the last routes and reconnecting/);
+  t.equal(lines.filter((l) => l.includes('WARN')).length, warnings + 1, 'one line per outage, not one per retry');
+
   t.equal(await request(port, 'POST', '/containers/portier-t-proxied/start'), 403, 'the proxy refuses writes');
   await waitFor(() => /POST \/containers/.test(log) && /GET [^ ]*\/events/.test(log), 10_000, 'haproxy to log the POST and the event stream');
-  const lines = log.split('\n').filter((l) => /"[A-Z]+ \//.test(l));
-  const methods = new Set(lines.filter((l) => !l.includes('/containers/portier-t-proxied/start')).map((l) => /"([A-Z]+) \//.exec(l)![1]));
+  const requests = log.split('\n').filter((l) => /"[A-Z]+ \//.test(l));
+  const methods = new Set(requests.filter((l) => !l.includes('/containers/portier-t-proxied/start')).map((l) => /"([A-Z]+) \//.exec(l)![1]));
   t.same([...methods], ['GET'], 'the provider only sent GET requests');
-  t.ok(lines.some((l) => /GET [^ ]*\/events/.test(l)), 'it followed /events through the proxy');
+  t.ok(requests.some((l) => /GET [^ ]*\/events/.test(l)), 'it followed /events through the proxy');
 });
 
 async function hasHaproxy(): Promise<boolean> {
