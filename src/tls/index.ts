@@ -192,7 +192,7 @@ export class TlsManager {
     try {
       return loadCertificate(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'), resolver, at);
     } catch (err) {
-      errors.push(err instanceof PortierError ? err : configError(at, `cannot read ${errorMessage(err)}`));
+      errors.push(err instanceof PortierError ? err : configError(at, `cannot read the certificate or key file: ${errorMessage(err)}`));
       return undefined;
     }
   }
