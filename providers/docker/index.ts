@@ -1,0 +1,2 @@
+export { DockerProvider } from './provider';
+export { decodeDockerOptions, type DockerOptions } from './options';

@@ -1,0 +1,2 @@
+export { SwarmProvider } from './provider';
+export { decodeSwarmOptions, type SwarmOptions } from './options';
