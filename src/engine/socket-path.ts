@@ -7,10 +7,9 @@ import * as path from 'node:path';
  * $XDG_RUNTIME_DIR/portier/engine.sock, or a per-user directory in the
  * system temp dir.
  */
-export function engineSocketPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function engineSocketPath(flag?: string, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? -1): string {
   if (flag) return path.resolve(flag);
   if (env.PORTIER_ENGINE_SOCKET) return path.resolve(env.PORTIER_ENGINE_SOCKET);
-  const uid = process.getuid?.() ?? -1;
   if (uid === 0) return '/run/portier/engine.sock';
   if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'portier', 'engine.sock');
   return path.join(os.tmpdir(), `portier-${uid}`, 'engine.sock');

@@ -154,3 +154,69 @@ services:
   t.same(pids.filter(alive), [], 'no process left');
   t.same(engine.list(), []);
 });
+
+t.test('health probe forms decide healthy or unhealthy', async (t) => {
+  const cases = [
+    { name: 'exec', test: '["CMD", "true"]', extra: '', health: 'healthy', output: /^$/ },
+    { name: 'shellfail', test: '["CMD-SHELL", "echo broken; exit 1"]', extra: '', health: 'unhealthy', output: /broken/ },
+    { name: 'string', test: '"test $$PORT -gt 0"', extra: '', health: 'healthy', output: /^$/ },
+    { name: 'slow', test: '"sleep 5"', extra: 'timeout: 100ms', health: 'unhealthy', output: /exceeded timeout/ },
+    { name: 'http', test: '["HTTP", "/health"]', extra: '', health: 'healthy', output: /GET \/health: HTTP 200/ },
+    { name: 'nohttp', test: '["HTTP", "/health"]', extra: '', health: 'unhealthy', output: /ECONNREFUSED/, command: '"sleep 30"' },
+  ];
+  const engine = newEngine(t);
+  const events: string[] = [];
+  engine.on('event', (e: DockerEvent) => events.push(`${e.Actor.Attributes.name} ${e.Action}`));
+  const file = stackFile(t, `
+name: hc
+services:
+${cases.map((c) => `  ${c.name}:
+    command: ${c.command ?? `["${node}", "${helloApp}"]`}
+    healthcheck: {test: ${c.test}, interval: 50ms, retries: 2${c.extra ? `, ${c.extra}` : ''}}`).join('\n')}
+`);
+  await engine.up(file);
+  for (const c of cases) {
+    const r = engine.find(`hc-${c.name}-1`)!;
+    await waitFor(`${c.name} ${c.health}`, () => r.health?.status === c.health);
+    t.match(r.health!.log.at(-1)!.Output, c.output, `${c.name}: probe output`);
+    t.equal(r.ready, c.health === 'healthy');
+    t.ok(events.includes(`hc-${c.name}-1 health_status: ${c.health}`), `${c.name}: event`);
+  }
+  const failing = engine.find('hc-shellfail-1')!;
+  t.ok(failing.health!.failingStreak >= 2 && failing.state === 'running', 'an unhealthy replica keeps running, as in Docker');
+});
+
+t.test('failures during start_period do not count', async (t) => {
+  const engine = newEngine(t);
+  const file = stackFile(t, 'name: sp\nservices:\n  web: {command: "sleep 30", healthcheck: {test: "exit 1", interval: 50ms, retries: 1, start_period: 3s}}\n');
+  await engine.up(file);
+  const r = engine.find('sp-web-1')!;
+  await waitFor('a few probes', () => r.health!.log.length >= 3);
+  t.ok(Date.now() - r.startedAt!.getTime() < 3000, "still within the start period");
+  t.equal(r.health!.status, 'starting');
+  await waitFor('unhealthy after the start period', () => r.health!.status === 'unhealthy');
+});
+
+t.test('depends_on: service_healthy waits, a failed dependency fails up', async (t) => {
+  const engine = newEngine(t);
+  const events: string[] = [];
+  engine.on('event', (e: DockerEvent) => events.push(`${e.Actor.Attributes.name} ${e.Action}`));
+  const ok = stackFile(t, `
+name: deps
+services:
+  front: {command: "sleep 30", depends_on: {back: {condition: service_healthy}}}
+  back: {command: "sleep 30", scale: 2, healthcheck: {test: "sleep 0.2", interval: 50ms}}
+`);
+  await engine.up(ok);
+  const frontCreated = events.indexOf('deps-front-1 create');
+  t.ok(frontCreated > events.indexOf('deps-back-1 health_status: healthy') && frontCreated > events.indexOf('deps-back-2 health_status: healthy'), 'front created after both back replicas are healthy');
+
+  const bad = stackFile(t, `
+name: baddeps
+services:
+  front: {command: "sleep 30", depends_on: {back: {condition: service_healthy}}}
+  back: {command: "exit 2", healthcheck: {test: "true", interval: 50ms}}
+`);
+  await t.rejects(engine.up(bad), { code: 'ENGINE', message: /services\.front\.depends_on: dependency baddeps-back-1 is exited \(2\)/ });
+  t.same(engine.projects().map((p) => p.name), ['deps'], 'the failed project is brought down');
+});
