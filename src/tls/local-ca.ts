@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PortierError, errorMessage } from '../errors';
 import { writeFileAtomicSync } from './atomic-file';
+import { invokingUser } from './data-dir';
 import { CertificateListing, certificateStatus, listing, loadCertificate, ServedCertificate } from './certificate';
 import { createCertificate, generateEcKeyPair, privateKeyPem, Subject } from './x509';
 
@@ -108,6 +109,11 @@ export class LocalCa {
     const certPem = createCertificate({ subject, ...keys, isCa: true, notBefore: new Date(now - DAY), notAfter: new Date(now + 10 * 365 * DAY) });
     writeFileAtomicSync(this.keyFile, privateKeyPem(keys.privateKey), 0o600);
     writeFileAtomicSync(this.certFile, certPem, 0o644);
+    // Made by `sudo portier …` in the user's data directory: the files stay the user's.
+    const owner = invokingUser();
+    if (owner && this.certFile.startsWith(owner.home + path.sep)) {
+      for (const p of [path.dirname(this.certFile), this.keyFile, this.certFile]) fs.chownSync(p, owner.uid, owner.gid);
+    }
     return { subject, certPem, ...keys };
   }
 }

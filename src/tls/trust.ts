@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors';
-import { portierDataDir } from './data-dir';
+import { invokingUser, portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
 
 export interface TrustOptions {
@@ -34,7 +34,8 @@ export async function trustCommand(action: 'trust' | 'untrust', opts: TrustOptio
   const env = process.env;
   const caCertsDir = opts.caCertsDir ?? env.PORTIER_CA_CERTS_DIR ?? '/usr/local/share/ca-certificates';
   const systemCertsDir = opts.systemCertsDir ?? env.PORTIER_SYSTEM_CERTS_DIR;
-  const nssDb = opts.nssDb ?? path.join(os.homedir(), '.pki', 'nssdb');
+  const sudo = invokingUser();
+  const nssDb = opts.nssDb ?? path.join(sudo?.home ?? os.homedir(), '.pki', 'nssdb');
   const target = path.join(caCertsDir, FILE_NAME);
   const ca = new LocalCa({ dataDir: opts.dataDir ?? portierDataDir() });
   let failed = false;
@@ -75,7 +76,8 @@ export async function trustCommand(action: 'trust' | 'untrust', opts: TrustOptio
     const db = `sql:${nssDb}`;
     const args =
       action === 'trust' ? ['-d', db, '-A', '-t', 'C,,', '-n', NSS_NICKNAME, '-i', ca.certFile] : ['-d', db, '-D', '-n', NSS_NICKNAME];
-    const r = await run(certutil, args);
+    // The browser database belongs to the user: certutil runs as them, so its files stay theirs.
+    const r = await run(certutil, args, sudo);
     print(r.code === 0 ? `${action === 'trust' ? 'added to' : 'removed from'} the NSS database ${nssDb} (browsers)` : `certutil failed: ${r.out.trim()}`);
     failed ||= r.code !== 0 && action === 'trust';
   } else if (fs.existsSync(nssDb)) {
@@ -98,9 +100,9 @@ function findTool(name: string): string | undefined {
   });
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+function run(cmd: string, args: string[], as?: { uid: number; gid: number }): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: 60_000, ...(as ? { uid: as.uid, gid: as.gid } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
