@@ -4,6 +4,7 @@ import basicAuth from './basicAuth';
 import chain from './chain';
 import compress from './compress';
 import errors from './errors';
+import forwardAuth from './forwardAuth';
 import headers from './headers';
 import inFlightReq from './inFlightReq';
 import ipAllowList from './ipAllowList';
@@ -22,6 +23,7 @@ const all: MiddlewareType<any>[] = [
   chain,
   compress,
   errors,
+  forwardAuth,
   headers,
   inFlightReq,
   ipAllowList,
