@@ -75,7 +75,10 @@ export function streamContainerLogs(engine: Engine, r: Replica, res: ServerRespo
   };
   // Like `docker logs -f`, the stream ends when the container stops for good.
   const onChange = (): void => {
-    if (r.state === 'exited' || !engine.find(r.id)) setImmediate(() => res.end());
+    if (r.state !== 'exited' && engine.find(r.id)) return;
+    engine.off('change', onChange);
+    // A forked child may hold the pipes open: wait for the last output, but not forever.
+    void Promise.race([r.outputDone, new Promise((resolve) => setTimeout(resolve, 1000))]).then(() => res.end());
   };
   r.logs.on('line', onLine);
   engine.on('change', onChange);

@@ -78,6 +78,8 @@ export class Replica {
   stopping = false;
   health?: ReplicaHealth;
 
+  /** Resolves when the current process's stdout and stderr are closed (all its output is in `logs`). */
+  outputDone: Promise<void> = Promise.resolve();
   private child?: ChildProcess;
   private exited: Promise<void> = Promise.resolve();
   private restartTimer?: NodeJS.Timeout;
@@ -153,8 +155,16 @@ export class Replica {
     this.exitCode = 0;
     child.stdout?.on('data', (d: Buffer) => this.logs.write('stdout', d));
     child.stderr?.on('data', (d: Buffer) => this.logs.write('stderr', d));
-    child.stdout?.once('end', () => this.logs.end('stdout'));
-    child.stderr?.once('end', () => this.logs.end('stderr'));
+    const closed = (stream: 'stdout' | 'stderr'): Promise<void> =>
+      new Promise((resolve) => {
+        const s = child[stream];
+        if (!s) return resolve();
+        s.once('close', () => {
+          this.logs.end(stream);
+          resolve();
+        });
+      });
+    this.outputDone = Promise.all([closed('stdout'), closed('stderr')]).then(() => undefined);
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(this.onExit(child, code, signal))));
     this.opts.onEvent(this, 'start');
     if (this.spec.healthcheck) {

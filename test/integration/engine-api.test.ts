@@ -147,6 +147,16 @@ t.test('the real docker CLI lists, inspects, streams events and shows logs', { s
   await engine.restart('apitest', 'job');
   await waitFor('docker events shows the restart', () => /restart apitest-job-1 apitest/.test(streamed));
   t.match(streamed, /start apitest-job-1 apitest\n/);
+
+  const follow = spawn(DOCKER_BIN as string, ['logs', '-f', '--tail', '0', 'apitest-web-2'], { env: { ...process.env, DOCKER_HOST: `unix://${socketPath}` } });
+  t.teardown(() => follow.kill());
+  let followed = '';
+  follow.stdout.on('data', (d) => (followed += d));
+  const followExit = new Promise((r) => follow.once('exit', r));
+  await new Promise((r) => setTimeout(r, 500));
+  await engine.scale('apitest', 'web', 1);
+  t.equal(await followExit, 0, 'docker logs -f ends when the replica is removed');
+  t.equal(followed, 'apitest-web-2 stopping\n', 'and showed the lines written meanwhile');
 });
 
 t.test('API errors are JSON with a message; versioned paths work', async (t) => {

@@ -192,7 +192,7 @@ t.test('failures during start_period do not count', async (t) => {
   await engine.up(file);
   const r = engine.find('sp-web-1')!;
   await waitFor('a few probes', () => r.health!.log.length >= 3);
-  t.ok(Date.now() - r.startedAt!.getTime() < 3000, "still within the start period");
+  t.ok(Date.now() - r.startedAt!.getTime() < 3000, 'still within the start period');
   t.equal(r.health!.status, 'starting');
   await waitFor('unhealthy after the start period', () => r.health!.status === 'unhealthy');
 });
