@@ -2,6 +2,7 @@ import type { MiddlewareType } from './types';
 import addPrefix from './addPrefix';
 import basicAuth from './basicAuth';
 import chain from './chain';
+import circuitBreaker from './circuitBreaker';
 import compress from './compress';
 import errors from './errors';
 import forwardAuth from './forwardAuth';
@@ -21,6 +22,7 @@ const all: MiddlewareType<any>[] = [
   addPrefix,
   basicAuth,
   chain,
+  circuitBreaker,
   compress,
   errors,
   forwardAuth,
