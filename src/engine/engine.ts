@@ -98,7 +98,7 @@ export class Engine extends EventEmitter {
         }
       });
     } catch (err) {
-      await this.down(spec.project);
+      if (!project.closing) await this.down(spec.project).catch(() => undefined);
       throw err;
     }
     return this.summary(project);

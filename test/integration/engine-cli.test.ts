@@ -13,13 +13,18 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'portier-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `portier <args>` in a child process; killed at teardown if still running. */
-function start(t: { teardown(fn: () => void): void }, args: string[]): ChildProcess & { output: () => string } {
+function start(t: { teardown(fn: () => void | Promise<void>): void }, args: string[]): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [...process.execArgv, runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // SIGTERM first: an engine killed with SIGKILL cannot stop its replicas.
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await new Promise((r) => child.once('exit', r));
+    clearTimeout(timer);
   });
   return Object.assign(child, { output: () => output });
 }
@@ -92,10 +97,6 @@ t.test('attached up follows the logs and Ctrl-C brings the project down', async 
   const socket = path.join(dir, 'b', 'engine.sock');
   const engine = start(t, ['engine', '--engine-socket', socket]);
   await waitFor('engine listening', () => engine.output().includes('listening on'));
-  t.teardown(async () => {
-    engine.kill('SIGTERM');
-    await exited(engine);
-  });
   const up = start(t, ['up', '-f', path.join(examples, 'blog', 'stack.yml'), '--engine-socket', socket]);
   await waitFor('logs followed', () => /blog-web-1 \| blog-web-1 listening on/.test(up.output()));
   up.kill('SIGINT');
