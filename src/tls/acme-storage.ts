@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { configError, errorMessage, PortierError } from '../errors';
 import { isRecord } from '../config/decode';
-import { writeFileAtomicSync } from './atomic-file';
+import { removeStaleTempFiles, writeFileAtomicSync } from './atomic-file';
 
 export interface StoredCertificate {
   main: string;
@@ -62,6 +62,7 @@ export class AcmeStorage {
     if (mode & 0o077) {
       throw this.error(`${this.file} holds private keys but is readable by others (mode ${mode.toString(8).padStart(4, '0')}): run chmod 600 ${this.file}`);
     }
+    removeStaleTempFiles(this.file);
     const text = fs.readFileSync(this.file, 'utf8');
     if (text.trim() === '') return emptyStorage();
     let data: unknown;

@@ -169,7 +169,11 @@ export class AcmeResolver {
       this.storage.save(this.data);
       this.deps.store.put(this.group, k, served);
       log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
-    } catch (err) {
+    } catch (caught) {
+      // acme-client hides transport errors (TLS, refused) behind a TypeError after its retries.
+      const err = /reading 'config'/.test(errorMessage(caught))
+        ? new Error(`cannot reach the ACME server ${this.opts.caServer} (network or TLS error; log level debug shows acme-client's details)`)
+        : caught;
       // The CA forgot the account (a reset staging CA, a test CA restart): register again next time.
       if (/account.*(does ?not ?exist|not found)|accountDoesNotExist/i.test(errorMessage(err)) && this.data.account) {
         delete this.data.account.url;

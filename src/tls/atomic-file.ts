@@ -32,6 +32,34 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 
   fsyncDir(dir);
 }
 
+/**
+ * Removes temporary files a killed writer left next to `file` (their names
+ * carry the writer's pid); files of a live writer are left alone.
+ */
+export function removeStaleTempFiles(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
+    if (Number.isInteger(pid) && !alive(pid)) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
+import * as acme from 'acme-client';
 import { configError, PortierError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../log/logger';
 import { TlsConfig } from '../dynamic/model';
@@ -70,6 +71,9 @@ export class TlsManager {
   /** Throws a configuration error (naming the field or the file) for bad resolver options or unusable storage. */
   constructor(opts: TlsManagerOptions = {}) {
     this.logger = (opts.logger ?? silentLogger).child({ component: 'tls' });
+    const logger = this.logger;
+    // acme-client has one process-wide logger; its lines are what explains a failed order.
+    acme.setLogger((message) => logger.debug('acme-client', { message }));
     const dataDir = opts.dataDir ?? portierDataDir();
     const resolvers: Record<string, ResolverOptions> = opts.resolvers ? certificatesResolversDecoder(opts.resolvers, 'certificatesResolvers') : {};
     if (!resolvers[LOCAL_RESOLVER]) resolvers[LOCAL_RESOLVER] = { kind: 'local', local: { certificatesDuration: 168 } };

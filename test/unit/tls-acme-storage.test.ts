@@ -79,5 +79,6 @@ t.test('a writer killed with SIGKILL mid-write leaves a valid file', async (t) =
     await new Promise((r) => child.once('exit', r));
     const data = new AcmeStorage(file, CONFIG_PATH).load();
     t.ok(data.certificates.length >= 1 && data.certificates.every((c) => c.certificate.length === 4000), `round ${round}: complete, valid content`);
+    t.same(fs.readdirSync(dir), ['acme.json'], `round ${round}: the killed writer's temporary file is cleaned up on load`);
   }
 });
