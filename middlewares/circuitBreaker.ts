@@ -35,7 +35,7 @@ const NETWORK = new Set(['UPSTREAM_REFUSED', 'UPSTREAM_TIMEOUT']);
  * (checked at most once per checkPeriod), trips: for fallbackDuration every
  * request gets responseCode without reaching the service; then, over
  * recoveryDuration, a growing share of requests goes through again; a trip
- * while recovering opens it again.
+ * while recovering opens it again. A trip clears the recorded outcomes.
  */
 export default defineMiddleware({
   type: 'circuitBreaker',
@@ -46,9 +46,11 @@ export default defineMiddleware({
     let state: 'closed' | 'open' | 'recovering' = 'closed';
     let since = 0;
     let lastCheck = -Infinity;
+    // Outcomes before a trip say nothing about the service once it comes back: judge recovery on fresh ones.
     const trip = (now: number): void => {
       state = 'open';
       since = now;
+      stats.reset();
     };
     return (next) => async (ex) => {
       const now = performance.now();
