@@ -25,6 +25,7 @@ export interface WatchSpec {
 }
 
 const MAX_RETRY_MS = 5000;
+const START_WAIT_MS = 5000;
 
 export class EngineWatch {
   private follower?: EventFollower;
@@ -40,12 +41,18 @@ export class EngineWatch {
     const log = parentLog.child({ provider: this.spec.name });
     const state = new EngineState(log, this.spec.name, this.spec.endpoint);
     let retryDelay = 200;
+    // A slow list overtaken by a newer one (only possible around start) must not push stale routes.
+    let started = 0;
+    let newest = 0;
     const sync = async (): Promise<void> => {
       if (this.closed) return;
+      const seq = ++started;
       try {
         const snap = await this.spec.list();
         state.up();
         retryDelay = 200;
+        if (seq < newest) return;
+        newest = seq;
         const json = JSON.stringify(snap);
         if (json !== this.last && !this.closed) {
           this.last = json;
@@ -61,7 +68,10 @@ export class EngineWatch {
       }
     };
     this.coalescer = new Coalescer(this.spec.throttleMs, sync);
-    await sync();
+    // An engine that accepts the connection but never answers must not hold up the gateway's start.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sync(), new Promise<void>((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))]);
+    clearTimeout(timer);
     if (this.closed) return;
     if (this.spec.pollMs) {
       this.poll = setInterval(() => this.coalescer?.request(), this.spec.pollMs);
