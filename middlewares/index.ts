@@ -1,6 +1,7 @@
 import type { MiddlewareType } from './types';
 import addPrefix from './addPrefix';
 import basicAuth from './basicAuth';
+import buffering from './buffering';
 import chain from './chain';
 import circuitBreaker from './circuitBreaker';
 import compress from './compress';
@@ -21,6 +22,7 @@ import stripPrefixRegex from './stripPrefixRegex';
 const all: MiddlewareType<any>[] = [
   addPrefix,
   basicAuth,
+  buffering,
   chain,
   circuitBreaker,
   compress,

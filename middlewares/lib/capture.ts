@@ -1,0 +1,70 @@
+import { ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { Spool } from './spool';
+
+export interface Captured {
+  res: ServerResponse;
+  /** Resolves when the handler ended the response. */
+  ended: Promise<void>;
+  status(): number;
+  headers(): OutgoingHttpHeaders;
+  body: Spool;
+  /** More than `maxBytes` were written (the excess is dropped). */
+  tooBig(): boolean;
+}
+
+/**
+ * A response object that records instead of sending: the handler writes to
+ * it as to a client, and the caller decides afterwards what the client
+ * gets (retry, replace, or replay it).
+ */
+export function captureResponse(req: IncomingMessage, memBytes: number, maxBytes: number): Captured {
+  const res = new ServerResponse(req);
+  const body = new Spool(memBytes);
+  let over = false;
+  let done: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (done = resolve));
+  const toBuffer = (chunk: unknown, enc?: unknown): Buffer =>
+    Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
+
+  res.writeHead = function (status: number, ...rest: unknown[]) {
+    res.statusCode = status;
+    if (typeof rest[0] === 'string') res.statusMessage = rest.shift() as string;
+    const h = rest[0];
+    if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) res.setHeader(String(h[i]), h[i + 1] as string);
+    else if (h && typeof h === 'object') for (const [k, v] of Object.entries(h as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
+    return res;
+  } as ServerResponse['writeHead'];
+  const append = (chunk: unknown, enc?: unknown): void => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    const buf = toBuffer(chunk, enc);
+    if (maxBytes > 0 && body.bytes + buf.length > maxBytes) over = true;
+    if (!over) body.write(buf);
+  };
+  res.write = function (chunk: unknown, enc?: unknown, cb?: unknown) {
+    append(chunk, enc);
+    const callback = [enc, cb].find((a) => typeof a === 'function') as (() => void) | undefined;
+    if (callback) process.nextTick(callback);
+    return true;
+  } as ServerResponse['write'];
+  res.end = function (chunk?: unknown, enc?: unknown, cb?: unknown) {
+    append(chunk, enc);
+    const callback = [chunk, enc, cb].find((a) => typeof a === 'function') as (() => void) | undefined;
+    done();
+    // Handlers (the forwarder) learn that the response is complete from 'finish', as from a real one.
+    process.nextTick(() => {
+      res.emit('finish');
+      callback?.();
+    });
+    return res;
+  } as ServerResponse['end'];
+
+  return {
+    res,
+    ended,
+    status: () => res.statusCode,
+    headers: () => res.getHeaders(),
+    body,
+    tooBig: () => over,
+  };
+}
