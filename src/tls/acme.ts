@@ -230,12 +230,26 @@ export class AcmeResolver {
       ...(this.data.account.url ? { accountUrl: this.data.account.url } : {}),
     });
     if (!this.data.account.url) {
-      await client.createAccount({ termsOfServiceAgreed: true, ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}) });
+      try {
+        await client.createAccount({ termsOfServiceAgreed: true, ...(this.opts.email ? { contact: [`mailto:${this.opts.email}`] } : {}) });
+      } catch (err) {
+        // The CA already knows this key: acme-client then sends an account update, which fails when
+        // there is nothing to update (no email), but the account URL came back and is all we need.
+        if (!accountUrlOf(client)) throw err;
+      }
       this.data.account.url = client.getAccountUrl();
       this.storage.save(this.data);
     }
     this.client = client;
     return client;
+  }
+}
+
+function accountUrlOf(client: acme.Client): string | undefined {
+  try {
+    return client.getAccountUrl();
+  } catch {
+    return undefined;
   }
 }
 

@@ -34,6 +34,8 @@ export interface PebbleOptions {
   validitySeconds?: number;
   httpPort?: number;
   tlsPort?: number;
+  /** More keys for pebble's config (externalAccountBindingRequired, externalAccountMACKeys, …). */
+  extraConfig?: Record<string, unknown>;
 }
 
 /** Why pebble cannot run here, or undefined when it can. */
@@ -127,6 +129,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
       ocspResponderURL: '',
       externalAccountBindingRequired: false,
       ...(opts.validitySeconds ? { certificateValidityPeriod: opts.validitySeconds } : {}),
+      ...opts.extraConfig,
     },
   };
   fs.writeFileSync(path.join(dir, 'pebble-config.json'), JSON.stringify(config));
