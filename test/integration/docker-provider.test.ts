@@ -69,6 +69,8 @@ t.test('docker provider on a real engine', async (t) => {
   const gw = await startTestGateway({}, { providers: [observed] });
   t.teardown(() => gw.close());
   const until = (what: string, check: () => boolean, ms = 20_000) => waitFor(check, ms, what, 20);
+  /** Polls the gateway until a request for `host` gets `status` (the gateway applies snapshots asynchronously). */
+  const served = (host: string, status = 200) => waitFor(async () => (await get(gw.url, host)).status === status, 20_000, `${host} to answer ${status}`, 50);
   const backend = async (spec: Parameters<typeof runBackend>[0]) => {
     created.push(spec.name);
     await runBackend(spec);
@@ -100,7 +102,7 @@ t.test('docker provider on a real engine', async (t) => {
       { host: 'web.shop.localhost', body: 'shop' },
       { host: 'web.blog.localhost', body: 'blog' },
     ];
-    await until('gateway serves both', () => gw.router('web-shop@docker')?.status === 'enabled' && gw.router('web-blog@docker')?.status === 'enabled');
+    for (const c of cases) await served(c.host);
     for (const c of cases) t.match(await get(gw.url, c.host), { status: 200, body: c.body }, c.host);
   });
 
@@ -112,9 +114,12 @@ t.test('docker provider on a real engine', async (t) => {
     }
     await until('three servers', () => servers(latest, 'api-rep').length === 3);
     t.equal(Object.keys(latest?.config.http?.routers ?? {}).filter((r) => r === 'api-rep').length, 1, 'one router');
-    await until('gateway has the router', () => gw.router('api-rep@docker')?.status === 'enabled');
     const seen = new Set<string>();
-    for (let i = 0; i < 9; i++) seen.add((await get(gw.url, 'api.rep.localhost')).body);
+    await waitFor(async () => {
+      const r = await get(gw.url, 'api.rep.localhost');
+      if (r.status === 200) seen.add(r.body);
+      return seen.size === 3;
+    }, 20_000, 'every replica to answer', 10);
     t.same([...seen].sort(), ['api-1', 'api-2', 'api-3'], 'every replica answered');
   });
 
@@ -126,10 +131,11 @@ t.test('docker provider on a real engine', async (t) => {
     });
     await until('service exists without servers while starting', () => latest?.config.http?.services?.['portier-t-hc'] !== undefined);
     t.same(servers(latest, 'portier-t-hc'), [], 'no server before healthy');
-    await until('gateway has the router', () => gw.router('portier-t-hc@docker') !== undefined);
-    t.equal((await get(gw.url, 'portier-t-hc.localhost')).status, 503, 'not healthy yet: 503, not 404');
+    await served('portier-t-hc.localhost', 503);
+    t.pass('not healthy yet: 503, not 404');
     await dockerCli(['exec', 'portier-t-hc', 'sh', '-c', 'echo > /tmp/ready']);
     await until('server once healthy', () => servers(latest, 'portier-t-hc').length === 1, 30_000);
+    await served('portier-t-hc.localhost');
     t.match(await get(gw.url, 'portier-t-hc.localhost'), { status: 200, body: 'hc' });
 
     const stopAt = Date.now();
@@ -160,6 +166,7 @@ t.test('docker provider on a real engine', async (t) => {
     t.not(gw.router('bad@docker')?.status, 'enabled', 'label error disables the router');
     t.not(gw.router('syntax@docker')?.status, 'enabled', 'rule syntax error disables the router');
     t.equal(gw.router('good@docker')?.status, 'enabled');
+    await served('good.localhost');
     t.match(await get(gw.url, 'good.localhost'), { status: 200, body: 'portier-t-broken' });
     t.match(await get(gw.url, 'web.shop.localhost'), { status: 200, body: 'shop' }, 'other containers unaffected');
   });
@@ -181,7 +188,7 @@ t.test('docker provider on a real engine', async (t) => {
     await backend({ name: 'portier-t-after', port: port2, flags: ['--expose', String(port2)] });
     await until('still following events', () => servers(latest, 'portier-t-after').length === 1);
     t.ok(pushes > before, 'new snapshots after the restart');
-    await until('gateway routes after restart', () => gw.router('portier-t-always@docker')?.status === 'enabled');
+    await served('portier-t-always.localhost');
     t.match(await get(gw.url, 'portier-t-always.localhost'), { status: 200, body: 'always' });
   });
 });
