@@ -5,6 +5,7 @@ import buffering from './buffering';
 import chain from './chain';
 import circuitBreaker from './circuitBreaker';
 import compress from './compress';
+import digestAuth from './digestAuth';
 import errors from './errors';
 import forwardAuth from './forwardAuth';
 import headers from './headers';
@@ -26,6 +27,7 @@ const all: MiddlewareType<any>[] = [
   chain,
   circuitBreaker,
   compress,
+  digestAuth,
   errors,
   forwardAuth,
   headers,
