@@ -5,6 +5,7 @@ import { containerEvent, type DockerEvent } from './events';
 import { freePort } from './free-port';
 import { Replica, type Backoff } from './replica';
 import { loadStackFile, type ServiceSpec, type StackSpec } from './stack';
+import { Watchdog } from './watchdog';
 
 export interface EngineOptions {
   logger?: Logger;
@@ -55,6 +56,7 @@ export class Engine extends EventEmitter {
   private readonly projectsByName = new Map<string, Project>();
   private readonly history: DockerEvent[] = [];
   private readonly ports = new Set<number>();
+  private readonly watchdog = new Watchdog();
   private readonly log: Logger;
   private readonly drainDelayMs: number;
   private readonly backoff: Backoff;
@@ -176,6 +178,7 @@ export class Engine extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.projectsByName.keys()].map((name) => this.down(name)));
+    this.watchdog.close();
     process.removeListener('exit', this.killAll);
   }
 
@@ -197,6 +200,7 @@ export class Engine extends EventEmitter {
         logBytes: this.opts.logBytes ?? 1 << 20,
         onEvent: (r, action, attrs) => this.record(r, action, attrs),
         onChange: () => this.emit('change'),
+        onGroup: (pgid, alive) => (alive ? this.watchdog.add(pgid) : this.watchdog.remove(pgid)),
       });
       list.push(replica);
       this.record(replica, 'create');

@@ -44,6 +44,8 @@ export interface ReplicaOptions {
   onEvent: (r: Replica, action: string, attributes?: Record<string, string>) => void;
   /** Anything that changes whether the replica should receive traffic. */
   onChange: (r: Replica) => void;
+  /** A process group started (alive) or is gone: the engine's watchdog tracks them. */
+  onGroup: (pgid: number, alive: boolean) => void;
 }
 
 /** Docker's exit code for a command that could not be found or started. */
@@ -148,6 +150,7 @@ export class Replica {
       return;
     }
     child.on('error', () => undefined);
+    this.opts.onGroup(child.pid, true);
     this.child = child;
     this.pid = child.pid;
     this.state = 'running';
@@ -200,6 +203,7 @@ export class Replica {
       killGroup(child.pid, 'SIGKILL');
     }
     await this.exited;
+    this.opts.onGroup(child.pid as number, false);
     this.opts.onEvent(this, 'stop');
   }
 
@@ -211,7 +215,10 @@ export class Replica {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     // Whatever a crashed leader left behind in its group goes with it, as in a container;
     // during a stop, terminate() gives the rest of the group its grace period.
-    if (!this.stopping) killGroup(child.pid, 'SIGKILL');
+    if (!this.stopping) {
+      killGroup(child.pid, 'SIGKILL');
+      this.opts.onGroup(child.pid as number, false);
+    }
     this.child = undefined;
     this.pid = 0;
     clearTimeout(this.probeTimer);

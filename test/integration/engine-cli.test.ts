@@ -105,3 +105,21 @@ t.test('attached up follows the logs and Ctrl-C brings the project down', async 
   const ps = await cli(['ps'], socket);
   t.equal(ps.out.trim(), 'NAME   PROJECT   SERVICE   STATUS   ADDRESS');
 });
+
+t.test('an engine killed with SIGKILL still takes its replicas with it', async (t) => {
+  const socket = path.join(dir, 'c', 'engine.sock');
+  const engine = start(t, ['engine', '--engine-socket', socket]);
+  await waitFor('engine listening', () => engine.output().includes('listening on'));
+  const file = path.join(dir, 'killed.yml');
+  writeFileSync(file, 'name: killed\nservices:\n  forks: {command: "sleep 300 & sleep 300; wait", scale: 2}\n  stubborn: {command: "trap \'\' TERM; while true; do sleep 0.1; done"}\n');
+  t.equal((await cli(['up', '-d', '-f', file], socket)).code, 0);
+  const client = new EngineClient(socket);
+  const ids = (await client.call<{ Id: string }[]>('GET', '/containers/json')).map((c) => c.Id);
+  const pids = await Promise.all(ids.map(async (id) => (await client.call<{ State: { Pid: number } }>('GET', `/containers/${id}/json`)).State.Pid));
+  t.equal(pids.length, 3);
+  t.ok(pids.every(alive));
+  engine.kill('SIGKILL');
+  await exited(engine);
+  await waitFor('replicas gone', () => pids.every((p) => !alive(p)), 10_000);
+  t.pass('no replica outlived the engine');
+});
