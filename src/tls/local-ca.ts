@@ -101,18 +101,35 @@ export class LocalCa {
     }
   }
 
+  /**
+   * Key and certificate are written to a private staging directory renamed
+   * into place in one step, so two processes creating the CA at once (the
+   * gateway and `portier trust`) end with one consistent pair: the loser
+   * of the rename uses the winner's.
+   */
   private createRoot(): Root {
     const keys = generateEcKeyPair();
     const now = Date.now();
     // The user and host in the name tell apart the roots of several machines in one trust store.
     const subject = { organization: 'Portier local development CA', commonName: `Portier Local CA ${os.userInfo().username}@${os.hostname()}` };
     const certPem = createCertificate({ subject, ...keys, isCa: true, notBefore: new Date(now - DAY), notAfter: new Date(now + 10 * 365 * DAY) });
-    writeFileAtomicSync(this.keyFile, privateKeyPem(keys.privateKey), 0o600);
-    writeFileAtomicSync(this.certFile, certPem, 0o644);
+    const caDir = path.dirname(this.certFile);
+    const dataDir = path.dirname(caDir);
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const staging = fs.mkdtempSync(path.join(dataDir, '.ca-'));
+    writeFileAtomicSync(path.join(staging, path.basename(this.keyFile)), privateKeyPem(keys.privateKey), 0o600);
+    writeFileAtomicSync(path.join(staging, path.basename(this.certFile)), certPem, 0o644);
     // Made by `sudo portier …` in the user's data directory: the files stay the user's.
     const owner = invokingUser();
-    if (owner && this.certFile.startsWith(owner.home + path.sep)) {
-      for (const p of [path.dirname(this.certFile), this.keyFile, this.certFile]) fs.chownSync(p, owner.uid, owner.gid);
+    if (owner && dataDir.startsWith(owner.home + path.sep)) {
+      for (const p of [dataDir, staging, ...fs.readdirSync(staging).map((f) => path.join(staging, f))]) fs.chownSync(p, owner.uid, owner.gid);
+    }
+    try {
+      fs.renameSync(staging, caDir);
+    } catch (err) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      if (['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) return this.loadRoot();
+      throw err;
     }
     return { subject, certPem, ...keys };
   }

@@ -4,7 +4,7 @@
  * a client trusting only the local root accepts for the right name.
  */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -35,6 +35,28 @@ t.test('root is created once, key 0600, and reused', async (t) => {
 
   fs.chmodSync(ca.keyFile, 0o644);
   t.throws(() => new LocalCa({ dataDir: dir }).rootPem(), { code: 'CONFIG_INVALID', message: new RegExp(`${ca.keyFile}.*mode 644.*chmod 600`) });
+});
+
+t.test('processes creating the CA at once agree on one root', async (t) => {
+  const dir = tmp(t);
+  const script = path.join(__dirname, '..', 'helpers', 'local-ca-root.ts');
+  // Children need a moment to load TypeScript: start them all at the same instant, well ahead.
+  const at = String(Date.now() + 4000);
+  const outputs = await Promise.all(
+    [0, 1, 2].map(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(process.execPath, [...process.execArgv, script, dir, at], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child exited ${code}`))));
+        }),
+    ),
+  );
+  t.equal(new Set(outputs).size, 1, 'one root for all');
+  t.match(outputs[0], / true$/, 'leaves verify against it');
+  t.equal(outputs[0].split(' ')[0], new crypto.X509Certificate(new LocalCa({ dataDir: dir }).rootPem()).fingerprint256, 'and it is the one on disk');
+  t.same(fs.readdirSync(dir), ['ca'], 'no staging directory left');
 });
 
 t.test('leaf for app.shop.localhost validates against the local root', async (t) => {
