@@ -5,6 +5,7 @@ import buffering from './buffering';
 import chain from './chain';
 import circuitBreaker from './circuitBreaker';
 import compress from './compress';
+import contentType from './contentType';
 import digestAuth from './digestAuth';
 import errors from './errors';
 import forwardAuth from './forwardAuth';
@@ -27,6 +28,7 @@ const all: MiddlewareType<any>[] = [
   chain,
   circuitBreaker,
   compress,
+  contentType,
   digestAuth,
   errors,
   forwardAuth,
