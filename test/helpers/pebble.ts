@@ -18,6 +18,10 @@ export interface Pebble {
   rootPem: string;
   /** Pebble's own HTTPS certificate (ACME API). */
   pebbleCertPem: string;
+  /** Pebble's management API (`/roots/<n>`, `/intermediates/<n>`, `/cert-status-by-serial/<hex>`). */
+  managementUrl: string;
+  /** GET on the management API. */
+  management(path: string): Promise<{ status: number; body: string }>;
   httpPort: number;
   tlsPort: number;
   /** New orders pebble has received since it started (failed ones included). */
@@ -34,6 +38,8 @@ export interface PebbleOptions {
   validitySeconds?: number;
   httpPort?: number;
   tlsPort?: number;
+  /** More environment for pebble (PEBBLE_ALTERNATE_ROOTS, …). */
+  env?: Record<string, string>;
   /** More keys for pebble's config (externalAccountBindingRequired, externalAccountMACKeys, …). */
   extraConfig?: Record<string, unknown>;
 }
@@ -144,7 +150,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   const pebble = spawn('/usr/bin/pebble', ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
     cwd: dir,
     stdio: ['ignore', logFd, logFd],
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
   });
   fs.closeSync(dnsLog);
   fs.closeSync(logFd);
@@ -169,12 +175,15 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
       if (Date.now() > deadline) throw new Error(`pebble not ready after 30 s: ${log()}`);
       await sleep(100);
     }
-    const root = await get(`https://127.0.0.1:${mgmtPort}/roots/0`, pebbleCertPem);
+    const managementUrl = `https://127.0.0.1:${mgmtPort}`;
+    const root = await get(`${managementUrl}/roots/0`, pebbleCertPem);
     if (root.status !== 200) throw new Error(`pebble root: HTTP ${root.status}`);
     return {
       directoryUrl,
       rootPem: root.body,
       pebbleCertPem,
+      managementUrl,
+      management: (p: string) => get(managementUrl + p, pebbleCertPem),
       httpPort,
       tlsPort,
       ordersCount: () => (log().match(/POST \/order-plz /g) ?? []).length,

@@ -53,7 +53,7 @@ t.test('unsafe or unreadable files are refused, naming the file, and left untouc
     // The gateway refuses to start with the same error.
     t.throws(
       () => new TlsManager({ dataDir: dir, resolvers: { le: { acme: { storage: file, httpChallenge: { entryPoint: 'web' } } } } }),
-      { path: CONFIG_PATH },
+      { code: 'CONFIG_INVALID', path: CONFIG_PATH },
       `${c.name}: TlsManager refuses to start`,
     );
     if (c.content !== null) t.equal(fs.readFileSync(file, 'utf8'), c.content, `${c.name}: file left as it was`);
