@@ -125,9 +125,6 @@ function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, 
 function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: Collector): void {
   const model = ruleModel(c);
   for (const e of labels.unknown) out.warn(c.name, `label ${e.label}: unknown key, ignored`);
-  for (const [key, entries] of labels.tcpUdp) {
-    out.warn(key, `tcp/udp routers are not supported: label ${entries[0].label} ignored`);
-  }
   const named = (kind: string, name: string): boolean => {
     if (name.includes('@')) out.error(`${kind}.${name}`, `label of ${c.name}: "@" is not allowed in a ${kind.slice(0, -1)} name (it separates the provider)`);
     return !name.includes('@');
@@ -141,7 +138,8 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
     d.warnings.forEach((m) => out.warn(`services.${name}`, m));
     services.set(name, d.value);
   }
-  const hasTcpUdp = labels.tcpUdp.size > 0;
+  // As in Traefik: a container configured only for TCP/UDP gets no automatic HTTP router or service.
+  const hasTcpUdp = labels.tcpUdp.size > 0 && labels.routers.size + labels.services.size + labels.middlewares.size === 0;
   if (labels.services.size === 0 && !hasTcpUdp) services.set(model.name, { lb: { passHostHeader: true }, server: {} });
 
   for (const [name, draft] of services) {
@@ -167,6 +165,14 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
   if (labels.routers.size === 0 && !hasTcpUdp) {
     if (only !== undefined) out.define('routers', only, { rule: defaultRule(model, opts, `routers.${only}`, out), service: only }, c.name);
     else if (services.size > 1) out.warn(c.name, `no router: the container defines ${services.size} services, so no default router is made; add router labels`);
+  }
+
+  // Said on the container's HTTP routers (and the container) so it shows where users look.
+  const tcpUdp = [...labels.tcpUdp.values()].map((entries) => entries[0].label);
+  if (tcpUdp.length > 0) {
+    const msg = `tcp/udp routers are not supported: ignored ${tcpUdp.join(', ')}`;
+    out.warn(c.name, msg);
+    for (const name of labels.routers.keys()) if (!name.includes('@')) out.warn(`routers.${name}`, msg);
   }
 
   for (const [name, entries] of labels.middlewares) {

@@ -283,9 +283,19 @@ const cases: Case[] = [
     want: { config: { http: { services: { 'api-shop': { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1001' }] } } } } } },
   },
   {
-    name: 'tcp/udp labels give a warning and suppress the default http router',
-    containers: [plain('db', L({ 'traefik.tcp.routers.pg.rule': 'HostSNI(`*`)', 'traefik.tcp.services.pg.loadbalancer.server.port': '5432', 'traefik.udp.routers.dns.entrypoints': 'dns' }))],
-    want: { config: {}, warnings: { 'routers.pg': [/tcp\/udp routers are not supported/], 'routers.dns': [/not supported/] } },
+    name: 'tcp/udp labels warn; alone they suppress the default http router',
+    containers: [
+      plain('db', L({ 'traefik.tcp.routers.pg.rule': 'HostSNI(`*`)', 'traefik.tcp.services.pg.loadbalancer.server.port': '5432', 'traefik.udp.routers.dns.entrypoints': 'dns' })),
+      plain('mixed', L({ 'traefik.http.routers.ui.rule': 'Host(`ui.localhost`)', 'traefik.tcp.routers.raw.rule': 'HostSNI(`*`)' })),
+    ],
+    want: {
+      config: { http: { routers: { ui: { service: 'mixed' } } } },
+      warnings: {
+        db: [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.pg\.rule, traefik\.tcp\.services\.pg\.loadbalancer\.server\.port, traefik\.udp\.routers\.dns\.entrypoints/],
+        'routers.ui': [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.raw\.rule/],
+      },
+    },
+    absent: ['routers.db', 'services.db'],
   },
   {
     name: 'provider labels are not errors; unknown top-level keys warn',
