@@ -34,6 +34,34 @@ const cases: Case[] = [
     want: { config: { http: { routers: { whoami: { rule: 'Host(`whoami.docker.localhost`)', entryPoints: ['web'], service: 'whoami' } }, services: { whoami: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:80' }], passHostHeader: true } } } } } },
   },
   {
+    name: 'Traefik dashboard behind basic auth (Traefik docs)',
+    containers: [compose('proxy', 'traefik', 1, L({
+      'traefik.enable': 'true',
+      'traefik.http.routers.dashboard.rule': 'Host(`traefik.localhost`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))',
+      'traefik.http.routers.dashboard.service': 'api@internal',
+      'traefik.http.routers.dashboard.middlewares': 'auth',
+      'traefik.http.middlewares.auth.basicauth.users': 'test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/,test2:$apr1$d9hr9HBB$4HxwgUir3HP4EsggP/QNo0',
+    }))],
+    want: { config: { http: {
+      routers: { dashboard: { service: 'api@internal', middlewares: ['auth'], rule: 'Host(`traefik.localhost`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))' } },
+      middlewares: { auth: { basicauth: { users: 'test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/,test2:$apr1$d9hr9HBB$4HxwgUir3HP4EsggP/QNo0' } } },
+    } } },
+  },
+  {
+    name: 'homelab Portainer with a certificate resolver (v2 style)',
+    containers: [plain('portainer', L({
+      'traefik.enable': 'true',
+      'traefik.http.routers.portainer.rule': 'Host(`portainer.home.localhost`)',
+      'traefik.http.routers.portainer.entrypoints': 'websecure',
+      'traefik.http.routers.portainer.tls.certresolver': 'letsencrypt',
+      'traefik.http.services.portainer.loadbalancer.server.port': '9000',
+    }), { ports: [8000, 9000, 9443] })],
+    want: { config: { http: {
+      routers: { portainer: { entryPoints: ['websecure'], tls: { certResolver: 'letsencrypt' }, service: 'portainer' } },
+      services: { portainer: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9000' }] } } },
+    } }, warnings: {} },
+  },
+  {
     name: 'plain container default rule',
     containers: [plain('my_app')],
     want: { config: { http: { routers: { 'my-app': { rule: 'Host(`my-app.localhost`)', service: 'my-app' } } } } },
