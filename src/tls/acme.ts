@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import * as acme from 'acme-client';
-import { errorMessage } from '../errors';
+import { configError, errorMessage } from '../errors';
 import { Logger } from '../log/logger';
 import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
 import { trustAcmeServer } from './acme-transport';
@@ -56,6 +56,8 @@ export class AcmeResolver {
   private wanted: DomainSet[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Names already logged as impossible to order, so the periodic check does not repeat it. */
+  private readonly reported = new Set<string>();
 
   constructor(
     readonly name: string,
@@ -70,7 +72,13 @@ export class AcmeResolver {
   start(): void {
     this.data = this.storage.load();
     for (const c of this.data.certificates) this.serve(c);
-    const pems = (this.opts.caCertificates ?? []).map((f) => fs.readFileSync(f, 'utf8'));
+    const pems = (this.opts.caCertificates ?? []).map((f, i) => {
+      try {
+        return fs.readFileSync(f, 'utf8');
+      } catch (err) {
+        throw configError(`certificatesResolvers.${this.name}.acme.caCertificates[${i}]`, `cannot read ${f}: ${errorMessage(err)}`);
+      }
+    });
     if (pems.length) trustAcmeServer(this.opts.caServer, pems);
     const every = this.deps.tuning?.checkIntervalMs ?? renewalCheckInterval(this.opts.certificatesDuration);
     this.timer = setInterval(() => void this.ensure(this.wanted), every);
@@ -91,6 +99,8 @@ export class AcmeResolver {
       const names = key.split(',');
       const unsupported = names.find((n) => n.startsWith('*.') || /^[\d.]+$|:/.test(n));
       if (unsupported) {
+        if (this.reported.has(unsupported)) continue;
+        this.reported.add(unsupported);
         this.deps.logger.error('ACME: cannot order this name (wildcards need DNS-01, IPs are not supported)', { resolver: this.name, domain: unsupported });
         continue;
       }
@@ -122,19 +132,22 @@ export class AcmeResolver {
     try {
       this.deps.store.put(this.group, domainSetKey(c), loadCertificate(c.certificate, c.key, this.name, this.storage.file));
     } catch (err) {
+      this.data.certificates = this.data.certificates.filter((x) => x !== c);
       this.deps.logger.error('ACME: stored certificate unusable, it will be ordered again', { resolver: this.name, domains: [c.main, ...c.sans], error: errorMessage(err) });
     }
   }
 
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
     const max = this.deps.tuning?.concurrency ?? 2;
-    if (this.running >= max) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.running++;
+    if (this.running < max) this.running++;
+    else await new Promise<void>((resolve) => this.queue.push(resolve));
     try {
       return await fn();
     } finally {
-      this.running--;
-      this.queue.shift()?.();
+      // A finished order hands its slot straight to the next one in line.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 
