@@ -128,9 +128,10 @@ export function httpsServerOptions(
   };
 }
 
-/** Keeps a listener's no-SNI certificate in step with the store's default. */
+/** Keeps a listener's no-SNI certificate in step with the store's default, until the server closes. */
 export function followDefaultCertificate(server: tls.Server, store: CertificateStore, opts: TlsOptions = {}): void {
   if (opts.sniStrict === true) return;
   const settings = secureContextSettings(opts);
-  store.onDefaultChange((cert) => server.setSecureContext({ ...settings, key: cert.keyPem, cert: cert.certPem }));
+  const off = store.onDefaultChange((cert) => server.setSecureContext({ ...settings, key: cert.keyPem, cert: cert.certPem }));
+  server.once('close', off);
 }

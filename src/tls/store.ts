@@ -68,9 +68,13 @@ export class CertificateStore {
     return this.generatedDefault;
   }
 
-  /** Listeners need the default for clients that send no SNI (SNICallback is not called then). */
-  onDefaultChange(listener: (cert: ServedCertificate) => void): void {
+  /** Listeners need the default for clients that send no SNI (SNICallback is not called then). Returns an unsubscribe function. */
+  onDefaultChange(listener: (cert: ServedCertificate) => void): () => void {
     this.defaultListeners.push(listener);
+    return () => {
+      const i = this.defaultListeners.indexOf(listener);
+      if (i >= 0) this.defaultListeners.splice(i, 1);
+    };
   }
 
   /** The certificate for a server name, without falling back to the default. */
