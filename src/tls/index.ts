@@ -43,8 +43,8 @@ export const LOCAL_RESOLVER = 'local';
 export interface RouterTls {
   name: string;
   /** Literal host names from the router's Host() rule. */
-  hosts: string[];
-  tls: { certResolver?: string; domains?: { main: string; sans?: string[] }[] };
+  hosts: readonly string[];
+  tls: { certResolver?: string; domains?: readonly { main: string; sans?: readonly string[] }[] };
 }
 
 export interface TlsManagerOptions {
@@ -129,7 +129,7 @@ export class TlsManager {
       const resolver = r.tls.certResolver ?? (r.hosts.length > 0 && r.hosts.every(isLocalName) ? LOCAL_RESOLVER : undefined);
       if (!resolver) continue;
       const domainSets: DomainSet[] = r.tls.domains?.length
-        ? r.tls.domains.map((d) => ({ main: d.main, sans: d.sans ?? [] }))
+        ? r.tls.domains.map((d) => ({ main: d.main, sans: [...(d.sans ?? [])] }))
         : r.hosts.length
           ? [{ main: r.hosts[0], sans: r.hosts.slice(1) }]
           : [];
