@@ -62,6 +62,7 @@ export class Forwarder {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly flights = new WeakMap<http.IncomingMessage, Flight>();
+  private readonly upgrades = new WeakMap<http.IncomingMessage, () => void>();
 
   constructor(private readonly opts: ForwarderOptions) {
     const agentOpts = { keepAlive: true, maxFreeSockets: opts.maxIdleConnsPerHost, timeout: opts.idleConnTimeoutMs, scheduling: 'lifo' as const };
@@ -70,6 +71,7 @@ export class Forwarder {
     this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader, secure: !opts.insecureSkipVerify });
     this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req));
     this.proxy.on('proxyRes', (proxyRes, req) => this.onProxyRes(proxyRes, req));
+    this.proxy.on('proxyReqWs', (proxyReq, req, socket) => this.onUpgraded(proxyReq, req, socket));
     // http-proxy rethrows when no listener is attached; every call passes its own callback too.
     this.proxy.on('error', () => undefined);
   }
@@ -111,20 +113,34 @@ export class Forwarder {
     req.url = ex.query ? `${ex.path}?${ex.query}` : ex.path;
     // From here the socket carries the upgraded protocol, not the response object's HTTP.
     if (ex.res.socket) ex.res.detachSocket(ex.res.socket);
-    socket.on('error', () => socket.destroy());
     return new Promise<void>((resolve, reject) => {
+      this.upgrades.set(req, resolve);
       this.proxy.ws(req, socket, head, { target }, (err: Error) => {
-        if (!socket.destroyed && !(socket as { _portierUpgraded?: boolean })._portierUpgraded) reject(this.failure({ ex, connected: false, reused: false }, err));
-        else {
-          socket.destroy();
-          resolve();
-        }
+        if (this.upgrades.has(req)) {
+          this.upgrades.delete(req);
+          reject(this.failure({ ex, connected: false, reused: false }, err));
+        } else socket.destroy();
       });
-      this.proxy.once('open', (proxySocket: Duplex) => {
-        (socket as { _portierUpgraded?: boolean })._portierUpgraded = true;
-        proxySocket.on('error', () => socket.destroy());
-        resolve();
-      });
+    });
+  }
+
+  /** Ties the two sockets of an upgraded connection together: either closing closes the other. */
+  private onUpgraded(proxyReq: http.ClientRequest, req: http.IncomingMessage, socket: Duplex): void {
+    proxyReq.once('upgrade', (_res: http.IncomingMessage, proxySocket: Duplex) => {
+      const resolve = this.upgrades.get(req);
+      this.upgrades.delete(req);
+      // Half-closed WebSockets mean nothing (they have close frames), and Node's server sockets allow
+      // half-open connections: without this, a client that leaves keeps the backend connection open.
+      const both = (): void => {
+        socket.destroy();
+        proxySocket.destroy();
+      };
+      proxySocket.on('error', both);
+      for (const s of [socket, proxySocket]) {
+        s.once('end', both);
+        s.once('close', both);
+      }
+      resolve?.();
     });
   }
 
@@ -145,18 +161,18 @@ export class Forwarder {
         proxyReq.destroy(new Error(`${kind} timeout`));
       }, ms);
     };
-    proxyReq.once('socket', (socket) => {
-      flight.reused = proxyReq.reusedSocket;
-      const connected = (): void => {
-        flight.connected = true;
-        arm('response', this.opts.responseHeaderTimeoutMs);
-      };
-      if ((socket as { connecting?: boolean }).connecting) {
-        arm('dial', this.opts.dialTimeoutMs);
-        socket.once('connect', connected);
-        socket.once('secureConnect', () => undefined);
-      } else connected();
-    });
+    // http-proxy emits 'proxyReq' from inside the request's 'socket' event, so the socket is already here.
+    const socket = proxyReq.socket;
+    if (!socket) return;
+    flight.reused = proxyReq.reusedSocket;
+    const connected = (): void => {
+      flight.connected = true;
+      arm('response', this.opts.responseHeaderTimeoutMs);
+    };
+    if ((socket as { connecting?: boolean }).connecting) {
+      arm('dial', this.opts.dialTimeoutMs);
+      socket.once('connect', connected);
+    } else connected();
     proxyReq.once('response', () => clearTimeout(flight.timer));
   }
 

@@ -162,6 +162,10 @@ export class EntryPointServer {
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
+    // Answered here instead of proxied (404, auth, redirect): the connection ends with the response.
+    res.once('finish', () => {
+      if (res.socket) socket.end();
+    });
     const protocol = String(req.headers.upgrade ?? '').toLowerCase();
     // Only WebSocket upgrades are proxied; h2c and others are refused by serving the request as plain HTTP/1.1.
     const isWebSocket = protocol === 'websocket';
@@ -207,8 +211,11 @@ export class EntryPointServer {
     this.inFlight++;
     const started = process.hrtime.bigint();
     let bytesIn = 0;
+    let ended = false;
     req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-    res.once('close', () => {
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
       this.inFlight--;
       if (ex && this.opts.observers.length) {
         const record = {
@@ -220,7 +227,10 @@ export class EntryPointServer {
         for (const o of this.opts.observers) o.requestEnded(record);
       }
       if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
-    });
+    };
+    res.once('close', end);
+    // An upgraded connection outlives its response object: it ends when its socket closes.
+    ex?.upgrade?.socket.once('close', end);
   }
 }
 

@@ -125,6 +125,8 @@ t.test('WebSocket upgrade is proxied and echoes', async (t) => {
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.end());
   });
   await new Promise<void>((r) => wsServer.listen(0, '127.0.0.1', r));
   const gw = await startTestGateway({
