@@ -180,6 +180,10 @@ export class Forwarder {
     const flight = this.flights.get(req);
     if (!flight) return;
     stripHopByHop(proxyRes.headers, false);
+    // http-proxy leaves the client waiting forever when the upstream dies mid-body: abort the client side too.
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete) flight.ex.res.destroy();
+    });
     const status = proxyRes.statusCode ?? 502;
     for (const hook of flight.ex.responseHooks) hook(status, proxyRes.headers, flight.ex);
   }

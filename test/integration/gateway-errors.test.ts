@@ -110,11 +110,11 @@ t.test('a backend that resets mid-response aborts that response only', async (t)
     await new Promise((r) => broken.close(r));
   });
   for (let i = 0; i < 5; i++) {
-    const outcome = await request(gw.url, { host: 'broken.localhost' }).then(
+    const outcome = await request(gw.url, { host: 'broken.localhost', timeoutMs: 3000 }).then(
       (r) => `complete ${r.body.length}`,
       (e: NodeJS.ErrnoException) => `aborted ${e.code ?? e.message}`,
     );
-    t.match(outcome, /^aborted/, `truncated response is aborted, not ended cleanly (${outcome})`);
+    t.match(outcome, /^aborted (ECONNRESET|aborted)/, `truncated response is aborted at once, not ended cleanly (${outcome})`);
   }
   t.equal((await request(gw.url, { host: 'ok.localhost' })).status, 200, 'the gateway still serves');
 });
