@@ -1,10 +1,12 @@
 import t from 'tap';
 import { findChainCycle } from '../../../middlewares/chain';
 
+type Refs = Parameters<typeof findChainCycle>[0];
+
 t.test('findChainCycle reports the first reference cycle among chains', async (t) => {
   const chain = (...names: string[]) => ({ type: 'chain', names });
   const other = { type: 'stripPrefix', names: [] };
-  const cases = [
+  const cases: { name: string; config: Refs; cycle: string[] | undefined }[] = [
     { name: 'no chains', config: { a: other }, cycle: undefined },
     { name: 'acyclic', config: { a: chain('b', 'c'), b: chain('c'), c: other }, cycle: undefined },
     { name: 'self', config: { a: chain('a') }, cycle: ['a', 'a'] },
