@@ -24,8 +24,15 @@ export function requestUri(ex: Exchange): string {
   return q === '' ? ex.path : `${ex.path}?${q}`;
 }
 
-/** Scheme of the request as the client used it. */
+/**
+ * Scheme of the request as the client used it. The entrypoint has already
+ * replaced X-Forwarded-Proto unless the peer is a trusted proxy, so the
+ * header is the scheme a TLS-terminating front proxy saw, or our own.
+ */
 export function requestScheme(ex: Exchange): 'http' | 'https' {
+  const proto = ex.req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0].trim().toLowerCase();
+  if (first === 'https' || first === 'http') return first;
   return ex.tls ? 'https' : 'http';
 }
 

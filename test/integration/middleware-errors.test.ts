@@ -1,5 +1,7 @@
 import t from 'tap';
 import net from 'node:net';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { startEchoBackend } from '../helpers/echo';
 import { middlewareBench } from './middleware-fixtures';
 
@@ -10,6 +12,18 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+function rawGet(url: string, host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { host, 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
 }
 
 t.test('errors serves pages from another service for statuses in range', async (t) => {
@@ -24,6 +38,7 @@ t.test('errors serves pages from another service for statuses in range', async (
       rewrite: { errors: { status: ['400-499'], statusRewrites: { '404': 410 }, service: 'pages', query: '/{status}-{originalStatus}.html' } },
       auth401: { errors: { status: ['401'], service: 'pages', query: '/login' } },
       auth: { basicAuth: { users: ['u:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='] } },
+      gz: { compress: { minResponseBodyBytes: 0 } },
     },
     {
       e4: ['e4'],
@@ -31,6 +46,7 @@ t.test('errors serves pages from another service for statuses in range', async (
       rewrite: ['rewrite'],
       authpage: ['auth401', 'auth'],
       gone: { middlewares: ['e5'], service: 'dead' },
+      zipped: ['gz', 'e4'],
     },
     {
       services: {
@@ -56,10 +72,19 @@ t.test('errors serves pages from another service for statuses in range', async (
     { router: 'rewrite', method: 'GET', path: '/status/403', status: 403, page: '/403-403.html' },
     { router: 'authpage', method: 'GET', path: '/', status: 401, page: '/login' },
     { router: 'gone', method: 'GET', path: '/', status: 502, page: '/oops/502?from=%2F' },
+    // An outer compress still applies to the page that replaced the response.
+    { router: 'zipped', method: 'GET', path: '/status/404', status: 404, page: '/404.html', gzip: true },
   ];
   for (const c of cases) {
-    const reply = await bench.send(c.router, c.path, { method: c.method });
     const what = `${c.method} ${c.router}${c.path}`;
+    if (c.gzip) {
+      const raw = await rawGet(`${bench.gw.url}${c.path}`, `${c.router}.test`);
+      t.equal(raw.status, c.status, `${what}: status`);
+      t.equal(raw.headers['content-encoding'], 'gzip', `${what}: page compressed`);
+      t.equal((JSON.parse(gunzipSync(raw.body).toString()) as { url: string }).url, c.page, `${what}: page path`);
+      continue;
+    }
+    const reply = await bench.send(c.router, c.path, { method: c.method });
     t.equal(reply.status, c.status, `${what}: status`);
     if (c.page === undefined) {
       t.notOk(reply.headers['x-backend'] === 'pages', `${what}: no error page`);

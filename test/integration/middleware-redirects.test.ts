@@ -17,6 +17,8 @@ t.test('redirectScheme and redirectRegex answer with Location and Traefik status
   const cases = [
     { router: 'tohttps', method: 'GET', path: '/a?b=1', status: 302, location: 'https://tohttps.test/a?b=1' },
     { router: 'tohttps', method: 'POST', path: '/a', status: 307, location: 'https://tohttps.test/a' },
+    // X-Forwarded-Proto from an untrusted client is replaced by the entrypoint: still redirected.
+    { router: 'tohttps', method: 'GET', path: '/a', headers: { 'x-forwarded-proto': 'https' }, status: 302, location: 'https://tohttps.test/a' },
     { router: 'tohttps8443', method: 'GET', path: '/', status: 301, location: 'https://tohttps8443.test:8443/' },
     { router: 'tohttps8443', method: 'PUT', path: '/x', status: 308, location: 'https://tohttps8443.test:8443/x' },
     // Already on the target scheme: no redirect loop, the request goes through.
@@ -28,10 +30,23 @@ t.test('redirectScheme and redirectRegex answer with Location and Traefik status
     { router: 'regexperm', method: 'DELETE', path: '/p', status: 308, location: 'https://example.test/p' },
   ];
   for (const c of cases) {
-    const reply = await bench.send(c.router, c.path, { method: c.method });
+    const reply = await bench.send(c.router, c.path, { method: c.method, headers: c.headers });
     t.equal(reply.status, c.status, `${c.method} ${c.router}${c.path}: status`);
     t.equal(reply.headers.location, c.location, `${c.method} ${c.router}${c.path}: location`);
     t.equal(bench.echoed(reply) !== undefined, c.location === undefined, `${c.method} ${c.router}${c.path}: reached upstream only without redirect`);
+  }
+});
+
+t.test('behind a trusted TLS-terminating proxy, X-Forwarded-Proto is the current scheme', async (t) => {
+  const bench = await middlewareBench(t, { tohttps: { redirectScheme: { scheme: 'https' } } }, { tohttps: ['tohttps'] }, { trustForwarded: true });
+  const cases = [
+    { proto: 'https', status: 200, location: undefined },
+    { proto: 'http', status: 302, location: 'https://tohttps.test/x' },
+  ];
+  for (const c of cases) {
+    const reply = await bench.send('tohttps', '/x', { headers: { 'x-forwarded-proto': c.proto } });
+    t.equal(reply.status, c.status, `X-Forwarded-Proto: ${c.proto}: status`);
+    t.equal(reply.headers.location, c.location, `X-Forwarded-Proto: ${c.proto}: location`);
   }
 });
 
