@@ -5,21 +5,30 @@ import type { ProviderSnapshot } from './dynamic/model';
 import { Gateway } from './server/gateway';
 import { createApiHandler, createPingHandler } from './api/api-handler';
 import { isLoopbackAddress } from './server/address';
-import { buildProviders, middlewareTypes, PluginContext } from './plugins';
+import { buildPlugins, middlewareTypes } from './plugins';
+import type { Engine } from './engine/index';
 
 export interface Portier {
   gateway: Gateway;
+  engine?: Engine;
   close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Folder relative paths in the configuration resolve against (the config file's). */
+  baseDir?: string;
+  engineSocket?: string;
 }
 
 /**
  * The composition root: static configuration in, a started gateway out,
  * with its providers and its internal services (API, ping).
  */
-export async function startPortier(config: StaticConfig, log: Logger, ctx: Omit<PluginContext, 'log'> = {}): Promise<Portier> {
+export async function startPortier(config: StaticConfig, log: Logger, opts: StartOptions = {}): Promise<Portier> {
   let terminating = false;
   const startedAt = new Date();
-  const providers = await buildProviders(config, { ...ctx, log });
+  const plugins = buildPlugins(config, opts.baseDir ?? process.cwd(), log, opts.engineSocket);
+  const { providers } = plugins;
   const internal = internalRoutes(config, log, {
     api: () =>
       createApiHandler({
@@ -31,13 +40,21 @@ export async function startPortier(config: StaticConfig, log: Logger, ctx: Omit<
     ping: () => createPingHandler(() => terminating, config.ping?.terminatingStatusCode ?? 503),
   });
   const gateway = new Gateway({ config, providers, middlewareTypes, log, internal });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    await plugins.close();
+    throw err;
+  }
+  await plugins.afterStart();
   return {
     gateway,
+    engine: plugins.engine,
     async close(graceMs) {
       terminating = true;
+      // Routes go first, so no request is sent to a replica that is about to stop.
       await gateway.close(graceMs);
-      await ctx.onClose?.();
+      await plugins.close();
     },
   };
 }

@@ -5,12 +5,19 @@ import { errorMessage, PortierError } from './errors';
 import { startPortier } from './app';
 import { checkCommand } from './commands/check';
 import { VERSION } from './version';
+import { runEngineCommand } from './engine/index';
+import { routesSummary } from './commands/routes-summary';
+import { dirname } from 'node:path';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
 Usage:
   portier [--config FILE] [--<key.path>=VALUE ...]   run the gateway
   portier check [--config FILE]                      validate the static and file configuration
+  portier up [-f stack.yml] [-p project] [--scale svc=N] [-d]
+  portier down [-p project] | ps | logs [-f] [svc] | scale svc=N | restart svc
+                                                     drive the runtime core (the engine in a running portier)
+  portier engine                                     run the runtime core alone
   portier --version | --help
 
 Configuration comes from FILE (default ./portier.yaml), PORTIER_* environment
@@ -21,9 +28,12 @@ variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:8080) and --key.path=value flags
 interface Parsed {
   command: string;
   file?: string;
+  engineSocket?: string;
   flags: string[];
   rest: string[];
 }
+
+const ENGINE_COMMANDS = new Set(['up', 'down', 'ps', 'logs', 'scale', 'restart', 'engine']);
 
 function parseArgs(argv: string[]): Parsed {
   const out: Parsed = { command: 'run', flags: [], rest: [] };
@@ -33,6 +43,8 @@ function parseArgs(argv: string[]): Parsed {
     const a = args[i];
     if (a === '--config' || a === '-c') out.file = args[++i];
     else if (a.startsWith('--config=')) out.file = a.slice('--config='.length);
+    else if (a === '--engine-socket') out.engineSocket = args[++i];
+    else if (a.startsWith('--engine-socket=')) out.engineSocket = a.slice('--engine-socket='.length);
     else if (a === '--help' || a === '-h') out.command = 'help';
     else if (a === '--version' || a === '-v') out.command = 'version';
     else if (a.startsWith('--')) out.flags.push(a);
@@ -46,7 +58,10 @@ async function run(args: Parsed): Promise<number> {
   const { config } = loaded;
   const log = createLogger({ level: config.log.level, format: config.log.format });
   for (const n of loaded.notices) log.info(n);
-  const portier = await startPortier(config, log);
+  const portier = await startPortier(config, log, { baseDir: loaded.file ? dirname(loaded.file) : process.cwd(), engineSocket: args.engineSocket });
+  await settle(portier.gateway);
+  const lines = routesSummary(portier.gateway.table, config, (ep) => portier.gateway.port(ep));
+  process.stdout.write(lines.length ? `Portier is serving:\n${lines.join('\n')}\n` : 'Portier is running; no routes yet.\n');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -68,7 +83,16 @@ async function run(args: Parsed): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
+/** Waits (at most 10 s) until every service that has servers has one up, so the printed summary is true. */
+async function settle(gateway: Awaited<ReturnType<typeof startPortier>>['gateway']): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const pending = (): boolean =>
+    [...gateway.table.services.values()].some((s) => s.provider === 'runtime' && !Object.values(s.serverStatus()).includes('UP'));
+  while (Date.now() < deadline && pending()) await new Promise((r) => setTimeout(r, 100));
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] && ENGINE_COMMANDS.has(argv[0])) return runEngineCommand(argv);
   const args = parseArgs(argv);
   switch (args.command) {
     case 'help':
