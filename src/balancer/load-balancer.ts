@@ -70,7 +70,10 @@ export class LoadBalancer {
     let pinned = this.pinnedServer(ex);
     let last: unknown;
     for (let attempt = 0; attempt <= this.servers.length; attempt++) {
-      const server = pinned ?? this.wrr.next((s) => s.available() && !tried.has(s));
+      // When every server is passively ejected, try them anyway rather than answer 503 (panic mode):
+      // an ejection is a guess from one failure, an active health check's verdict is not.
+      const server =
+        pinned ?? this.wrr.next((s) => s.available() && !tried.has(s)) ?? this.wrr.next((s) => s.healthy && !tried.has(s));
       if (!server) break;
       if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
       pinned = undefined;

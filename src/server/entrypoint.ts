@@ -210,9 +210,9 @@ export class EntryPointServer {
   private track(req: IncomingMessage, res: ServerResponse, ex: Exchange | undefined): void {
     this.inFlight++;
     const started = process.hrtime.bigint();
-    let bytesIn = 0;
+    // Never listen to 'data' here: that would start the body flowing before a middleware or the proxy reads it.
+    const bytesIn = Number(req.headers['content-length']) || 0;
     let ended = false;
-    req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
     const end = (): void => {
       if (ended) return;
       ended = true;
