@@ -2,7 +2,11 @@ import type { StaticConfig } from './config/static';
 import type { Logger } from './log/logger';
 import type { Handler } from './proxy/exchange';
 import type { ProviderSnapshot } from './dynamic/model';
-import { Gateway } from './server/gateway';
+import { Gateway, isTlsEntryPoint } from './server/gateway';
+import { TlsManager } from './tls/index';
+import type { PreRouting } from './server/entrypoint';
+import { entryPointRedirect } from './server/redirect-entrypoint';
+import { tlsRouters, mergedTlsConfig } from './tls-wiring';
 import { createApiHandler, createPingHandler } from './api/api-handler';
 import { isLoopbackAddress } from './server/address';
 import { buildPlugins, middlewareTypes } from './plugins';
@@ -11,6 +15,7 @@ import type { Engine } from './engine/index';
 export interface Portier {
   gateway: Gateway;
   engine?: Engine;
+  tls: TlsManager;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -27,8 +32,18 @@ export interface StartOptions {
 export async function startPortier(config: StaticConfig, log: Logger, opts: StartOptions = {}): Promise<Portier> {
   let terminating = false;
   const startedAt = new Date();
+  const tls = new TlsManager({ resolvers: config.certificatesResolvers, dataDir: config.dataDir, logger: log });
   const plugins = buildPlugins(config, opts.baseDir ?? process.cwd(), log, opts.engineSocket);
   const { providers } = plugins;
+  const challengeEps = new Set(tls.httpChallengeEntryPoints());
+  const preRouting: PreRouting[] = [(req, res, ex) => challengeEps.has(ex.entryPoint) && tls.challengeResponder(req, res)];
+  for (const [name, ep] of Object.entries(config.entryPoints)) {
+    const r = ep.http?.redirections?.entryPoint;
+    if (r) {
+      const redirect = entryPointRedirect(r, config.entryPoints);
+      preRouting.push((req, res, ex) => ex.entryPoint === name && redirect(req, res, ex));
+    }
+  }
   const internal = internalRoutes(config, log, {
     api: () =>
       createApiHandler({
@@ -36,25 +51,36 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
         config,
         providers: () => providers.map((p) => p.name),
         startedAt,
+        extra: { '/api/tls/certificates': () => tls.certificates() },
       }),
     ping: () => createPingHandler(() => terminating, config.ping?.terminatingStatusCode ?? 503),
   });
-  const gateway = new Gateway({ config, providers, middlewareTypes, log, internal });
+  const gateway = new Gateway({
+    config, providers, middlewareTypes, log, internal, preRouting,
+    tlsFor: (ep) => (isTlsEntryPoint(ep, config.entryPoints[ep]) ? tls.httpsServerOptions() : undefined),
+  });
+  gateway.onChange((table, snapshots) => {
+    tls.update(mergedTlsConfig(snapshots.values()), tlsRouters(table, config));
+  });
   try {
     await gateway.start();
   } catch (err) {
     await plugins.close();
+    await tls.close();
     throw err;
   }
+  for (const [name, server] of gateway.servers()) if (isTlsEntryPoint(name, config.entryPoints[name])) tls.attach(server as unknown as import('node:tls').Server);
   await plugins.afterStart();
   return {
     gateway,
     engine: plugins.engine,
+    tls,
     async close(graceMs) {
       terminating = true;
       // Routes go first, so no request is sent to a replica that is about to stop.
       await gateway.close(graceMs);
       await plugins.close();
+      await tls.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { checkCommand } from './commands/check';
 import { VERSION } from './version';
 import { runEngineCommand } from './engine/index';
 import { routesSummary } from './commands/routes-summary';
+import { trustCommand } from './tls/index';
 import { dirname } from 'node:path';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
@@ -18,6 +19,7 @@ Usage:
   portier down [-p project] | ps | logs [-f] [svc] | scale svc=N | restart svc
                                                      drive the runtime core (the engine in a running portier)
   portier engine                                     run the runtime core alone
+  portier trust | untrust                            add (remove) Portier's local CA to the system trust store
   portier --version | --help
 
 Configuration comes from FILE (default ./portier.yaml), PORTIER_* environment
@@ -105,6 +107,9 @@ export async function main(argv: string[]): Promise<number> {
       return run(args);
     case 'check':
       return checkCommand(args.file, args.flags);
+    case 'trust':
+    case 'untrust':
+      return trustCommand(args.command);
     default:
       process.stderr.write(`portier: unknown command ${JSON.stringify(args.command)}\n\n${HELP}`);
       return 2;

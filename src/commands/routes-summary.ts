@@ -1,6 +1,7 @@
 import type { RoutingTable } from '../routing/table';
 import type { StaticConfig } from '../config/static';
 import { parseAddress } from '../server/entrypoint';
+import { isTlsEntryPoint } from '../server/gateway';
 
 /**
  * The lines `portier` prints once it serves: one URL per host-bound router
@@ -19,7 +20,8 @@ export function routesSummary(table: RoutingTable, config: StaticConfig, ports: 
     const up = Object.values(servers).filter((s) => s === 'UP').length;
     for (const ep of r.entryPoints) {
       const port = ports(ep) || parseAddress(config.entryPoints[ep]?.address ?? ':0').port;
-      const scheme = r.tls ? 'https' : 'http';
+      const epConfig = config.entryPoints[ep];
+      const scheme = epConfig && isTlsEntryPoint(ep, epConfig) ? 'https' : 'http';
       const suffix = (scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? '' : `:${port}`;
       for (const host of r.rule?.hosts ?? []) lines.push(`  ${scheme}://${host}${suffix}/  →  ${r.service} (${up} server${up === 1 ? '' : 's'} up)`);
       if (!r.rule?.hosts) lines.push(`  ${r.config.rule} on ${ep}  →  ${r.service} (${up} up)`);

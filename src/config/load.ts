@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
-import { staticConfigDecoder, StaticConfig } from './static';
+import { staticConfigDecoder, StaticConfig, METRICS_DEFAULTS } from './static';
 import { parseYaml, locate } from './yaml';
 import { PortierError, configError } from '../errors';
 import { isRecord } from './decode';
@@ -79,13 +79,21 @@ const isRoot = (): boolean => typeof process.getuid === 'function' && process.ge
 function applyDefaults(config: StaticConfig): string[] {
   const notices: string[] = [];
   const eps = config.entryPoints;
-  if (Object.keys(eps).length === 0) eps.web = staticConfigDecoder({ entryPoints: { web: {} } }, '').entryPoints.web;
-  if (eps.web && !eps.web.address) {
-    eps.web.address = isRoot() ? ':80' : ':8080';
-    if (!isRoot()) notices.push('entrypoint web: not root, so listening on :8080 instead of :80');
+  // With no entrypoint configured: `web` for HTTP and `websecure` for HTTPS, as a Traefik user expects.
+  if (Object.keys(eps).length === 0) Object.assign(eps, staticConfigDecoder({ entryPoints: { web: {}, websecure: {} } }, '').entryPoints);
+  const ports: Record<string, [number, number]> = { web: [80, 8080], websecure: [443, 8443] };
+  for (const [name, [privileged, fallback]] of Object.entries(ports)) {
+    const ep = eps[name];
+    if (!ep || ep.address) continue;
+    ep.address = `:${isRoot() ? privileged : fallback}`;
+    if (!isRoot()) notices.push(`entrypoint ${name}: not root, so listening on :${fallback} instead of :${privileged}`);
   }
   if ((config.api || config.ping) && !eps.traefik) {
     eps.traefik = staticConfigDecoder({ entryPoints: { traefik: { address: '127.0.0.1:8081' } } }, '').entryPoints.traefik;
+  }
+  const prom = config.metrics?.prometheus;
+  if (prom && !prom.manualRouting && !eps[prom.entryPoint] && prom.entryPoint === METRICS_DEFAULTS.entryPoint) {
+    eps.metrics = staticConfigDecoder({ entryPoints: { metrics: { address: METRICS_DEFAULTS.address } } }, '').entryPoints.metrics;
   }
   for (const [name, ep] of Object.entries(eps)) {
     if (!ep.address) throw configError(`entryPoints.${name}.address`, 'is required', 'CONFIG_MISSING');

@@ -1,5 +1,5 @@
 import {
-  boolean, duration, int, list, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
+  boolean, duration, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
 } from './decode';
 import { configError } from '../errors';
 
@@ -93,6 +93,32 @@ const accessLog = object({
   ),
 });
 
+/** A section present but empty in YAML (`prometheus:`) is null: on, with defaults. */
+const section = <T>(d: Decoder<T>): Decoder<T | undefined> => (raw, path) => (raw === undefined ? undefined : d(raw, path));
+
+export const METRICS_DEFAULTS = { entryPoint: 'metrics', address: '127.0.0.1:8082', buckets: [0.1, 0.3, 1.2, 5], prefix: 'portier' } as const;
+
+const metricPrefix: Decoder<string> = (raw, path) => {
+  const s = string(raw, path);
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(s)) throw configError(path, `expected a Prometheus name prefix (letters, digits, _), got ${JSON.stringify(s)}`);
+  return s;
+};
+
+const metrics = object({
+  addInternals: withDefault(boolean, false),
+  prometheus: section(
+    object({
+      entryPoint: withDefault(string, METRICS_DEFAULTS.entryPoint),
+      buckets: withDefault(list(number), [...METRICS_DEFAULTS.buckets]),
+      prefix: withDefault(metricPrefix, METRICS_DEFAULTS.prefix),
+      addEntryPointsLabels: withDefault(boolean, true),
+      addRoutersLabels: withDefault(boolean, true),
+      addServicesLabels: withDefault(boolean, true),
+      manualRouting: withDefault(boolean, false),
+    }),
+  ),
+});
+
 const raw: Decoder<unknown> = (v) => v;
 const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
   if (v === null || v === undefined || v === true || v === '') return {};
@@ -114,7 +140,7 @@ export const staticConfigDecoder = object({
   ping: optional(object({ entryPoint: withDefault(string, 'traefik'), terminatingStatusCode: withDefault(int, 503) })),
   log: object({ level: withDefault(oneOf('debug', 'info', 'warn', 'error'), 'info'), format: withDefault(oneOf('text', 'json'), 'text'), filePath: optional(string) }),
   accessLog: optional(accessLog),
-  metrics: optional(rawMap),
+  metrics: optional(metrics),
   certificatesResolvers: optional(record(raw)),
   core: object({ defaultRuleSyntax: withDefault(oneOf('v2', 'v3', 'auto'), 'auto') }),
   serversTransport: optional(

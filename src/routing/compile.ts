@@ -189,7 +189,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
       routers.set(name, {
         name, provider: snap.provider, config, entryPoints,
-        tls: config.tls !== undefined || entryPoints.some((ep) => opts.entryPoints[ep]?.tls),
+        tls: config.tls !== undefined,
         priority: config.priority || (rule?.defaultPriority ?? 0),
         rule, middlewares: mwNames, service, handler,
         status: statusOf(errors, warnings), errors, warnings,
@@ -202,7 +202,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
-  return new RoutingTable(routers, services, middlewares, Object.keys(opts.entryPoints));
+  return new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
 }
 
 function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: CompileCache, errors: string[], warnings: string[]): CompiledRule | undefined {

@@ -11,6 +11,7 @@ export interface RouterRuntime {
   readonly provider: string;
   readonly config: RouterConfig;
   readonly entryPoints: string[];
+  /** Has its own `tls` section: then it serves only TLS requests. */
   readonly tls: boolean;
   readonly priority: number;
   readonly rule?: CompiledRule;

@@ -8,32 +8,31 @@ import { RouterIndex, Routable } from './router-index';
  * already matched keep the handlers they were given.
  */
 export class RoutingTable {
-  private readonly indexes = new Map<string, { plain: RouterIndex; tls: RouterIndex }>();
+  private readonly indexes = new Map<string, RouterIndex>();
 
   constructor(
     readonly routers: ReadonlyMap<string, RouterRuntime>,
     readonly services: ReadonlyMap<string, ServiceRuntime>,
     readonly middlewares: ReadonlyMap<string, MiddlewareRuntime>,
-    entryPoints: string[],
+    /** Entrypoint name → whether it terminates TLS. */
+    entryPoints: Record<string, boolean>,
   ) {
     const usable = [...routers.values()].filter((r): r is Routable => r.handler !== undefined && r.rule !== undefined);
-    for (const ep of entryPoints) {
-      const on = usable.filter((r) => r.entryPoints.includes(ep));
-      this.indexes.set(ep, { plain: new RouterIndex(on.filter((r) => !r.tls)), tls: new RouterIndex(on.filter((r) => r.tls)) });
+    for (const [ep, tls] of Object.entries(entryPoints)) {
+      // Traefik's rule: a router with tls serves only TLS requests; on a TLS entrypoint every router does.
+      this.indexes.set(ep, new RouterIndex(usable.filter((r) => r.entryPoints.includes(ep) && (tls || !r.tls))));
     }
   }
 
-  static empty(entryPoints: string[]): RoutingTable {
+  static empty(entryPoints: Record<string, boolean>): RoutingTable {
     return new RoutingTable(new Map(), new Map(), new Map(), entryPoints);
   }
 
-  match(entryPoint: string, tls: boolean, req: MatchRequest): Routable | undefined {
-    const index = this.indexes.get(entryPoint);
-    return index && (tls ? index.tls : index.plain).match(req);
+  match(entryPoint: string, req: MatchRequest): Routable | undefined {
+    return this.indexes.get(entryPoint)?.match(req);
   }
 
-  index(entryPoint: string, tls: boolean): RouterIndex | undefined {
-    const index = this.indexes.get(entryPoint);
-    return index && (tls ? index.tls : index.plain);
+  index(entryPoint: string): RouterIndex | undefined {
+    return this.indexes.get(entryPoint);
   }
 }

@@ -184,7 +184,7 @@ export class EntryPointServer {
   }
 
   private dispatch(ex: Exchange): void {
-    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
+    const router = this.opts.table().match(ex.entryPoint, ex.match);
     if (!router) {
       sendError(ex.res, 404, '404 page not found');
       return;
@@ -212,6 +212,9 @@ export class EntryPointServer {
     const started = process.hrtime.bigint();
     // Never listen to 'data' here: that would start the body flowing before a middleware or the proxy reads it.
     const bytesIn = Number(req.headers['content-length']) || 0;
+    // Bytes written on this connection before the response: the delta is this response, even on keep-alive.
+    const socket = req.socket;
+    const writtenBefore = socket.bytesWritten;
     let ended = false;
     const end = (): void => {
       if (ended) return;
@@ -220,7 +223,7 @@ export class EntryPointServer {
       if (ex && this.opts.observers.length) {
         const record = {
           ex, status: res.statusCode, bytesIn,
-          bytesOut: (res.socket?.bytesWritten ?? 0),
+          bytesOut: Math.max(0, socket.bytesWritten - writtenBefore - headLength(res)),
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
           aborted: !res.writableFinished,
         };
@@ -233,6 +236,9 @@ export class EntryPointServer {
     ex?.upgrade?.socket.once('close', end);
   }
 }
+
+/** Length of the status line and headers Node wrote for this response (none for a raw upgraded socket). */
+const headLength = (res: ServerResponse): number => (res as unknown as { _header?: string | null })._header?.length ?? 0;
 
 export function parseAddress(address: string): { host?: string; port: number } {
   const i = address.lastIndexOf(':');

@@ -25,6 +25,14 @@ export interface GatewayOptions {
   internal?: { services: Record<string, Handler>; snapshot: ProviderSnapshot };
 }
 
+/**
+ * An entrypoint terminates TLS when it has `http.tls`, or is named
+ * `websecure` (the name every Traefik configuration gives its HTTPS port).
+ */
+export function isTlsEntryPoint(name: string, ep: StaticConfig['entryPoints'][string]): boolean {
+  return ep.http?.tls !== undefined || name === 'websecure';
+}
+
 export type TableListener = (table: RoutingTable, snapshots: ReadonlyMap<string, ProviderSnapshot>) => void;
 
 /**
@@ -53,7 +61,7 @@ export class Gateway {
         Object.entries(eps).map(([name, e]) => [
           name,
           {
-            tls: e.http?.tls !== undefined,
+            tls: isTlsEntryPoint(name, e),
             asDefault: explicitDefault ? Boolean(e.asDefault) : name !== 'traefik',
             middlewares: e.http?.middlewares ?? [],
           },
@@ -74,7 +82,7 @@ export class Gateway {
       internalServices: opts.internal?.services,
     };
     if (opts.internal) this.snapshots.set('internal', opts.internal.snapshot);
-    this.current = RoutingTable.empty(Object.keys(eps));
+    this.current = RoutingTable.empty(Object.fromEntries(Object.entries(eps).map(([n, e]) => [n, isTlsEntryPoint(n, e)])));
     for (const [name, cfg] of Object.entries(eps)) {
       this.entryPoints.push(
         new EntryPointServer({
@@ -116,6 +124,11 @@ export class Gateway {
         this.opts.log.error('provider failed to start; the others keep running', { provider: p.name, error: errorMessage(err) });
       }
     }
+  }
+
+  /** The listening servers, by entrypoint name (TLS attaches its default-certificate follower to them). */
+  servers(): Map<string, EntryPointServer['server']> {
+    return new Map(this.entryPoints.map((e) => [e.name, e.server]));
   }
 
   /** Port an entrypoint actually listens on (useful with port 0). */

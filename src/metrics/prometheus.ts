@@ -1,0 +1,177 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Handler } from '../proxy/exchange';
+import type { RoutingTable } from '../routing/table';
+import type { RequestObserver, RequestRecord } from '../server/observer';
+import { requestFamilies, childrenOf, removeSeries, RequestChildren, RequestFamilies } from './families';
+
+export interface MetricsOptions {
+  /** `portier` by default; `traefik` gives Traefik's exact metric names. */
+  prefix: string;
+  buckets: number[];
+  addEntryPointsLabels: boolean;
+  addRoutersLabels: boolean;
+  addServicesLabels: boolean;
+  /** The table to report servers of; read at scrape time. */
+  table: () => RoutingTable;
+  reloads: () => { total: number; lastSuccess: boolean; lastAt: number };
+  /** Served certificates (the TLS manager's listing); read at scrape time. */
+  certificates?: () => { domains: string[]; notAfter: string | Date; serial?: string }[];
+  /** Process metrics (CPU, memory, event loop); off in benchmarks that count only request cost. */
+  processMetrics?: boolean;
+}
+
+export interface PortierMetrics {
+  readonly registry: Registry;
+  readonly observer: RequestObserver;
+  /** Call with each new table: drops the series of routers and services that are gone. */
+  tableChanged(table: RoutingTable): void;
+  /** `prometheus@internal`: the text exposition format. */
+  readonly handler: Handler;
+}
+
+/** Traefik folds methods outside the standard set into one label value, bounding cardinality. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+interface Cached {
+  router?: string;
+  service?: string;
+  routerValues?: string[];
+  serviceValues?: string[];
+  ep?: RequestChildren;
+  rt?: RequestChildren;
+  svc?: RequestChildren;
+  retries?: { inc(n?: number): void };
+}
+
+/**
+ * Prometheus metrics in Traefik's families and labels, in a registry of
+ * their own. The request path costs one string key and one Map lookup: the
+ * label children of each (entrypoint, router, service, code, method,
+ * protocol) are resolved the first time and reused.
+ */
+export function createMetrics(opts: MetricsOptions): PortierMetrics {
+  const registry = new Registry();
+  const p = opts.prefix;
+  const registers = [registry];
+  const ep = requestFamilies(registry, p, 'entrypoint', ['code', 'method', 'protocol', 'entrypoint'], opts.buckets);
+  const rt = requestFamilies(registry, p, 'router', ['code', 'method', 'protocol', 'router', 'service'], opts.buckets);
+  const svc = requestFamilies(registry, p, 'service', ['code', 'method', 'protocol', 'service'], opts.buckets);
+  const retries = new Counter({ name: `${p}_service_retries_total`, help: 'How many request retries happened on a service.', labelNames: ['service'], registers });
+  const openConnections = new Gauge({ name: `${p}_open_connections`, help: 'How many open connections exist, by entryPoint and protocol.', labelNames: ['entrypoint', 'protocol'], registers });
+  let lastSuccessAt = Date.now();
+  const noteReload = (): void => {
+    const r = opts.reloads();
+    if (r.lastSuccess && r.lastAt > 0) lastSuccessAt = r.lastAt;
+  };
+  new Counter({
+    name: `${p}_config_reloads_total`, help: 'Config reloads.', registers,
+    collect() {
+      this.reset();
+      this.inc(opts.reloads().total);
+    },
+  });
+  for (const name of [`${p}_config_last_reload_success`, `${p}_config_last_reload_success_timestamp_seconds`]) {
+    new Gauge({
+      name, help: 'Last config reload success (Unix time, seconds).', registers,
+      collect() {
+        noteReload();
+        this.set(lastSuccessAt / 1000);
+      },
+    });
+  }
+  new Gauge({
+    name: `${p}_service_server_up`, help: 'Service server is up, described by gauge value of 0 or 1.', labelNames: ['service', 'url'], registers,
+    collect() {
+      this.reset();
+      for (const s of opts.table().services.values()) {
+        for (const [url, state] of Object.entries(s.serverStatus())) this.labels(s.name, url).set(state === 'UP' ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: `${p}_tls_certs_not_after`, help: 'Certificate expiration timestamp (Unix time, seconds).', labelNames: ['cn', 'sans', 'serial'], registers,
+    collect() {
+      this.reset();
+      for (const c of opts.certificates?.() ?? []) {
+        const at = new Date(c.notAfter).getTime();
+        if (Number.isFinite(at)) this.labels(c.domains[0] ?? '', c.domains.join(','), c.serial ?? '').set(at / 1000);
+      }
+    },
+  });
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: `${p}_` });
+
+  const cache = new Map<string, Cached>();
+  const entry = (r: RequestRecord, code: string, method: string, protocol: string): Cached => {
+    const { ex } = r;
+    const key = `${ex.entryPoint}\u0001${ex.routerName ?? ''}\u0001${ex.serviceName ?? ''}\u0001${code}\u0001${method}\u0001${protocol}`;
+    let c = cache.get(key);
+    if (c) return c;
+    c = { router: ex.routerName, service: ex.serviceName };
+    if (opts.addEntryPointsLabels) c.ep = childrenOf(ep, [code, method, protocol, ex.entryPoint]);
+    if (ex.routerName && opts.addRoutersLabels) {
+      c.routerValues = [code, method, protocol, ex.routerName, ex.serviceName ?? ''];
+      c.rt = childrenOf(rt, c.routerValues);
+    }
+    if (ex.serviceName && opts.addServicesLabels) {
+      c.serviceValues = [code, method, protocol, ex.serviceName];
+      c.svc = childrenOf(svc, c.serviceValues);
+      c.retries = retries.labels(ex.serviceName);
+    }
+    cache.set(key, c);
+    return c;
+  };
+  const record = (ch: RequestChildren | undefined, seconds: number, r: RequestRecord): void => {
+    if (!ch) return;
+    ch.requests.inc();
+    ch.duration.observe(seconds);
+    if (r.bytesIn) ch.requestBytes.inc(r.bytesIn);
+    if (r.bytesOut) ch.responseBytes.inc(r.bytesOut);
+  };
+
+  const observer: RequestObserver = {
+    requestEnded(r) {
+      const method = METHODS.has(r.ex.req.method ?? '') ? (r.ex.req.method as string) : 'EXTENSION_METHOD';
+      const protocol = r.ex.upgrade ? 'websocket' : r.ex.req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
+      const c = entry(r, String(r.status), method, protocol);
+      const seconds = r.durationMs / 1000;
+      record(c.ep, seconds, r);
+      record(c.rt, seconds, r);
+      record(c.svc, seconds, r);
+      if (r.ex.retryAttempts && c.retries) c.retries.inc(r.ex.retryAttempts);
+    },
+    connectionOpened(entryPoint, protocol) {
+      openConnections.labels(entryPoint, protocol).inc();
+    },
+    connectionClosed(entryPoint, protocol) {
+      openConnections.labels(entryPoint, protocol).dec();
+    },
+  };
+
+  const drop = (f: RequestFamilies, values: string[] | undefined): void => {
+    if (values) removeSeries(f, values);
+  };
+
+  return {
+    registry,
+    observer,
+    tableChanged(table) {
+      noteReload();
+      for (const [key, c] of cache) {
+        const routerGone = c.router !== undefined && !table.routers.has(c.router);
+        const serviceGone = c.service !== undefined && !table.services.has(c.service);
+        if (!routerGone && !serviceGone) continue;
+        cache.delete(key);
+        if (routerGone) drop(rt, c.routerValues);
+        if (serviceGone) {
+          drop(svc, c.serviceValues);
+          if (c.service) retries.remove(c.service);
+        }
+      }
+    },
+    handler: async (ex) => {
+      const text = await registry.metrics();
+      ex.res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      ex.res.end(ex.req.method === 'HEAD' ? undefined : text);
+    },
+  };
+}
