@@ -1,0 +1,219 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseWrkOutput, WrkResult } from './wrk-output';
+import { ProcessGroup, freePort, get, runPinned, waitReady, Started } from './processes';
+import { BODY, Launch, backendLaunch, haproxyLaunch, nginxProxyLaunch, portierLaunch } from './peers';
+
+/**
+ * `npm run bench`: the backend, nginx, HAProxy and Portier (with and without
+ * metrics) side by side in one run, each measured by wrk twice in alternating
+ * rounds. Pinning on a 2-core machine: the proxy under test owns CPU 1; wrk
+ * and the backend share CPU 0, so the "direct" row is the ceiling of this
+ * harness, not the backend's own capacity. See docs/benchmarks.md.
+ */
+
+const REPO = join(__dirname, '..', '..', '..');
+const CPU_LOAD = 0;
+const CPU_PROXY = 1;
+const WRK = { threads: 1, connections: 50, seconds: 5, warmupSeconds: [2, 1] };
+const ROUNDS = 2;
+const TARGETS = { ratio: 0.5, metricsOverhead: 0.05 };
+
+interface Target {
+  name: string;
+  url: string;
+  process?: Started;
+}
+
+interface Row {
+  target: string;
+  requestsPerSec: number;
+  p99Ms: number;
+  p50Ms: number;
+  ratioVsNginx: number;
+  runs: WrkResult[];
+}
+
+const TOOLS = ['taskset', 'wrk', 'nginx', 'haproxy'];
+
+function onPath(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The project's own installer is idempotent; the bench installs nothing else. */
+function ensureTools(): void {
+  if (TOOLS.every(onPath)) return;
+  process.stdout.write('bench: missing tools, running test/setup/install.sh\n');
+  try {
+    execFileSync('bash', [join(REPO, 'test', 'setup', 'install.sh')], { stdio: 'inherit' });
+  } catch {
+    // Reported below with the exact tools still missing.
+  }
+  const missing = TOOLS.filter((t) => !onPath(t));
+  if (missing.length) {
+    throw new Error(`bench: ${missing.join(', ')} not installed; run test/setup/install.sh as root (apt packages wrk, nginx-light, haproxy, util-linux)`);
+  }
+}
+
+function version(command: string, args: string[]): string {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return out.split('\n')[0].trim();
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? '').split('\n')[0].trim();
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function measure(t: Target, warmupSeconds: number): Promise<WrkResult> {
+  const common = ['-t', String(WRK.threads), '-c', String(WRK.connections), '--latency'];
+  const bound = (s: number): number => (s + 10) * 1000;
+  await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${warmupSeconds}s`, t.url], bound(warmupSeconds));
+  const result = parseWrkOutput(await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${WRK.seconds}s`, t.url], bound(WRK.seconds)));
+  if (t.process && (t.process.child.exitCode !== null || t.process.child.signalCode !== null)) {
+    throw new Error(`${t.name} died during its run:\n${t.process.output}`);
+  }
+  return result;
+}
+
+/** Counts the proxied requests Portier's metrics recorded, or undefined when it serves no metrics. */
+async function recordedRequests(metricsPort: number): Promise<number | undefined> {
+  try {
+    const r = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+    if (r.status !== 200) return undefined;
+    const lines = r.body.split('\n').filter((l) => /^portier_entrypoint_requests_total\{.*entrypoint="web".*\} /.test(l));
+    if (!lines.length) return undefined;
+    return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+function table(rows: Row[]): string {
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs nginx', 'errors'];
+  const body = rows.map((r) => {
+    const errors = r.runs.reduce((n, w) => n + w.non2xx + w.socketErrors.connect + w.socketErrors.read + w.socketErrors.write + w.socketErrors.timeout, 0);
+    return [r.target, r.requestsPerSec.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), `${r.ratioVsNginx.toFixed(2)}x`, String(errors)];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+async function main(group: ProcessGroup): Promise<number> {
+  ensureTools();
+  if (os.cpus().length < 2) process.stdout.write('bench: fewer than 2 CPUs: proxies and wrk share a core, figures are not comparable to docs/benchmarks.md\n');
+  const dir = mkdtempSync(join(os.tmpdir(), 'portier-bench-'));
+  try {
+    const [backendPort, nginxPort, haproxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 6 }, freePort));
+    const start = async (name: string, cpu: number, launch: Launch, url: string): Promise<Started> => {
+      const p = group.start(name, cpu, launch.command, launch.args);
+      await waitReady(p, url, BODY);
+      return p;
+    };
+    const backendUrl = `http://127.0.0.1:${backendPort}/`;
+    await start('backend (nginx)', CPU_LOAD, backendLaunch(dir, backendPort), backendUrl);
+    const targets: Target[] = [{ name: 'direct', url: backendUrl }];
+    const proxies: [string, Launch, number][] = [
+      ['nginx', nginxProxyLaunch(dir, nginxPort, backendPort), nginxPort],
+      ['haproxy', haproxyLaunch(dir, haproxyPort, backendPort), haproxyPort],
+      ['portier', portierLaunch(dir, 'portier', portierPort, backendPort), portierPort],
+    ];
+    for (const [name, launch, port] of proxies) {
+      const url = `http://127.0.0.1:${port}/`;
+      targets.push({ name, url, process: await start(name, CPU_PROXY, launch, url) });
+    }
+    let metricsNote = 'metrics: not available yet';
+    const metricsUrl = `http://127.0.0.1:${metricsPortierPort}/`;
+    try {
+      const p = await start('portier+metrics', CPU_PROXY, portierLaunch(dir, 'portier-metrics', metricsPortierPort, backendPort, metricsPort), metricsUrl);
+      if ((await recordedRequests(metricsPort)) !== undefined) {
+        targets.push({ name: 'portier+metrics', url: metricsUrl, process: p });
+        metricsNote = '';
+      }
+    } catch (err) {
+      metricsNote = `metrics: not available yet (${(err as Error).message.split('\n').slice(0, 3).join(' ')})`;
+    }
+
+    const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const r = await measure(t, WRK.warmupSeconds[round] ?? 1);
+        runs.get(t.name)!.push(r);
+        process.stdout.write(`  round ${round + 1} ${t.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2)} ms\n`);
+      }
+    }
+    if (targets.some((t) => t.name === 'portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
+      throw new Error('portier+metrics: the proxied requests are missing from /metrics: the row would not measure recording');
+    }
+
+    const nginxRps = median(runs.get('nginx')!.map((r) => r.requestsPerSec));
+    const rows: Row[] = targets.map((t) => {
+      const rs = runs.get(t.name)!;
+      const rps = median(rs.map((r) => r.requestsPerSec));
+      return { target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), ratioVsNginx: rps / nginxRps, runs: rs };
+    });
+    const rps = (name: string): number | undefined => rows.find((r) => r.target === name)?.requestsPerSec;
+    const portierRatio = rps('portier')! / nginxRps;
+    const withMetrics = rps('portier+metrics');
+    const overhead = withMetrics === undefined ? undefined : 1 - withMetrics / rps('portier')!;
+
+    process.stdout.write(`\n${table(rows)}\n\n`);
+    process.stdout.write(`Portier / nginx: ${portierRatio.toFixed(2)}x (target >= ${TARGETS.ratio})${portierRatio >= TARGETS.ratio ? '' : '  BELOW TARGET'}\n`);
+    if (overhead === undefined) process.stdout.write(`${metricsNote}\n`);
+    else process.stdout.write(`metrics overhead: ${(overhead * 100).toFixed(1)}% (target < ${TARGETS.metricsOverhead * 100}%)${overhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET'}\n`);
+
+    const artifacts = join(REPO, 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, nginx: version('nginx', ['-v']), haproxy: version('haproxy', ['-v']), wrk: version('wrk', ['-v']) },
+      method: {
+        wrk: `wrk -t${WRK.threads} -c${WRK.connections} -d${WRK.seconds}s --latency`,
+        warmupSeconds: WRK.warmupSeconds,
+        rounds: ROUNDS,
+        aggregate: 'median over rounds',
+        pinning: { wrk: CPU_LOAD, backend: CPU_LOAD, proxyUnderTest: CPU_PROXY },
+        backend: `nginx, 1 worker, return 200 with a ${Buffer.byteLength(BODY)}-byte body`,
+      },
+      rows,
+      portierVsNginx: portierRatio,
+      metricsOverhead: overhead ?? null,
+      notes: metricsNote ? [metricsNote] : [],
+    };
+    writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`results: ${join(artifacts, 'bench.json')}\n`);
+    return 0;
+  } finally {
+    await group.stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const group = new ProcessGroup();
+process.on('exit', () => group.killAllNow());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stdout.write(`\nbench: ${signal}, stopping every process it started\n`);
+    group.stopAll().finally(() => process.exit(130));
+  });
+}
+main(group).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    group.stopAll().finally(() => process.exit(1));
+  },
+);
