@@ -69,6 +69,17 @@ const entryPoint = object({
       maxHeaderCount: withDefault(int, ENTRYPOINT_DEFAULTS.maxHeaderCount),
       maxRequestBodyBytes: optional(int),
       dropUnderscoreHeaders: withDefault(boolean, true),
+      encodedCharacters: optional(
+        object({
+          allowEncodedSlash: withDefault(boolean, false),
+          allowEncodedBackSlash: withDefault(boolean, false),
+          allowEncodedNullCharacter: withDefault(boolean, false),
+          allowEncodedSemicolon: withDefault(boolean, false),
+          allowEncodedPercent: withDefault(boolean, false),
+          allowEncodedQuestionMark: withDefault(boolean, false),
+          allowEncodedHash: withDefault(boolean, false),
+        }),
+      ),
     }),
   ),
 });

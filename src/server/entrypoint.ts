@@ -121,6 +121,7 @@ export class EntryPointServer {
     const rejection = inspectRequest(req, {
       maxHeaderCount: this.opts.cfg.http?.maxHeaderCount ?? 100,
       dropUnderscoreHeaders: this.opts.cfg.http?.dropUnderscoreHeaders ?? true,
+      encodedCharacters: this.opts.cfg.http?.encodedCharacters,
     });
     if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));

@@ -1,9 +1,14 @@
 import type { IncomingMessage } from 'node:http';
+import { forbiddenEscape, type EncodedCharacters } from './normalize';
 
 export interface HygieneLimits {
   maxHeaderCount: number;
   dropUnderscoreHeaders: boolean;
+  encodedCharacters?: Partial<EncodedCharacters>;
 }
+
+/** RFC 3986 host (reg-name, IPv4 or [IPv6]) and an optional port: no userinfo, path or spaces. */
+const HOST_SYNTAX = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]{0,5})?$/;
 
 export interface Rejection {
   status: number;
@@ -12,14 +17,32 @@ export interface Rejection {
 
 /**
  * Checks a request before routing, for the cases Node's parser lets through
- * (measured on Node 20): a second Host header (Node keeps the first
- * silently), `*` targets on methods other than OPTIONS, an absolute-form
- * target whose authority disagrees with Host, more header lines than
- * allowed (Node drops the excess silently). Header names with an underscore
- * are dropped, because some backends fold `_` into `-` and would let a
- * client spoof a header the proxy set.
+ * (measured on Node 20): HTTP versions other than 1.0 and 1.1 (HTTP/0.9 and
+ * 2.0 request lines parse), a Transfer-Encoding other than plain `chunked`
+ * or one on HTTP/1.0, a second Host header (Node keeps the first silently),
+ * a Host that is not a host[:port], `*` targets on methods other than
+ * OPTIONS, an absolute-form target whose authority disagrees with Host,
+ * encoded characters a backend could decode into another path, more header
+ * lines than allowed (Node drops the excess silently). Header names with an
+ * underscore are dropped, because some backends fold `_` into `-` and would
+ * let a client spoof a header the proxy set.
+ *
+ * Trailers are not checked: they arrive after routing and are never
+ * forwarded (only the body is piped upstream).
  */
 export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rejection | null {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (req.httpVersionMinor === 0) return { status: 400, reason: 'Transfer-Encoding on HTTP/1.0' };
+    // Node joins repeated lines with ", "; only a single plain chunked coding is framed the same by every hop.
+    const codings = te.toLowerCase().split(',').map((c) => c.trim());
+    if (codings.length !== 1 || codings[0] !== 'chunked') {
+      return codings.filter((c) => c === 'chunked').length > 1
+        ? { status: 400, reason: 'chunked applied more than once' }
+        : { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te)}` };
+    }
+  }
   const raw = req.rawHeaders;
   if (raw.length / 2 > limits.maxHeaderCount) return { status: 431, reason: `more than ${limits.maxHeaderCount} header lines` };
   let hosts = 0;
@@ -30,7 +53,8 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
     if (name.includes('_')) underscored.push(name.toLowerCase());
   }
   if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
-  if (hosts === 0 && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) return { status: 400, reason: 'missing Host header' };
+  if (hosts === 0 && req.httpVersionMinor === 1) return { status: 400, reason: 'missing Host header' };
+  if (req.headers.host !== undefined && !HOST_SYNTAX.test(req.headers.host)) return { status: 400, reason: 'invalid Host header' };
   const url = req.url ?? '';
   if (url === '*') {
     if (req.method !== 'OPTIONS') return { status: 400, reason: '"*" target is only valid for OPTIONS' };
@@ -41,7 +65,10 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
       return { status: 400, reason: 'absolute-form target authority differs from Host' };
     }
   }
-  if (req.trailers && Object.keys(req.trailers).some((k) => k === 'host')) return { status: 400, reason: 'Host in trailers' };
+  if (url !== '*') {
+    const escape = forbiddenEscape(originForm(url).split('?')[0], limits.encodedCharacters);
+    if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
+  }
   if (limits.dropUnderscoreHeaders) for (const name of underscored) delete req.headers[name];
   return null;
 }

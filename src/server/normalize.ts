@@ -36,3 +36,50 @@ export function splitTarget(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
+
+/** Which encoded characters a request path may carry (Traefik's `encodedCharacters` names); all refused by default. */
+export interface EncodedCharacters {
+  allowEncodedSlash: boolean;
+  allowEncodedBackSlash: boolean;
+  allowEncodedNullCharacter: boolean;
+  allowEncodedSemicolon: boolean;
+  allowEncodedPercent: boolean;
+  allowEncodedQuestionMark: boolean;
+  allowEncodedHash: boolean;
+}
+
+export const ENCODED_CHARACTERS_DEFAULTS: EncodedCharacters = {
+  allowEncodedSlash: false,
+  allowEncodedBackSlash: false,
+  allowEncodedNullCharacter: false,
+  allowEncodedSemicolon: false,
+  allowEncodedPercent: false,
+  allowEncodedQuestionMark: false,
+  allowEncodedHash: false,
+};
+
+const ESCAPE_OPTION: Record<string, keyof EncodedCharacters> = {
+  '2F': 'allowEncodedSlash',
+  '5C': 'allowEncodedBackSlash',
+  '00': 'allowEncodedNullCharacter',
+  '3B': 'allowEncodedSemicolon',
+  '25': 'allowEncodedPercent',
+  '3F': 'allowEncodedQuestionMark',
+  '23': 'allowEncodedHash',
+};
+
+/**
+ * The first escape in `rawPath` that is not allowed, or null. A backend
+ * that decodes `%2F` or `%5C` into a separator, or decodes `%25` twice,
+ * sees a different path than the one the router matched; a raw backslash
+ * counts as an encoded one, because some backends treat it as a separator.
+ */
+export function forbiddenEscape(rawPath: string, allow: Partial<EncodedCharacters> = {}): string | null {
+  const allowed = { ...ENCODED_CHARACTERS_DEFAULTS, ...allow };
+  if (!allowed.allowEncodedBackSlash && rawPath.includes('\\')) return '\\';
+  for (const m of rawPath.matchAll(/%([0-9A-Fa-f]{2})/g)) {
+    const option = ESCAPE_OPTION[m[1].toUpperCase()];
+    if (option && !allowed[option]) return m[0];
+  }
+  return null;
+}

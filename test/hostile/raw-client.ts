@@ -1,0 +1,93 @@
+import net from 'node:net';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RawReply {
+  /** Status of every response the gateway sent on this connection, in order. */
+  statuses: number[];
+  /** Everything received, as latin1. */
+  raw: string;
+  /** The gateway closed the connection (false: still open when the wait ran out). */
+  closed: boolean;
+}
+
+/**
+ * Writes `bytes` as they are (no HTTP library in between) and collects what
+ * comes back until the gateway closes the connection, `quietMs` pass without
+ * data after a response began (a kept-alive connection; a pipelined,
+ * smuggled second response would have arrived by then), or `timeoutMs`.
+ * The client never half-closes: Node and Go servers abort in-flight requests
+ * of a client that does.
+ */
+export function sendRaw(port: number, bytes: string | Buffer, opts: { timeoutMs?: number; quietMs?: number } = {}): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(quiet);
+      socket.destroy();
+      const raw = Buffer.concat(chunks).toString('latin1');
+      const statuses = [...raw.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+      resolve({ statuses, raw, closed });
+    };
+    const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000);
+    let quiet: NodeJS.Timeout | undefined;
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      clearTimeout(quiet);
+      quiet = setTimeout(() => finish(false), opts.quietMs ?? 300);
+    });
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('connect', () => {
+      socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+    });
+  });
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  trailers: NodeJS.Dict<string>;
+  body: string;
+  complete: boolean;
+}
+
+export interface CountingBackend {
+  url: string;
+  /** Requests whose head reached the backend; `complete` once their body ended. */
+  seen: SeenRequest[];
+  close(): Promise<void>;
+}
+
+/** A backend that records every request head it receives, and whether its body completed. */
+export async function startCountingBackend(): Promise<CountingBackend> {
+  const seen: SeenRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const record: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, trailers: {}, body: '', complete: false };
+    seen.push(record);
+    req.setEncoding('latin1');
+    req.on('data', (d: string) => (record.body += d));
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      record.complete = true;
+      record.trailers = req.trailers;
+      res.end(JSON.stringify({ url: record.url }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
