@@ -62,7 +62,7 @@ export class Gateway {
           name,
           {
             tls: isTlsEntryPoint(name, e),
-            asDefault: explicitDefault ? Boolean(e.asDefault) : name !== 'traefik',
+            asDefault: explicitDefault ? Boolean(e.asDefault) : name !== 'traefik' && !(name === 'metrics' && config.metrics?.prometheus?.entryPoint === 'metrics'),
             middlewares: e.http?.middlewares ?? [],
           },
         ]),
