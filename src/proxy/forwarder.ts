@@ -48,6 +48,7 @@ interface Flight {
   connected: boolean;
   reused: boolean;
   timer?: NodeJS.Timeout;
+  upstream?: http.ClientRequest;
 }
 
 /**
@@ -91,7 +92,8 @@ export class Forwarder {
         else resolve();
       };
       res.once('close', () => {
-        if (!res.writableFinished) flight.ex.req.destroy();
+        // The client left: http-proxy only reacts to 'aborted', which Node no longer emits reliably.
+        if (!res.writableFinished) flight.upstream?.destroy();
         done();
       });
       res.once('finish', () => done());
@@ -153,6 +155,7 @@ export class Forwarder {
   private onProxyReq(proxyReq: http.ClientRequest, req: http.IncomingMessage): void {
     const flight = this.flights.get(req);
     if (!flight) return;
+    flight.upstream = proxyReq;
     const arm = (kind: 'dial' | 'response', ms: number): void => {
       clearTimeout(flight.timer);
       if (ms <= 0) return;

@@ -162,3 +162,29 @@ t.test('WebSocket upgrade is proxied and echoes', async (t) => {
   const missing = await request(gw.url, { host: 'nows.localhost', headers: { connection: 'Upgrade', upgrade: 'websocket' } }).catch((e: Error) => e);
   t.equal((missing as { status?: number }).status, 404, 'an upgrade without a router gets 404');
 });
+
+t.test('a client that goes away tears down its upstream request', async (t) => {
+  let upstreamClosed = 0;
+  const slow = await startEchoBackend('slow', (req, res) => {
+    res.on('close', () => upstreamClosed++);
+    setTimeout(() => res.end('late'), 5000).unref();
+    return true;
+  });
+  const gw = await startTestGateway({
+    http: { routers: { s: { rule: 'Host(`abort.localhost`)', service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: slow.url }] } } } },
+  });
+  t.teardown(async () => {
+    await gw.close();
+    await slow.close();
+  });
+  for (let i = 0; i < 5; i++) {
+    const socket = net.connect(gw.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET / HTTP/1.1\r\nHost: abort.localhost\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+  }
+  const start = Date.now();
+  while (upstreamClosed < 5 && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(upstreamClosed, 5, `every upstream request closed ${Date.now() - start} ms after its client left, long before the backend answered`);
+});
