@@ -11,6 +11,7 @@ import { createApiHandler, createPingHandler } from './api/api-handler';
 import { isLoopbackAddress } from './server/address';
 import { buildPlugins, middlewareTypes } from './plugins';
 import type { Engine } from './engine/index';
+import { createObservability } from './metrics/observability';
 
 export interface Portier {
   gateway: Gateway;
@@ -44,29 +45,39 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
       preRouting.push((req, res, ex) => ex.entryPoint === name && redirect(req, res, ex));
     }
   }
+  const obs = createObservability(config, log, {
+    table: () => gateway.table,
+    reloads: () => gateway.reloads,
+    certificates: () => tls.certificates(),
+    providers: () => providers.map((p) => p.name),
+    port: (ep) => gateway.port(ep),
+  });
   const internal = internalRoutes(config, log, {
+    ...obs.handlers,
     api: () =>
-      createApiHandler({
+      obs.withApiRoutes(createApiHandler({
         table: () => gateway.table,
         config,
         providers: () => providers.map((p) => p.name),
         startedAt,
         extra: { '/api/tls/certificates': () => tls.certificates() },
-      }),
+      })),
     ping: () => createPingHandler(() => terminating, config.ping?.terminatingStatusCode ?? 503),
   });
   const gateway = new Gateway({
-    config, providers, middlewareTypes, log, internal, preRouting,
+    config, providers, middlewareTypes, log, internal, preRouting, observers: obs.observers,
     tlsFor: (ep) => (isTlsEntryPoint(ep, config.entryPoints[ep]) ? tls.httpsServerOptions() : undefined),
   });
   gateway.onChange((table, snapshots) => {
     tls.update(mergedTlsConfig(snapshots.values()), tlsRouters(table, config));
+    obs.tableChanged(table);
   });
   try {
     await gateway.start();
   } catch (err) {
     await plugins.close();
     await tls.close();
+    await obs.close();
     throw err;
   }
   for (const [name, server] of gateway.servers()) if (isTlsEntryPoint(name, config.entryPoints[name])) tls.attach(server as unknown as import('node:tls').Server);
@@ -77,10 +88,13 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     tls,
     async close(graceMs) {
       terminating = true;
+      // Live event streams never end by themselves; a graceful stop would wait for them.
+      obs.events.close();
       // Routes go first, so no request is sent to a replica that is about to stop.
       await gateway.close(graceMs);
       await plugins.close();
       await tls.close();
+      await obs.close();
     },
   };
 }
@@ -93,7 +107,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
 function internalRoutes(
   config: StaticConfig,
   log: Logger,
-  make: { api: () => Handler; ping: () => Handler },
+  make: { api: () => Handler; ping: () => Handler; dashboard?: Handler; metrics?: Handler },
 ): { services: Record<string, Handler>; snapshot: ProviderSnapshot } {
   const services: Record<string, Handler> = {};
   const routers: Record<string, { rule: string; entryPoints: string[]; service: string; priority: number }> = {};
@@ -105,6 +119,10 @@ function internalRoutes(
       if (!loopback) log.warn('api.insecure: the API and dashboard are served without authentication on a non-loopback address', { address: ep.address });
       services['api@internal'] = make.api();
       routers.api = { rule: 'PathPrefix(`/api`)', entryPoints: ['traefik'], service: 'api@internal', priority: top };
+      if (make.dashboard) {
+        services['dashboard@internal'] = make.dashboard;
+        routers.dashboard = { rule: 'Path(`/dashboard`) || PathPrefix(`/dashboard/`)', entryPoints: ['traefik'], service: 'dashboard@internal', priority: top };
+      }
     } else if (ep) {
       log.warn('api: not served, because the traefik entrypoint is not on loopback; set api.insecure: true to serve it anyway (put basicAuth or ipAllowList in front)', { address: ep.address });
     }
@@ -112,6 +130,11 @@ function internalRoutes(
   if (config.ping) {
     services['ping@internal'] = make.ping();
     routers.ping = { rule: 'Path(`/ping`)', entryPoints: [config.ping.entryPoint], service: 'ping@internal', priority: top };
+  }
+  const prom = config.metrics?.prometheus;
+  if (prom && make.metrics) {
+    services['prometheus@internal'] = make.metrics;
+    if (!prom.manualRouting) routers.prometheus = { rule: 'Path(`/metrics`)', entryPoints: [prom.entryPoint], service: 'prometheus@internal', priority: top };
   }
   return { services, snapshot: { provider: 'internal', config: { http: { routers } } } };
 }

@@ -7,6 +7,7 @@ import { checkCommand } from './commands/check';
 import { VERSION } from './version';
 import { runEngineCommand } from './engine/index';
 import { routesSummary } from './commands/routes-summary';
+import { explainCommand } from './explain/command';
 import { trustCommand } from './tls/index';
 import { dirname } from 'node:path';
 
@@ -15,6 +16,8 @@ const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 Usage:
   portier [--config FILE] [--<key.path>=VALUE ...]   run the gateway
   portier check [--config FILE]                      validate the static and file configuration
+  portier explain URL [--method M] [-H 'K: v'] [--entrypoint EP] [--api URL] [--config FILE] [--json]
+                                                     which router a URL reaches, and why the near misses do not
   portier up [-f stack.yml] [-p project] [--scale svc=N] [-d]
   portier down [-p project] | ps | logs [-f] [svc] | scale svc=N | restart svc
                                                      drive the runtime core (the engine in a running portier)
@@ -95,6 +98,7 @@ async function settle(gateway: Awaited<ReturnType<typeof startPortier>>['gateway
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] && ENGINE_COMMANDS.has(argv[0])) return runEngineCommand(argv);
+  if (argv[0] === 'explain') return explainCommand(argv.slice(1));
   const args = parseArgs(argv);
   switch (args.command) {
     case 'help':

@@ -92,6 +92,7 @@ const fileProvider = object({
 
 const accessLog = object({
   filePath: optional(string),
+  addInternals: withDefault(boolean, false),
   format: withDefault(oneOf('json', 'common'), 'common'),
   bufferingSize: withDefault(int, 0),
   filters: optional(object({ statusCodes: optional(list(string)), retryAttempts: optional(boolean), minDuration: optional(duration) })),

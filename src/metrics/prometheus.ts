@@ -11,6 +11,8 @@ export interface MetricsOptions {
   addEntryPointsLabels: boolean;
   addRoutersLabels: boolean;
   addServicesLabels: boolean;
+  /** Count requests to `api@internal`, `prometheus@internal`… too (Traefik's `metrics.addInternals`). */
+  addInternals?: boolean;
   /** The table to report servers of; read at scrape time. */
   table: () => RoutingTable;
   reloads: () => { total: number; lastSuccess: boolean; lastAt: number };
@@ -130,6 +132,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
 
   const observer: RequestObserver = {
     requestEnded(r) {
+      if (!opts.addInternals && r.ex.serviceName?.endsWith('@internal')) return;
       const method = METHODS.has(r.ex.req.method ?? '') ? (r.ex.req.method as string) : 'EXTENSION_METHOD';
       const protocol = r.ex.upgrade ? 'websocket' : r.ex.req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
       const c = entry(r, String(r.status), method, protocol);
