@@ -107,4 +107,14 @@ function resolvePaths(config: StaticConfig, base: string): void {
   if (file?.directory) file.directory = resolve(base, file.directory);
   if (config.accessLog?.filePath) config.accessLog.filePath = resolve(base, config.accessLog.filePath);
   if (config.dataDir) config.dataDir = resolve(base, config.dataDir);
+  // Resolver sections are decoded by the TLS manager; only their file paths are made absolute here.
+  for (const resolver of Object.values(config.certificatesResolvers ?? {})) {
+    const acme = isRecord(resolver) ? Object.entries(resolver).find(([k]) => k.toLowerCase() === 'acme')?.[1] : undefined;
+    if (!isRecord(acme)) continue;
+    for (const [key, value] of Object.entries(acme)) {
+      const k = key.toLowerCase();
+      if (k === 'storage' && typeof value === 'string') acme[key] = resolve(base, value);
+      if (k === 'cacertificates' && Array.isArray(value)) acme[key] = value.map((v) => (typeof v === 'string' ? resolve(base, v) : v));
+    }
+  }
 }
