@@ -1,6 +1,7 @@
 import { spawn, ChildProcess, execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The tail of a process's output, kept for the error message when it dies or never gets ready. */
 class OutputTail {
@@ -126,4 +127,29 @@ export function runPinned(cpu: number, command: string, args: string[], timeoutM
       else resolve(stdout);
     });
   });
+}
+
+// USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture Portier runs on.
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) used so far by every live process of the group
+ * `pgid` (nginx's worker included). Throughput on a shared machine swings with
+ * whatever else runs; CPU time per request barely does, so the bench reports both.
+ */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS_PER_SECOND;
 }

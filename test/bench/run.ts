@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseWrkOutput, WrkResult } from './wrk-output';
-import { ProcessGroup, freePort, get, runPinned, waitReady, Started } from './processes';
+import { ProcessGroup, freePort, get, groupCpuSeconds, runPinned, waitReady, Started } from './processes';
 import { BODY, Launch, backendLaunch, haproxyLaunch, nginxProxyLaunch, portierLaunch } from './peers';
 
 /**
@@ -24,7 +24,13 @@ const TARGETS = { ratio: 0.5, metricsOverhead: 0.05 };
 interface Target {
   name: string;
   url: string;
-  process?: Started;
+  /** The process group whose CPU time is charged to this target: the proxy, or for `direct` the backend. */
+  process: Started;
+}
+
+interface Run extends WrkResult {
+  /** CPU time the target's processes used per request during the measured run. */
+  cpuMicrosPerRequest: number;
 }
 
 interface Row {
@@ -32,8 +38,9 @@ interface Row {
   requestsPerSec: number;
   p99Ms: number;
   p50Ms: number;
+  cpuMicrosPerRequest: number;
   ratioVsNginx: number;
-  runs: WrkResult[];
+  runs: Run[];
 }
 
 const TOOLS = ['taskset', 'wrk', 'nginx', 'haproxy'];
@@ -77,15 +84,17 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-async function measure(t: Target, warmupSeconds: number): Promise<WrkResult> {
+async function measure(t: Target, warmupSeconds: number): Promise<Run> {
   const common = ['-t', String(WRK.threads), '-c', String(WRK.connections), '--latency'];
   const bound = (s: number): number => (s + 10) * 1000;
   await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${warmupSeconds}s`, t.url], bound(warmupSeconds));
+  const cpuBefore = groupCpuSeconds(t.process.child.pid!);
   const result = parseWrkOutput(await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${WRK.seconds}s`, t.url], bound(WRK.seconds)));
-  if (t.process && (t.process.child.exitCode !== null || t.process.child.signalCode !== null)) {
+  const cpu = groupCpuSeconds(t.process.child.pid!) - cpuBefore;
+  if (t.process.child.exitCode !== null || t.process.child.signalCode !== null) {
     throw new Error(`${t.name} died during its run:\n${t.process.output}`);
   }
-  return result;
+  return { ...result, cpuMicrosPerRequest: (cpu * 1e6) / Math.max(1, result.requests) };
 }
 
 /** Counts the proxied requests Portier's metrics recorded, or undefined when it serves no metrics. */
@@ -102,10 +111,10 @@ async function recordedRequests(metricsPort: number): Promise<number | undefined
 }
 
 function table(rows: Row[]): string {
-  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs nginx', 'errors'];
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'vs nginx', 'errors'];
   const body = rows.map((r) => {
     const errors = r.runs.reduce((n, w) => n + w.non2xx + w.socketErrors.connect + w.socketErrors.read + w.socketErrors.write + w.socketErrors.timeout, 0);
-    return [r.target, r.requestsPerSec.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), `${r.ratioVsNginx.toFixed(2)}x`, String(errors)];
+    return [r.target, r.requestsPerSec.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.cpuMicrosPerRequest.toFixed(0), `${r.ratioVsNginx.toFixed(2)}x`, String(errors)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -117,18 +126,19 @@ async function main(group: ProcessGroup): Promise<number> {
   if (os.cpus().length < 2) process.stdout.write('bench: fewer than 2 CPUs: proxies and wrk share a core, figures are not comparable to docs/benchmarks.md\n');
   const dir = mkdtempSync(join(os.tmpdir(), 'portier-bench-'));
   try {
-    const [backendPort, nginxPort, haproxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 6 }, freePort));
+    const [backendPort, nginxPort, haproxyPort, bareProxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 7 }, freePort));
     const start = async (name: string, cpu: number, launch: Launch, url: string): Promise<Started> => {
       const p = group.start(name, cpu, launch.command, launch.args);
       await waitReady(p, url, BODY);
       return p;
     };
     const backendUrl = `http://127.0.0.1:${backendPort}/`;
-    await start('backend (nginx)', CPU_LOAD, backendLaunch(dir, backendPort), backendUrl);
-    const targets: Target[] = [{ name: 'direct', url: backendUrl }];
+    const backend = await start('backend (nginx)', CPU_LOAD, backendLaunch(dir, backendPort), backendUrl);
+    const targets: Target[] = [{ name: 'direct', url: backendUrl, process: backend }];
     const proxies: [string, Launch, number][] = [
       ['nginx', nginxProxyLaunch(dir, nginxPort, backendPort), nginxPort],
       ['haproxy', haproxyLaunch(dir, haproxyPort, backendPort), haproxyPort],
+      ['http-proxy (bare)', { command: process.execPath, args: [join(__dirname, 'bare-proxy.js'), String(bareProxyPort), String(backendPort)] }, bareProxyPort],
       ['portier', portierLaunch(dir, 'portier', portierPort, backendPort), portierPort],
     ];
     for (const [name, launch, port] of proxies) {
@@ -147,12 +157,12 @@ async function main(group: ProcessGroup): Promise<number> {
       metricsNote = `metrics: not available yet (${(err as Error).message.split('\n').slice(0, 3).join(' ')})`;
     }
 
-    const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const r = await measure(t, WRK.warmupSeconds[round] ?? 1);
         runs.get(t.name)!.push(r);
-        process.stdout.write(`  round ${round + 1} ${t.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2)} ms\n`);
+        process.stdout.write(`  round ${round + 1}  ${t.name.padEnd(17)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms  ${r.cpuMicrosPerRequest.toFixed(0).padStart(4)} us CPU/req\n`);
       }
     }
     if (targets.some((t) => t.name === 'portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
@@ -163,17 +173,23 @@ async function main(group: ProcessGroup): Promise<number> {
     const rows: Row[] = targets.map((t) => {
       const rs = runs.get(t.name)!;
       const rps = median(rs.map((r) => r.requestsPerSec));
-      return { target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), ratioVsNginx: rps / nginxRps, runs: rs };
+      return { target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)), ratioVsNginx: rps / nginxRps, runs: rs };
     });
-    const rps = (name: string): number | undefined => rows.find((r) => r.target === name)?.requestsPerSec;
-    const portierRatio = rps('portier')! / nginxRps;
-    const withMetrics = rps('portier+metrics');
-    const overhead = withMetrics === undefined ? undefined : 1 - withMetrics / rps('portier')!;
+    const row = (name: string): Row | undefined => rows.find((r) => r.target === name);
+    const portierRatio = row('portier')!.requestsPerSec / nginxRps;
+    const portier = row('portier')!;
+    const withMetrics = row('portier+metrics');
+    const overhead = withMetrics === undefined ? undefined : 1 - withMetrics.requestsPerSec / portier.requestsPerSec;
+    // The same cost seen as CPU: the share of throughput lost if the proxy's core were the only limit.
+    const cpuOverhead = withMetrics === undefined ? undefined : 1 - portier.cpuMicrosPerRequest / withMetrics.cpuMicrosPerRequest;
 
     process.stdout.write(`\n${table(rows)}\n\n`);
     process.stdout.write(`Portier / nginx: ${portierRatio.toFixed(2)}x (target >= ${TARGETS.ratio})${portierRatio >= TARGETS.ratio ? '' : '  BELOW TARGET'}\n`);
     if (overhead === undefined) process.stdout.write(`${metricsNote}\n`);
-    else process.stdout.write(`metrics overhead: ${(overhead * 100).toFixed(1)}% (target < ${TARGETS.metricsOverhead * 100}%)${overhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET'}\n`);
+    else {
+      const verdict = overhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET';
+      process.stdout.write(`metrics overhead: ${(overhead * 100).toFixed(1)}% of req/s (target < ${TARGETS.metricsOverhead * 100}%)${verdict}; by CPU per request: ${(cpuOverhead! * 100).toFixed(1)}%\n`);
+    }
 
     const artifacts = join(REPO, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
@@ -191,6 +207,7 @@ async function main(group: ProcessGroup): Promise<number> {
       rows,
       portierVsNginx: portierRatio,
       metricsOverhead: overhead ?? null,
+      metricsOverheadByCpu: cpuOverhead ?? null,
       notes: metricsNote ? [metricsNote] : [],
     };
     writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);

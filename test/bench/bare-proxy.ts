@@ -1,0 +1,18 @@
+import http from 'node:http';
+import httpProxy from 'http-proxy';
+
+/**
+ * The floor under Portier's figure: the library it forwards with, a
+ * keep-alive agent and nothing else (no routing, headers, timeouts or
+ * metrics). The gap between this row and Portier's is what Portier adds.
+ * Usage: node bare-proxy.js PORT BACKEND_PORT
+ */
+const [port, backend] = process.argv.slice(2).map(Number);
+const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+const proxy = httpProxy.createProxyServer({ target: `http://127.0.0.1:${backend}`, agent });
+proxy.on('error', (_err, _req, res) => {
+  if (res instanceof http.ServerResponse && !res.headersSent) res.writeHead(502).end();
+  else res.destroy();
+});
+http.createServer((req, res) => proxy.web(req, res)).listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
