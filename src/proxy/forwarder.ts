@@ -168,21 +168,36 @@ export class Forwarder {
     const socket = proxyReq.socket;
     if (!socket) return;
     flight.reused = proxyReq.reusedSocket;
+    let responded = false;
     const connected = (): void => {
       flight.connected = true;
-      arm('response', this.opts.responseHeaderTimeoutMs);
+      clearTimeout(flight.timer);
+      // As Go's ResponseHeaderTimeout: counted from the end of the request body, so a slow
+      // upload is bounded by the entrypoint's readTimeout, not answered 504 half-way.
+      const armResponse = (): void => {
+        if (!responded) arm('response', this.opts.responseHeaderTimeoutMs);
+      };
+      if (proxyReq.writableFinished) armResponse();
+      else proxyReq.once('finish', armResponse);
     };
     if ((socket as { connecting?: boolean }).connecting) {
       arm('dial', this.opts.dialTimeoutMs);
       socket.once('connect', connected);
     } else connected();
-    proxyReq.once('response', () => clearTimeout(flight.timer));
+    proxyReq.once('response', () => {
+      responded = true;
+      clearTimeout(flight.timer);
+    });
   }
 
   private onProxyRes(proxyRes: http.IncomingMessage, req: http.IncomingMessage): void {
     const flight = this.flights.get(req);
     if (!flight) return;
     stripHopByHop(proxyRes.headers, false);
+    // Without this, http-proxy writes `Connection: keep-alive` (the client's Connection header is stripped
+    // as hop-by-hop by then), which makes Node keep a connection the client or a drain asked to close.
+    const res = flight.ex.res;
+    proxyRes.headers.connection = res.shouldKeepAlive && !/close/i.test(String(res.getHeader('connection') ?? '')) ? 'keep-alive' : 'close';
     // http-proxy leaves the client waiting forever when the upstream dies mid-body: abort the client side too.
     proxyRes.once('close', () => {
       if (!proxyRes.complete) flight.ex.res.destroy();

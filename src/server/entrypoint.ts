@@ -52,7 +52,8 @@ export class EntryPointServer {
       maxHeaderSize: cfg.http?.maxHeaderBytes ?? 16_384,
       insecureHTTPParser: false,
       requestTimeout: t.readTimeout,
-      headersTimeout: t.readHeaderTimeout,
+      // Node refuses a header timeout above the request timeout: the whole request's bound wins.
+      headersTimeout: t.readTimeout ? Math.min(t.readHeaderTimeout, t.readTimeout) : t.readHeaderTimeout,
       keepAliveTimeout: t.idleTimeout,
       // Node checks header/request timeouts on this interval; keep it short so the bounds hold.
       connectionsCheckingInterval: 500,
@@ -154,8 +155,36 @@ export class EntryPointServer {
       sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
       return;
     }
+    if (this.bodyTooLarge(req, res)) return;
     for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
     this.dispatch(ex);
+  }
+
+  /**
+   * `http.maxRequestBodyBytes`: a Content-Length above it is answered 413
+   * before anything is forwarded; a chunked body that grows past it aborts
+   * the connection mid-stream (and with it the upstream request), since its
+   * head may already be on its way to the backend. Counted in `push`, so
+   * the body is never read here (no flowing before the proxy pipes it).
+   */
+  private bodyTooLarge(req: IncomingMessage, res: ServerResponse): boolean {
+    const limit = this.opts.cfg.http?.maxRequestBodyBytes;
+    if (!limit) return false;
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      sendError(res, 413, 'Request Entity Too Large', true);
+      return true;
+    }
+    if (req.headers['transfer-encoding'] !== undefined) {
+      let received = 0;
+      const push = req.push.bind(req);
+      req.push = (chunk: Buffer | null, encoding?: BufferEncoding): boolean => {
+        received += chunk?.length ?? 0;
+        if (received <= limit) return push(chunk, encoding);
+        req.destroy();
+        return false;
+      };
+    }
+    return false;
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -62,10 +62,15 @@ export interface CountingBackend {
   url: string;
   /** Requests whose head reached the backend; `complete` once their body ended. */
   seen: SeenRequest[];
+  /** Open connections to the backend right now. */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
-/** A backend that records every request head it receives, and whether its body completed. */
+/**
+ * A backend that records every request head it receives, and whether its
+ * body completed. A request with `X-Delay-Ms` is answered that much later.
+ */
 export async function startCountingBackend(): Promise<CountingBackend> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -77,17 +82,61 @@ export async function startCountingBackend(): Promise<CountingBackend> {
     req.on('end', () => {
       record.complete = true;
       record.trailers = req.trailers;
-      res.end(JSON.stringify({ url: record.url }));
+      const delay = Number(req.headers['x-delay-ms'] ?? 0);
+      const answer = (): void => {
+        if (!res.destroyed) res.end(JSON.stringify({ url: record.url }));
+      };
+      if (delay > 0) setTimeout(answer, delay).unref();
+      else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    connections: () => new Promise((r, j) => server.getConnections((err, n) => (err ? j(err) : r(n)))),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
         server.close(() => r());
       }),
   };
+}
+
+export interface Trickled {
+  statuses: number[];
+  /** Milliseconds from connecting until the gateway closed the connection; null if it never did within `maxMs`. */
+  closedAfterMs: number | null;
+}
+
+/**
+ * A slow client: sends `first`, then `perTick` bytes of `drip` every
+ * `everyMs` (cycling), until the gateway closes the connection or `maxMs`
+ * passes.
+ */
+export function trickle(port: number, first: string, drip: string, everyMs: number, maxMs: number, perTick = 1): Promise<Trickled> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    let i = 0;
+    let interval: NodeJS.Timeout | undefined;
+    const finish = (closed: boolean): void => {
+      clearInterval(interval);
+      clearTimeout(limit);
+      socket.destroy();
+      const raw = Buffer.concat(chunks).toString('latin1');
+      resolve({ statuses: [...raw.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1])), closedAfterMs: closed ? Date.now() - started : null });
+    };
+    const limit = setTimeout(() => finish(false), maxMs);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.once('error', () => finish(true));
+    socket.once('close', () => finish(true));
+    socket.on('connect', () => {
+      socket.write(first);
+      interval = setInterval(() => {
+        for (let n = 0; n < perTick && drip.length && socket.writable; n++) socket.write(drip[i++ % drip.length]);
+      }, everyMs);
+    });
+  });
 }
