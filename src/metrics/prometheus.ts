@@ -100,7 +100,8 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
       }
     },
   });
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: `${p}_` });
+  // Traefik's process metrics carry no prefix; `traefik` keeps its exact names.
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p === 'traefik' ? '' : `${p}_` });
 
   const cache = new Map<string, Cached>();
   const entry = (r: RequestRecord, code: string, method: string, protocol: string): Cached => {
@@ -118,6 +119,8 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
       c.serviceValues = [code, method, protocol, ex.serviceName];
       c.svc = childrenOf(svc, c.serviceValues);
       c.retries = retries.labels(ex.serviceName);
+      // Exported at 0 from the first request on, so rate() has a series before any retry.
+      c.retries.inc(0);
     }
     cache.set(key, c);
     return c;
@@ -126,8 +129,8 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
     if (!ch) return;
     ch.requests.inc();
     ch.duration.observe(seconds);
-    if (r.bytesIn) ch.requestBytes.inc(r.bytesIn);
-    if (r.bytesOut) ch.responseBytes.inc(r.bytesOut);
+    ch.requestBytes.inc(r.bytesIn);
+    ch.responseBytes.inc(r.bytesOut);
   };
 
   const observer: RequestObserver = {
