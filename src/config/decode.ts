@@ -158,7 +158,8 @@ function suggest(key: string, known: string[]): string {
   return near ? ` (did you mean ${near}?)` : '';
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0];

@@ -1,4 +1,4 @@
-import { boolean, duration, int, list, oneOf, string, type Decoder } from '../config/decode';
+import { boolean, duration, editDistance, int, list, oneOf, string, type Decoder } from '../config/decode';
 import { errorMessage } from '../errors';
 import type { LabelEntry } from './label-tree';
 import type { HealthCheckConfig, LoadBalancerConfig, RouterConfig, StickyCookieConfig } from './model';
@@ -251,18 +251,4 @@ function suggest(key: string, known: string[]): string {
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best ? ` (did you mean ${best.replace(/\[\]/g, '[n]')}?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
 }
