@@ -1,0 +1,18 @@
+import t from 'tap';
+import { readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'dist/src/cli.js');
+
+// Every example configuration must stay valid: `portier check` is what a user runs first.
+const configs = [join(ROOT, 'examples/portier.yaml'), ...readdirSync(join(ROOT, 'examples')).map((d) => join(ROOT, 'examples', d, 'portier.yaml')).filter(existsSync)];
+
+t.test('every example configuration passes portier check', async (t) => {
+  t.ok(configs.length >= 5, `${configs.length} example configurations`);
+  for (const file of configs) {
+    const r = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8' });
+    t.equal(r.status, 0, `${file.slice(ROOT.length + 1)}: ${r.stdout.trim()}${r.stderr.trim()}`);
+  }
+});
