@@ -89,7 +89,8 @@ export function optional<T>(d: Decoder<T>): Decoder<T | undefined> {
 }
 
 export function withDefault<T>(d: Decoder<T>, fallback: T): Decoder<T> {
-  return (raw, path) => (raw === undefined || raw === null ? fallback : d(raw, path));
+  // A fresh copy each time: callers fill in defaults (entrypoints) and must not change the next decode's.
+  return (raw, path) => (raw === undefined || raw === null ? (typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback) : d(raw, path));
 }
 
 export function required<T>(d: Decoder<T>): Decoder<T> {
