@@ -1,5 +1,6 @@
 import type { RoutingTable } from '../routing/table';
 import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from '../routing/runtime';
+import { redactMiddlewareOptions } from './redact';
 
 /**
  * The API's views of the routing table, in Traefik's field names so that
@@ -42,7 +43,7 @@ export function serviceView(s: ServiceRuntime): Record<string, unknown> {
 export function middlewareView(m: MiddlewareRuntime): Record<string, unknown> {
   const [key] = Object.keys(m.config);
   return {
-    [m.type]: m.config[key],
+    [m.type]: redactMiddlewareOptions(m.type, m.config[key]),
     status: m.status,
     ...(m.errors.length ? { error: m.errors } : {}),
     usedBy: m.usedBy,
