@@ -41,6 +41,9 @@ export async function startPortierFromYaml(staticYaml: string, dynamicYaml: stri
   );
   const { config, file } = loadStaticConfig({ file: path.join(dir, 'portier.yaml'), flags: [], env: {} });
   const portier = await startPortier(config, silentLogger, { baseDir: path.dirname(file ?? dir) });
+  if (/routers:/.test(dynamicYaml)) {
+    await until('the file provider routes', () => [...portier.gateway.table.routers.values()].some((r) => r.provider === 'file'));
+  }
   return {
     portier,
     dir,
