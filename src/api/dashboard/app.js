@@ -49,7 +49,7 @@
         el('td', { text: list(r.middlewares) }),
         el('td', { text: r.service || '' }),
         el('td', { text: r.tls ? (r.tls.certResolver ? 'resolver ' + r.tls.certResolver : 'yes') : '' }),
-        el('td', { text: String(r.priority) }),
+        el('td', { text: r.provider === 'internal' ? 'internal' : String(r.priority) }),
       ]);
     }, 8);
   }
