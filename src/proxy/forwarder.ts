@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import { parse as parseUrl } from 'node:url';
 import httpProxy from 'http-proxy';
 import type { Exchange } from './exchange';
 import { requestError, PortierError } from '../errors';
@@ -68,6 +69,8 @@ export class Forwarder {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly upgrades = new WeakMap<http.IncomingMessage, () => void>();
+  /** Per server URL, parsed once: given a string, http-proxy would url.parse it on every request. */
+  private readonly targets = new Map<string, httpProxy.ServerOptions>();
 
   constructor(private readonly opts: ForwarderOptions) {
     const agentOpts = { keepAlive: true, maxFreeSockets: opts.maxIdleConnsPerHost, timeout: opts.idleConnTimeoutMs, scheduling: 'lifo' as const };
@@ -101,7 +104,7 @@ export class Forwarder {
         done();
       });
       res.once('finish', () => done());
-      this.proxy.web(req, res, { target, agent: target.startsWith('https:') ? this.httpsAgent : this.httpAgent }, (err: NodeJS.ErrnoException) => {
+      this.proxy.web(req, res, this.webOptions(target), (err: NodeJS.ErrnoException) => {
         if (res.headersSent) {
           // Headers are out: the only honest signal left is to abort the client's response.
           res.destroy(err);
@@ -148,6 +151,16 @@ export class Forwarder {
       }
       resolve?.();
     });
+  }
+
+  private webOptions(target: string): httpProxy.ServerOptions {
+    let options = this.targets.get(target);
+    if (!options) {
+      // The same parser http-proxy applies to a string target, so the request it builds is unchanged.
+      options = { target: parseUrl(target), agent: target.startsWith('https:') ? this.httpsAgent : this.httpAgent };
+      this.targets.set(target, options);
+    }
+    return options;
   }
 
   close(): void {
