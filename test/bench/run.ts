@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -69,13 +69,10 @@ function ensureTools(): void {
   }
 }
 
+/** First line a tool prints about its version, on whichever stream and with whatever exit code it uses. */
 function version(command: string, args: string[]): string {
-  try {
-    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return out.split('\n')[0].trim();
-  } catch (err) {
-    return String((err as { stderr?: string }).stderr ?? '').split('\n')[0].trim();
-  }
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0].trim();
 }
 
 const median = (xs: number[]): number => {
