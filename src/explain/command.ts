@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { loadStaticConfig } from '../config/load';
 import { readDynamicFiles } from '../../providers/file/read';
-import { Gateway } from '../server/gateway';
+import { Gateway, isTlsEntryPoint } from '../server/gateway';
 import { StaticProvider } from '../static-provider';
 import { middlewareTypes } from '../plugins';
 import { silentLogger } from '../log/logger';
@@ -81,7 +81,7 @@ async function explainOffline(file: string | undefined, q: ExplainQuery): Promis
   try {
     await provider.start((snap) => gateway.push(snap));
     gateway.flush();
-    const eps = Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)) }));
+    const eps = Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)), tls: isTlsEntryPoint(name, ep) }));
     return explainRequest(gateway.table, q, eps);
   } finally {
     await gateway.close(0);

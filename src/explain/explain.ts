@@ -19,6 +19,8 @@ export interface ExplainQuery {
 export interface ExplainEntryPoint {
   name: string;
   port: number;
+  /** Terminates TLS: every router on it serves, `tls` set or not. */
+  tls: boolean;
 }
 
 export interface ExplainedRouter {
@@ -77,22 +79,22 @@ export function matchRequestFor(q: ExplainQuery): { match: MatchRequest; url: UR
   };
 }
 
-function pickEntryPoint(q: ExplainQuery, url: URL, eps: ExplainEntryPoint[]): string {
+function pickEntryPoint(q: ExplainQuery, url: URL, eps: ExplainEntryPoint[]): ExplainEntryPoint {
   if (q.entryPoint) {
     if (!eps.some((e) => e.name === q.entryPoint)) {
       throw new PortierError('BAD_REQUEST', `explain: entrypoint ${JSON.stringify(q.entryPoint)} does not exist (have: ${eps.map((e) => e.name).join(', ')})`, { status: 400 });
     }
-    return q.entryPoint;
+    return eps.find((e) => e.name === q.entryPoint)!;
   }
   const https = url.protocol === 'https:';
   const port = Number(url.port || (https ? 443 : 80));
   const candidates = eps.filter((e) => !INTERNAL_ENTRYPOINTS.has(e.name));
   return (
-    candidates.find((e) => e.port === port)?.name ??
-    candidates.find((e) => e.name === (https ? 'websecure' : 'web'))?.name ??
-    candidates[0]?.name ??
-    eps[0]?.name ??
-    'web'
+    candidates.find((e) => e.port === port) ??
+    candidates.find((e) => e.name === (https ? 'websecure' : 'web')) ??
+    candidates.find((e) => e.tls === https) ??
+    candidates[0] ??
+    eps[0] ?? { name: 'web', port: 80, tls: false }
   );
 }
 
@@ -121,8 +123,9 @@ function samePath(r: RouterRuntime, path: string): boolean {
  */
 export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: ExplainEntryPoint[]): ExplainResult {
   const { match, url } = matchRequestFor(q);
-  const entryPoint = pickEntryPoint(q, url, eps);
-  const tls = url.protocol === 'https:';
+  const ep = pickEntryPoint(q, url, eps);
+  const entryPoint = ep.name;
+  const tls = ep.tls;
   const routers = [...table.routers.values()].sort(byPriority);
   const describe = (r: RouterRuntime, reason: string): ExplainedRouter => ({
     router: r.name,
@@ -134,8 +137,9 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
     reason,
   });
   const usable = (r: RouterRuntime): boolean => r.rule !== undefined && r.handler !== undefined;
-  const here = (r: RouterRuntime): boolean => r.entryPoints.includes(entryPoint) && r.tls === tls;
-  const winner = routers.find((r) => usable(r) && here(r) && r.rule!.match(match));
+  // As the table routes: a router with tls serves only TLS requests; on a TLS entrypoint every router does.
+  const here = (r: RouterRuntime): boolean => r.entryPoints.includes(entryPoint) && (tls || !r.tls);
+  const winner = table.match(entryPoint, match);
 
   const nearMisses: ExplainedRouter[] = [];
   for (const r of routers) {
@@ -146,10 +150,10 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
     if (r.errors.length && (related || matches || !r.rule)) reason = `${matches ? 'its rule matches, but the router is ' : ''}disabled: ${r.errors.join('; ')}`;
     else if (!usable(r)) continue;
     else if (matches && !r.entryPoints.includes(entryPoint)) reason = `its rule matches, but it is on entrypoint(s) ${r.entryPoints.join(', ')}, not ${entryPoint}`;
-    else if (matches && r.tls !== tls) reason = r.tls ? 'its rule matches, but it only serves HTTPS (tls set)' : 'its rule matches, but it serves plain HTTP only (no tls)';
+    else if (matches && !here(r)) reason = 'its rule matches, but it only serves HTTPS (tls set) and this entrypoint is plain HTTP';
     else if (matches && winner) reason = `its rule matches too, but ${winner.name} has a higher priority (${winner.priority} > ${r.priority})`;
     else if (related && here(r)) reason = 'a matcher failed';
-    else if (related) reason = `not on entrypoint ${entryPoint}${r.tls !== tls ? ` with ${tls ? 'TLS' : 'plain HTTP'}` : ''}`;
+    else if (related) reason = r.entryPoints.includes(entryPoint) ? 'it only serves HTTPS (tls set) and a matcher failed' : `not on entrypoint ${entryPoint}, and a matcher failed`;
     if (reason) nearMisses.push(describe(r, reason));
     if (nearMisses.length >= NEAR_MISS_LIMIT) break;
   }

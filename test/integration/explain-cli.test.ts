@@ -74,6 +74,7 @@ t.test('explain: matches and near misses, online and offline', async (t) => {
     { name: 'header given', args: ['http://shop.test/v2/a', '-H', 'X-Version: 2'], code: 0, out: [/^MATCH {2}shop-v2@file/m, /✓ Header\(`X-Version`, `2`\)/] },
     { name: 'header missing', args: ['http://shop.test/v2/a'], code: 1, out: [/✗ shop-v2@file/, /✗ Header\(`X-Version`, `2`\)/] },
     { name: 'a TLS-only router asked over plain HTTP', args: ['http://shop.test/pay'], code: 1, out: [/✗ shop-tls@file .*its rule matches, but it only serves HTTPS/] },
+    { name: 'the same router over HTTPS, on websecure', args: ['https://shop.test/pay'], code: 0, out: [/entrypoint websecure \(TLS\)/, /^MATCH {2}shop-tls@file/m] },
     { name: 'a disabled router says why', args: ['http://shop.test/cart'], code: 1, out: [/✗ broken@file .*its rule matches, but the router is disabled: service missing@file does not exist/] },
   ];
   for (const c of cases) {
