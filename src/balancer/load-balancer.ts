@@ -20,9 +20,9 @@ function replayable(ex: Exchange): boolean {
 /**
  * A `loadBalancer` service: smooth WRR over its servers, active health
  * checks, passive ejection after connection failures, sticky cookie. An
- * idempotent request refused by a server that is going away (a replica
- * scaled down, a keep-alive socket the backend just closed) is sent to the
- * next server instead of failing.
+ * idempotent request without a body that a server refused or dropped
+ * before answering (a replica scaled down or killed, a keep-alive socket
+ * the backend just closed) is sent to the next server instead of failing.
  */
 export class LoadBalancer {
   readonly servers: ServerState[];
@@ -87,7 +87,11 @@ export class LoadBalancer {
         last = err;
         if (!(err instanceof UpstreamFailure)) throw err;
         if (err.notConnected) server.connectionFailed();
-        const again = (err.notConnected || err.staleSocket) && !ex.upgrade && replayable(ex);
+        if (err.staleSocket) this.forwarder.dropIdle(server.url);
+        // Resent when the server was never reached, a stale keep-alive socket failed, or the connection broke
+        // before any response (a replica killed mid-request: RFC 9110 9.2.2, nginx's `proxy_next_upstream error`).
+        // A response timeout is not resent: that would double the load on a slow service.
+        const again = (err.notConnected || err.staleSocket || err.code === 'UPSTREAM_REFUSED') && !ex.upgrade && replayable(ex);
         if (!again) throw err;
         if (!err.staleSocket) tried.add(server);
       }

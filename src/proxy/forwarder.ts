@@ -163,6 +163,19 @@ export class Forwarder {
     return options;
   }
 
+  /**
+   * Closes the idle keep-alive sockets to `target`. Once one was found reset,
+   * its siblings are likely dead too (the server restarted or was killed):
+   * a retry must dial afresh instead of drawing the next dead socket.
+   */
+  dropIdle(target: string): void {
+    const url = new URL(target);
+    const https = url.protocol === 'https:';
+    const prefix = `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || (https ? 443 : 80)}:`;
+    const free = (https ? this.httpsAgent : this.httpAgent).freeSockets;
+    for (const [name, sockets] of Object.entries(free)) if (name.startsWith(prefix)) for (const s of sockets ?? []) s.destroy();
+  }
+
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
