@@ -15,4 +15,4 @@ proxy.on('error', (_err, _req, res) => {
   else res.destroy();
 });
 http.createServer((req, res) => proxy.web(req, res)).listen(port, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

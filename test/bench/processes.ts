@@ -28,6 +28,7 @@ export interface Started {
  */
 export class ProcessGroup {
   private readonly started: Started[] = [];
+  private readonly running = new Set<ChildProcess>();
 
   start(name: string, cpu: number, command: string, args: string[], env?: NodeJS.ProcessEnv): Started {
     const child = spawn('taskset', ['-c', String(cpu), command, ...args], {
@@ -46,6 +47,7 @@ export class ProcessGroup {
 
   /** SIGTERM to each group, SIGKILL after `graceMs` for what is left. */
   async stopAll(graceMs = 3000): Promise<void> {
+    for (const c of this.running) c.kill('SIGKILL');
     const running = this.started.splice(0).filter((s) => s.child.pid && s.child.exitCode === null && s.child.signalCode === null);
     await Promise.all(
       running.map(async (s) => {
@@ -59,8 +61,21 @@ export class ProcessGroup {
     );
   }
 
+  /** Runs a command pinned to `cpu` to completion, bounded by `timeoutMs`, and returns its stdout. */
+  run(cpu: number, command: string, args: string[], timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = execFile('taskset', ['-c', String(cpu), command, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        this.running.delete(child);
+        if (err) reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+        else resolve(stdout);
+      });
+      this.running.add(child);
+    });
+  }
+
   /** Last resort on process exit, where nothing asynchronous can run. */
   killAllNow(): void {
+    for (const c of this.running) c.kill('SIGKILL');
     for (const s of this.started.splice(0)) if (s.child.pid) signalGroup(s.child.pid, 'SIGKILL');
   }
 }
@@ -119,15 +134,6 @@ export async function waitReady(p: Started, url: string, body: string, timeoutMs
   throw new Error(`${p.name} not ready at ${url} within ${timeoutMs} ms (last: ${last}):\n${p.output}`);
 }
 
-/** Runs a command pinned to `cpu` to completion, bounded by `timeoutMs`, and returns its stdout. */
-export function runPinned(cpu: number, command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('taskset', ['-c', String(cpu), command, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 // USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture Portier runs on.
 const TICKS_PER_SECOND = 100;
@@ -135,7 +141,7 @@ const TICKS_PER_SECOND = 100;
 /**
  * CPU seconds (user + system) used so far by every live process of the group
  * `pgid` (nginx's worker included). Throughput on a shared machine swings with
- * whatever else runs; CPU time per request barely does, so the bench reports both.
+ * whatever else runs; CPU time per request varies far less, so the bench reports both.
  */
 export function groupCpuSeconds(pgid: number): number {
   let ticks = 0;

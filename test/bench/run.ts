@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseWrkOutput, WrkResult } from './wrk-output';
-import { ProcessGroup, freePort, get, groupCpuSeconds, runPinned, waitReady, Started } from './processes';
+import { ProcessGroup, freePort, get, groupCpuSeconds, waitReady, Started } from './processes';
 import { BODY, Launch, backendLaunch, haproxyLaunch, nginxProxyLaunch, portierLaunch } from './peers';
 
 /**
@@ -81,12 +81,12 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-async function measure(t: Target, warmupSeconds: number): Promise<Run> {
+async function measure(group: ProcessGroup, t: Target, warmupSeconds: number): Promise<Run> {
   const common = ['-t', String(WRK.threads), '-c', String(WRK.connections), '--latency'];
   const bound = (s: number): number => (s + 10) * 1000;
-  await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${warmupSeconds}s`, t.url], bound(warmupSeconds));
+  await group.run(CPU_LOAD, 'wrk', [...common, '-d', `${warmupSeconds}s`, t.url], bound(warmupSeconds));
   const cpuBefore = groupCpuSeconds(t.process.child.pid!);
-  const result = parseWrkOutput(await runPinned(CPU_LOAD, 'wrk', [...common, '-d', `${WRK.seconds}s`, t.url], bound(WRK.seconds)));
+  const result = parseWrkOutput(await group.run(CPU_LOAD, 'wrk', [...common, '-d', `${WRK.seconds}s`, t.url], bound(WRK.seconds)));
   const cpu = groupCpuSeconds(t.process.child.pid!) - cpuBefore;
   if (t.process.child.exitCode !== null || t.process.child.signalCode !== null) {
     throw new Error(`${t.name} died during its run:\n${t.process.output}`);
@@ -118,10 +118,9 @@ function table(rows: Row[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-async function main(group: ProcessGroup): Promise<number> {
+async function main(group: ProcessGroup, dir: string): Promise<number> {
   ensureTools();
   if (os.cpus().length < 2) process.stdout.write('bench: fewer than 2 CPUs: proxies and wrk share a core, figures are not comparable to docs/benchmarks.md\n');
-  const dir = mkdtempSync(join(os.tmpdir(), 'portier-bench-'));
   try {
     const [backendPort, nginxPort, haproxyPort, bareProxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 7 }, freePort));
     const start = async (name: string, cpu: number, launch: Launch, url: string): Promise<Started> => {
@@ -157,7 +156,7 @@ async function main(group: ProcessGroup): Promise<number> {
     const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const r = await measure(t, WRK.warmupSeconds[round] ?? 1);
+        const r = await measure(group, t, WRK.warmupSeconds[round] ?? 1);
         runs.get(t.name)!.push(r);
         process.stdout.write(`  round ${round + 1}  ${t.name.padEnd(17)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms  ${r.cpuMicrosPerRequest.toFixed(0).padStart(4)} us CPU/req\n`);
       }
@@ -173,15 +172,17 @@ async function main(group: ProcessGroup): Promise<number> {
       return { target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)), ratioVsNginx: rps / nginxRps, runs: rs };
     });
     const row = (name: string): Row | undefined => rows.find((r) => r.target === name);
-    const portierRatio = row('portier')!.requestsPerSec / nginxRps;
     const portier = row('portier')!;
+    const portierRatio = portier.requestsPerSec / nginxRps;
+    const portierRatioByCpu = row('nginx')!.cpuMicrosPerRequest / portier.cpuMicrosPerRequest;
     const withMetrics = row('portier+metrics');
     const overhead = withMetrics === undefined ? undefined : 1 - withMetrics.requestsPerSec / portier.requestsPerSec;
     // The same cost seen as CPU: the share of throughput lost if the proxy's core were the only limit.
     const cpuOverhead = withMetrics === undefined ? undefined : 1 - portier.cpuMicrosPerRequest / withMetrics.cpuMicrosPerRequest;
 
     process.stdout.write(`\n${table(rows)}\n\n`);
-    process.stdout.write(`Portier / nginx: ${portierRatio.toFixed(2)}x (target >= ${TARGETS.ratio})${portierRatio >= TARGETS.ratio ? '' : '  BELOW TARGET'}\n`);
+    const verdict = portierRatio >= TARGETS.ratio ? '' : '  BELOW TARGET';
+    process.stdout.write(`Portier / nginx: ${portierRatio.toFixed(2)}x req/s (target >= ${TARGETS.ratio})${verdict}; by CPU per request: ${portierRatioByCpu.toFixed(2)}x\n`);
     if (overhead === undefined) process.stdout.write(`${metricsNote}\n`);
     else {
       const verdict = overhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET';
@@ -203,6 +204,7 @@ async function main(group: ProcessGroup): Promise<number> {
       },
       rows,
       portierVsNginx: portierRatio,
+      portierVsNginxByCpu: portierRatioByCpu,
       metricsOverhead: overhead ?? null,
       metricsOverheadByCpu: cpuOverhead ?? null,
       notes: metricsNote ? [metricsNote] : [],
@@ -212,19 +214,22 @@ async function main(group: ProcessGroup): Promise<number> {
     return 0;
   } finally {
     await group.stopAll();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 const group = new ProcessGroup();
-process.on('exit', () => group.killAllNow());
+const dir = mkdtempSync(join(os.tmpdir(), 'portier-bench-'));
+process.on('exit', () => {
+  group.killAllNow();
+  rmSync(dir, { recursive: true, force: true });
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stdout.write(`\nbench: ${signal}, stopping every process it started\n`);
     group.stopAll().finally(() => process.exit(130));
   });
 }
-main(group).then(
+main(group, dir).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
