@@ -90,12 +90,20 @@ const fileProvider = object({
   watch: withDefault(boolean, true),
 });
 
+/** `200` or a range `400-499`, as in Traefik's access-log filters. */
+const statusRange: Decoder<string> = (raw, path) => {
+  const s = string(raw, path).trim();
+  const m = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(s);
+  if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw configError(path, `expected a status code or a range like 400-499, got ${JSON.stringify(s)}`);
+  return s;
+};
+
 const accessLog = object({
   filePath: optional(string),
   addInternals: withDefault(boolean, false),
   format: withDefault(oneOf('json', 'common'), 'common'),
   bufferingSize: withDefault(int, 0),
-  filters: optional(object({ statusCodes: optional(list(string)), retryAttempts: optional(boolean), minDuration: optional(duration) })),
+  filters: optional(object({ statusCodes: optional(list(statusRange)), retryAttempts: optional(boolean), minDuration: optional(duration) })),
   fields: optional(
     object({
       defaultMode: withDefault(oneOf('keep', 'drop', 'redact'), 'keep'),
