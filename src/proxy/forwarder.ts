@@ -225,9 +225,11 @@ export class Forwarder {
     if (!flight) return;
     stripHopByHop(proxyRes.headers, false);
     // Without this, http-proxy writes `Connection: keep-alive` (the client's Connection header is stripped
-    // as hop-by-hop by then), which makes Node keep a connection the client or a drain asked to close.
-    const res = flight.ex.res;
-    proxyRes.headers.connection = res.shouldKeepAlive && !/close/i.test(String(res.getHeader('connection') ?? '')) ? 'keep-alive' : 'close';
+    // as hop-by-hop by then), which makes Node keep a connection that the client, a drain or
+    // keepAliveMaxRequests (Node's maxRequestsOnConnectionReached) asked to close.
+    const res = flight.ex.res as http.ServerResponse & { maxRequestsOnConnectionReached?: boolean };
+    const close = !res.shouldKeepAlive || res.maxRequestsOnConnectionReached === true || /close/i.test(String(res.getHeader('connection') ?? ''));
+    proxyRes.headers.connection = close ? 'close' : 'keep-alive';
     // http-proxy leaves the client waiting forever when the upstream dies mid-body: abort the client side too.
     proxyRes.once('close', () => {
       if (!proxyRes.complete) flight.ex.res.destroy();

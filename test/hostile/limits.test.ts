@@ -164,6 +164,19 @@ t.test('maxConnections: connections beyond it are closed at once; a freed slot i
   t.ok(answered, 'a new connection is served once one closed');
 });
 
+t.test('keepAliveMaxRequests: the last allowed response says Connection: close and the connection ends', async (t) => {
+  const capped = await startTestGateway(
+    { http: { routers: { pub: { rule: 'PathPrefix(`/public`)', service: 'pub' } }, services: { pub: { loadBalancer: { servers: [{ url: backend.url }] } } } } },
+    { staticConfig: { entryPoints: { web: { address: '127.0.0.1:0', transport: { keepAliveMaxRequests: 2 } } } } },
+  );
+  t.teardown(() => capped.close());
+  const one = `GET /public/max HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+  const r = await sendRaw(capped.port, one + one, { timeoutMs: 5000, quietMs: 3000 });
+  t.same(r.statuses, [200, 200], 'both requests answered');
+  t.same(r.raw.match(/^connection: .*$/gim)?.map((h) => h.toLowerCase().trim()), ['connection: keep-alive', 'connection: close'], 'the second response closes');
+  t.ok(r.closed, 'the gateway closed the connection');
+});
+
 t.test('readTimeout below the default readHeaderTimeout starts and bounds headers too', async (t) => {
   const quick = await startTestGateway({}, { staticConfig: { entryPoints: { web: { address: '127.0.0.1:0', transport: { respondingTimeouts: { readTimeout: '700ms' } } } } } });
   t.teardown(() => quick.close());

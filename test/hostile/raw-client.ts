@@ -2,6 +2,11 @@ import net from 'node:net';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Status codes of the responses in `raw`, in order (a body may run straight into the next status line). */
+function statusesOf(raw: string): number[] {
+  return [...raw.matchAll(/HTTP\/1\.[01] (\d{3}) [^\r\n]*\r\n/g)].map((m) => Number(m[1]));
+}
+
 export interface RawReply {
   /** Status of every response the gateway sent on this connection, in order. */
   statuses: number[];
@@ -31,7 +36,7 @@ export function sendRaw(port: number, bytes: string | Buffer, opts: { timeoutMs?
       clearTimeout(quiet);
       socket.destroy();
       const raw = Buffer.concat(chunks).toString('latin1');
-      const statuses = [...raw.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+      const statuses = statusesOf(raw);
       resolve({ statuses, raw, closed });
     };
     const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000);
@@ -126,7 +131,7 @@ export function trickle(port: number, first: string, drip: string, everyMs: numb
       clearTimeout(limit);
       socket.destroy();
       const raw = Buffer.concat(chunks).toString('latin1');
-      resolve({ statuses: [...raw.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1])), closedAfterMs: closed ? Date.now() - started : null });
+      resolve({ statuses: statusesOf(raw), closedAfterMs: closed ? Date.now() - started : null });
     };
     const limit = setTimeout(() => finish(false), maxMs);
     socket.on('data', (d: Buffer) => chunks.push(d));
