@@ -98,7 +98,7 @@
 
   function renderEntryPoints() {
     fill('entrypoints', state.entrypoints, function (e) {
-      return el('tr', { 'data-entrypoint': e.name }, [el('td', {}, [el('strong', { text: e.name })]), el('td', {}, [el('code', { text: e.address })]), el('td', { text: e.http && e.http.tls ? 'yes' : '' })]);
+      return el('tr', { 'data-entrypoint': e.name }, [el('td', {}, [el('strong', { text: e.name })]), el('td', {}, [el('code', { text: e.address })]), el('td', { text: (e.http && e.http.tls) || e.name === 'websecure' ? 'yes' : '' })]);
     }, 3);
   }
 
