@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startPortier, type Portier } from '../../src/app';
 import { staticConfigDecoder } from '../../src/config/static';
+import { redactMiddlewareOptions } from '../../src/api/redact';
 import { createLogger } from '../../src/log/logger';
 import { startTestGateway } from '../helpers/gateway';
 import { startEchoBackend } from '../helpers/echo';
@@ -134,5 +135,26 @@ t.test('forwarded headers from an untrusted peer never reach the backend; from a
     t.equal(seen['x-forwarded-prefix'], c.prefix, `${c.name}: X-Forwarded-Prefix`);
     t.equal(seen['x-forwarded-port'], c.port, `${c.name}: X-Forwarded-Port`);
     t.not(seen['x-forwarded-server'], 'evil', `${c.name}: X-Forwarded-Server is always Portier's`);
+  }
+});
+
+t.test('redaction of every known secret option, whatever the key case (labels arrive lowercased)', async (t) => {
+  const cases: { type: string; options: unknown; want: unknown }[] = [
+    { type: 'basicAuth', options: { users: ['a:$apr1$x$y', 'b:{SHA}zz'] }, want: { users: ['a:REDACTED', 'b:REDACTED'] } },
+    { type: 'basicauth', options: { users: 'a:$apr1$x$y,b:{SHA}zz', usersfile: '/etc/users' }, want: { users: ['a:REDACTED', 'b:REDACTED'], usersfile: '/etc/users' } },
+    { type: 'digestAuth', options: { Users: ['a:realm:0123abcd'] }, want: { Users: ['a:realm:REDACTED'] } },
+    { type: 'forwardAuth', options: { address: 'http://auth', tls: { cert: '/c.pem', key: '/k.pem' } }, want: { address: 'http://auth', tls: { cert: '/c.pem', key: 'REDACTED' } } },
+    { type: 'forwardauth', options: { address: 'http://auth', TLS: { Key: '/k.pem' } }, want: { address: 'http://auth', TLS: { Key: 'REDACTED' } } },
+    {
+      type: 'headers',
+      options: { customRequestHeaders: { 'X-Api-Key': 'k', Cookie: 'c', 'X-Up': 'u' }, customResponseHeaders: { 'Set-Cookie': 's', 'X-Down': 'd', 'X-Token': '' } },
+      want: { customRequestHeaders: { 'X-Api-Key': 'REDACTED', Cookie: 'REDACTED', 'X-Up': 'u' }, customResponseHeaders: { 'Set-Cookie': 'REDACTED', 'X-Down': 'd', 'X-Token': '' } },
+    },
+    { type: 'stripPrefix', options: { prefixes: ['/a'] }, want: { prefixes: ['/a'] } },
+  ];
+  for (const c of cases) {
+    const before = JSON.stringify(c.options);
+    t.same(redactMiddlewareOptions(c.type, c.options), c.want, `${c.type}: ${before}`);
+    t.equal(JSON.stringify(c.options), before, `${c.type}: the running configuration is not modified`);
   }
 });
