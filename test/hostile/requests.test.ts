@@ -123,6 +123,12 @@ const cases: Case[] = [
     accepted: { url: '/public/h2c', absent: ['upgrade', 'http2-settings'] },
   },
   {
+    name: 'WebSocket upgrade the backend refuses, then a smuggled request',
+    bytes: get('/public/ws', 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==') + smuggled,
+    status: 200,
+    accepted: { url: '/public/ws' },
+  },
+  {
     name: 'underscore header names (dropped)',
     bytes: get('/public/u', 'X_Forwarded_For: 6.6.6.6', 'X_Auth_User: admin', 'X-Ok: yes'),
     status: 200,
