@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startEchoBackend } from '../helpers/echo';
 import { request } from '../helpers/http';
@@ -18,7 +19,7 @@ t.test('dashboard: routes, broken router, live update, filter', async (t) => {
   if (!requireChromium(t)) return;
   const echo = await startEchoBackend('shop');
   t.teardown(() => echo.close());
-  const certDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'portier-dash-cert-'));
+  const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-dash-cert-'));
   t.teardown(() => fs.rmSync(certDir, { recursive: true, force: true }));
   const cert = selfSignedCert(certDir, 'shop.test');
   const dynamic = (extra = ''): string => `http:

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { startEchoBackend } from '../helpers/echo';
@@ -60,7 +61,7 @@ t.test('every Grafana panel has data in Prometheus, for both prefixes', async (t
   const deadPort = await freePort();
   const portiers: Record<string, RunningPortier> = {};
   for (const prefix of ['portier', 'traefik']) {
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'portier-cert-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-cert-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const cert = selfSignedCert(dir, `${prefix}.test`);
     const p = await startPortierFromYaml(
