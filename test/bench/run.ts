@@ -8,7 +8,7 @@ import { BODY, Launch, backendLaunch, haproxyLaunch, nginxProxyLaunch, portierLa
 
 /**
  * `npm run bench`: the backend, nginx, HAProxy and Portier (with and without
- * metrics) side by side in one run, each measured by wrk twice in alternating
+ * metrics) side by side in one run, each measured by wrk three times in alternating
  * rounds. Pinning on a 2-core machine: the proxy under test owns CPU 1; wrk
  * and the backend share CPU 0, so the "direct" row is the ceiling of this
  * harness, not the backend's own capacity. See docs/benchmarks.md.
@@ -17,8 +17,9 @@ import { BODY, Launch, backendLaunch, haproxyLaunch, nginxProxyLaunch, portierLa
 const REPO = join(__dirname, '..', '..', '..');
 const CPU_LOAD = 0;
 const CPU_PROXY = 1;
-const WRK = { threads: 1, connections: 50, seconds: 5, warmupSeconds: [2, 1] };
-const ROUNDS = 2;
+const WRK = { threads: 1, connections: 50, seconds: 4, warmupSeconds: [2, 1, 1] };
+// Three, not two: the median of three drops one disturbed round; of two it is their mean.
+const ROUNDS = 3;
 const TARGETS = { ratio: 0.5, metricsOverhead: 0.05 };
 
 interface Target {
@@ -118,41 +119,105 @@ function table(rows: Row[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+/** Starts the backend and every target, each checked to answer the 12-byte body before it is measured. */
+async function startTargets(group: ProcessGroup, dir: string): Promise<{ targets: Target[]; metricsPort: number; metricsNote: string }> {
+  const [backendPort, nginxPort, haproxyPort, bareProxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const start = async (name: string, cpu: number, launch: Launch, port: number): Promise<Target> => {
+    const url = `http://127.0.0.1:${port}/`;
+    const p = group.start(name, cpu, launch.command, launch.args);
+    await waitReady(p, url, BODY);
+    return { name, url, process: p };
+  };
+  const targets = [{ ...(await start('backend (nginx)', CPU_LOAD, backendLaunch(dir, backendPort), backendPort)), name: 'direct' }];
+  const bare = { command: process.execPath, args: [join(__dirname, 'bare-proxy.js'), String(bareProxyPort), String(backendPort)] };
+  targets.push(await start('nginx', CPU_PROXY, nginxProxyLaunch(dir, nginxPort, backendPort), nginxPort));
+  targets.push(await start('haproxy', CPU_PROXY, haproxyLaunch(dir, haproxyPort, backendPort), haproxyPort));
+  targets.push(await start('http-proxy (bare)', CPU_PROXY, bare, bareProxyPort));
+  targets.push(await start('portier', CPU_PROXY, portierLaunch(dir, 'portier', portierPort, backendPort), portierPort));
+  try {
+    const launch = portierLaunch(dir, 'portier-metrics', metricsPortierPort, backendPort, metricsPort);
+    const withMetrics = await start('portier+metrics', CPU_PROXY, launch, metricsPortierPort);
+    if ((await recordedRequests(metricsPort)) === undefined) return { targets, metricsPort, metricsNote: 'metrics: not available yet' };
+    targets.push(withMetrics);
+    return { targets, metricsPort, metricsNote: '' };
+  } catch (err) {
+    return { targets, metricsPort, metricsNote: `metrics: not available yet (${(err as Error).message.split('\n').slice(0, 3).join(' ')})` };
+  }
+}
+
+interface Summary {
+  rows: Row[];
+  portierVsNginx: number;
+  portierVsNginxByCpu: number;
+  metricsOverhead?: number;
+  metricsOverheadByCpu?: number;
+}
+
+function summarize(targets: Target[], runs: Map<string, Run[]>): Summary {
+  const nginxRps = median(runs.get('nginx')!.map((r) => r.requestsPerSec));
+  const rows: Row[] = targets.map((t) => {
+    const rs = runs.get(t.name)!;
+    const rps = median(rs.map((r) => r.requestsPerSec));
+    return {
+      target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)),
+      cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)), ratioVsNginx: rps / nginxRps, runs: rs,
+    };
+  });
+  const row = (name: string): Row | undefined => rows.find((r) => r.target === name);
+  const portier = row('portier')!;
+  const withMetrics = row('portier+metrics');
+  return {
+    rows,
+    portierVsNginx: portier.requestsPerSec / nginxRps,
+    portierVsNginxByCpu: row('nginx')!.cpuMicrosPerRequest / portier.cpuMicrosPerRequest,
+    metricsOverhead: withMetrics && 1 - withMetrics.requestsPerSec / portier.requestsPerSec,
+    // The same cost seen as CPU: the share of throughput lost if the proxy's core were the only limit.
+    metricsOverheadByCpu: withMetrics && 1 - portier.cpuMicrosPerRequest / withMetrics.cpuMicrosPerRequest,
+  };
+}
+
+function printSummary(s: Summary, metricsNote: string): void {
+  process.stdout.write(`\n${table(s.rows)}\n\n`);
+  const below = s.portierVsNginx >= TARGETS.ratio ? '' : '  BELOW TARGET';
+  process.stdout.write(`Portier / nginx: ${s.portierVsNginx.toFixed(2)}x req/s (target >= ${TARGETS.ratio})${below}; by CPU per request: ${s.portierVsNginxByCpu.toFixed(2)}x\n`);
+  if (s.metricsOverhead === undefined || s.metricsOverheadByCpu === undefined) {
+    process.stdout.write(`${metricsNote}\n`);
+    return;
+  }
+  const above = s.metricsOverhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET';
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  process.stdout.write(`metrics overhead: ${pct(s.metricsOverhead)} of req/s (target < ${pct(TARGETS.metricsOverhead)})${above}; by CPU per request: ${pct(s.metricsOverheadByCpu)}\n`);
+}
+
+function writeReport(s: Summary, metricsNote: string): string {
+  const artifacts = join(REPO, 'test-artifacts');
+  mkdirSync(artifacts, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, nginx: version('nginx', ['-v']), haproxy: version('haproxy', ['-v']), wrk: version('wrk', ['-v']) },
+    method: {
+      wrk: `wrk -t${WRK.threads} -c${WRK.connections} -d${WRK.seconds}s --latency`,
+      warmupSeconds: WRK.warmupSeconds,
+      rounds: ROUNDS,
+      aggregate: 'median over rounds',
+      pinning: { wrk: CPU_LOAD, backend: CPU_LOAD, proxyUnderTest: CPU_PROXY },
+      backend: `nginx, 1 worker, return 200 with a ${Buffer.byteLength(BODY)}-byte body`,
+    },
+    ...s,
+    metricsOverhead: s.metricsOverhead ?? null,
+    metricsOverheadByCpu: s.metricsOverheadByCpu ?? null,
+    notes: metricsNote ? [metricsNote] : [],
+  };
+  const file = join(artifacts, 'bench.json');
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
 async function main(group: ProcessGroup, dir: string): Promise<number> {
   ensureTools();
   if (os.cpus().length < 2) process.stdout.write('bench: fewer than 2 CPUs: proxies and wrk share a core, figures are not comparable to docs/benchmarks.md\n');
   try {
-    const [backendPort, nginxPort, haproxyPort, bareProxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 7 }, freePort));
-    const start = async (name: string, cpu: number, launch: Launch, url: string): Promise<Started> => {
-      const p = group.start(name, cpu, launch.command, launch.args);
-      await waitReady(p, url, BODY);
-      return p;
-    };
-    const backendUrl = `http://127.0.0.1:${backendPort}/`;
-    const backend = await start('backend (nginx)', CPU_LOAD, backendLaunch(dir, backendPort), backendUrl);
-    const targets: Target[] = [{ name: 'direct', url: backendUrl, process: backend }];
-    const proxies: [string, Launch, number][] = [
-      ['nginx', nginxProxyLaunch(dir, nginxPort, backendPort), nginxPort],
-      ['haproxy', haproxyLaunch(dir, haproxyPort, backendPort), haproxyPort],
-      ['http-proxy (bare)', { command: process.execPath, args: [join(__dirname, 'bare-proxy.js'), String(bareProxyPort), String(backendPort)] }, bareProxyPort],
-      ['portier', portierLaunch(dir, 'portier', portierPort, backendPort), portierPort],
-    ];
-    for (const [name, launch, port] of proxies) {
-      const url = `http://127.0.0.1:${port}/`;
-      targets.push({ name, url, process: await start(name, CPU_PROXY, launch, url) });
-    }
-    let metricsNote = 'metrics: not available yet';
-    const metricsUrl = `http://127.0.0.1:${metricsPortierPort}/`;
-    try {
-      const p = await start('portier+metrics', CPU_PROXY, portierLaunch(dir, 'portier-metrics', metricsPortierPort, backendPort, metricsPort), metricsUrl);
-      if ((await recordedRequests(metricsPort)) !== undefined) {
-        targets.push({ name: 'portier+metrics', url: metricsUrl, process: p });
-        metricsNote = '';
-      }
-    } catch (err) {
-      metricsNote = `metrics: not available yet (${(err as Error).message.split('\n').slice(0, 3).join(' ')})`;
-    }
-
+    const { targets, metricsPort, metricsNote } = await startTargets(group, dir);
     const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
@@ -161,56 +226,12 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
         process.stdout.write(`  round ${round + 1}  ${t.name.padEnd(17)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms  ${r.cpuMicrosPerRequest.toFixed(0).padStart(4)} us CPU/req\n`);
       }
     }
-    if (targets.some((t) => t.name === 'portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
+    if (runs.has('portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
       throw new Error('portier+metrics: the proxied requests are missing from /metrics: the row would not measure recording');
     }
-
-    const nginxRps = median(runs.get('nginx')!.map((r) => r.requestsPerSec));
-    const rows: Row[] = targets.map((t) => {
-      const rs = runs.get(t.name)!;
-      const rps = median(rs.map((r) => r.requestsPerSec));
-      return { target: t.name, requestsPerSec: rps, p50Ms: median(rs.map((r) => r.latencyMs.p50)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)), ratioVsNginx: rps / nginxRps, runs: rs };
-    });
-    const row = (name: string): Row | undefined => rows.find((r) => r.target === name);
-    const portier = row('portier')!;
-    const portierRatio = portier.requestsPerSec / nginxRps;
-    const portierRatioByCpu = row('nginx')!.cpuMicrosPerRequest / portier.cpuMicrosPerRequest;
-    const withMetrics = row('portier+metrics');
-    const overhead = withMetrics === undefined ? undefined : 1 - withMetrics.requestsPerSec / portier.requestsPerSec;
-    // The same cost seen as CPU: the share of throughput lost if the proxy's core were the only limit.
-    const cpuOverhead = withMetrics === undefined ? undefined : 1 - portier.cpuMicrosPerRequest / withMetrics.cpuMicrosPerRequest;
-
-    process.stdout.write(`\n${table(rows)}\n\n`);
-    const verdict = portierRatio >= TARGETS.ratio ? '' : '  BELOW TARGET';
-    process.stdout.write(`Portier / nginx: ${portierRatio.toFixed(2)}x req/s (target >= ${TARGETS.ratio})${verdict}; by CPU per request: ${portierRatioByCpu.toFixed(2)}x\n`);
-    if (overhead === undefined) process.stdout.write(`${metricsNote}\n`);
-    else {
-      const verdict = overhead < TARGETS.metricsOverhead ? '' : '  ABOVE TARGET';
-      process.stdout.write(`metrics overhead: ${(overhead * 100).toFixed(1)}% of req/s (target < ${TARGETS.metricsOverhead * 100}%)${verdict}; by CPU per request: ${(cpuOverhead! * 100).toFixed(1)}%\n`);
-    }
-
-    const artifacts = join(REPO, 'test-artifacts');
-    mkdirSync(artifacts, { recursive: true });
-    const report = {
-      date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, nginx: version('nginx', ['-v']), haproxy: version('haproxy', ['-v']), wrk: version('wrk', ['-v']) },
-      method: {
-        wrk: `wrk -t${WRK.threads} -c${WRK.connections} -d${WRK.seconds}s --latency`,
-        warmupSeconds: WRK.warmupSeconds,
-        rounds: ROUNDS,
-        aggregate: 'median over rounds',
-        pinning: { wrk: CPU_LOAD, backend: CPU_LOAD, proxyUnderTest: CPU_PROXY },
-        backend: `nginx, 1 worker, return 200 with a ${Buffer.byteLength(BODY)}-byte body`,
-      },
-      rows,
-      portierVsNginx: portierRatio,
-      portierVsNginxByCpu: portierRatioByCpu,
-      metricsOverhead: overhead ?? null,
-      metricsOverheadByCpu: cpuOverhead ?? null,
-      notes: metricsNote ? [metricsNote] : [],
-    };
-    writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`results: ${join(artifacts, 'bench.json')}\n`);
+    const summary = summarize(targets, runs);
+    printSummary(summary, metricsNote);
+    process.stdout.write(`results: ${writeReport(summary, metricsNote)}\n`);
     return 0;
   } finally {
     await group.stopAll();
