@@ -1,5 +1,6 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { request } from '../helpers/http';
 import { sendRaw, startCountingBackend, trickle, type CountingBackend } from './raw-client';
@@ -132,6 +133,62 @@ t.test('upstream timeouts: response headers (504) and idle keep-alive sockets', 
     open = await backend.connections();
   }
   t.equal(open, 0, 'idle upstream sockets are closed after idleConnTimeout 500ms');
+});
+
+/**
+ * A server whose connect never completes: a stopped process whose accept
+ * queue (backlog 1) is full, so the kernel drops further SYNs, as a
+ * vanished host would on a real network.
+ */
+async function blackHole(t: Test): Promise<string> {
+  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fillers: net.Socket[] = [];
+  t.teardown(() => {
+    for (const s of fillers) s.destroy();
+    child.kill('SIGKILL');
+  });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  process.kill(child.pid!, 'SIGSTOP');
+  for (let pending = false; !pending && fillers.length < 10; ) {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('error', () => undefined);
+    fillers.push(s);
+    pending = await new Promise<boolean>((resolve) => {
+      s.once('connect', () => resolve(false));
+      setTimeout(() => resolve(true), 300);
+    });
+  }
+  return `http://127.0.0.1:${port}`;
+}
+
+t.test('upstream dial timeout: 504 alone, the next server when there is one', async (t) => {
+  const hole = await blackHole(t);
+  const dialing = await startTestGateway({
+    http: {
+      routers: {
+        hole: { rule: 'Host(`hole.localhost`)', service: 'hole' },
+        mixed: { rule: 'Host(`mixed.localhost`)', service: 'mixed' },
+      },
+      services: {
+        hole: { loadBalancer: { servers: [{ url: hole }], serversTransport: 'quickdial' } },
+        mixed: { loadBalancer: { servers: [{ url: hole }, { url: backend.url }], serversTransport: 'quickdial' } },
+      },
+      serversTransports: { quickdial: { forwardingTimeouts: { dialTimeout: '500ms' } } },
+    },
+  });
+  t.teardown(() => dialing.close());
+  const cases = [
+    { host: 'hole.localhost', status: 504, maxMs: 500 + SLACK_MS },
+    { host: 'mixed.localhost', status: 200, maxMs: 500 + SLACK_MS },
+    { host: 'mixed.localhost', status: 200, maxMs: 500 + SLACK_MS },
+  ];
+  for (const c of cases) {
+    const started = Date.now();
+    const r = await request(`${dialing.url}/public/dial`, { host: c.host });
+    const elapsed = Date.now() - started;
+    t.equal(r.status, c.status, `${c.host}: ${c.status}`);
+    t.ok(elapsed < c.maxMs, `${c.host}: answered after ${elapsed} ms (dialTimeout 500ms)`);
+  }
 });
 
 t.test('maxConnections: connections beyond it are closed at once; a freed slot is reused', async (t) => {
