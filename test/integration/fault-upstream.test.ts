@@ -140,6 +140,45 @@ t.test('an upstream that stalls mid-response: the client is cut by writeTimeout,
   t.equal(uncaught, 0, 'no uncaught exception');
 });
 
+t.test('WebSocket connections reset by either side: no crash, both sockets released', async (t) => {
+  // After a 101 Node detaches the sockets from HTTP, so their errors have no default handler (http-proxy #1468).
+  const up = await backend(() => undefined);
+  up.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    socket.on('error', () => undefined);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    if (req.url === '/backend-resets') setTimeout(() => socket.resetAndDestroy(), 50);
+    else {
+      const flood = setInterval(() => socket.writable && socket.write(Buffer.alloc(16_384)), 5);
+      socket.once('close', () => clearInterval(flood));
+    }
+  });
+  const gw = await startTestGateway(route(up.url));
+  t.teardown(async () => {
+    await gw.close();
+    await up.close();
+  });
+  const open = (path: string): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${gw.url}${path}`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
+      req.on('upgrade', (_res, socket: net.Socket) => {
+        socket.on('error', () => undefined);
+        resolve(socket);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  for (let i = 0; i < 20; i++) {
+    const byBackend = await open('/backend-resets');
+    await new Promise((r) => byBackend.once('close', r));
+    const byClient = await open('/client-resets');
+    await new Promise((r) => byClient.once('data', r));
+    byClient.resetAndDestroy();
+  }
+  t.equal(uncaught, 0, 'no uncaught exception after 40 reset WebSocket connections');
+  t.equal(await settle('backend sockets', up.connections, (n) => n === 0), 0, 'no upstream socket left open');
+  t.equal(await settle('gateway sockets', () => gatewayConnections(gw), (n) => n === 0), 0, 'no client socket left open');
+});
+
 /** `global.gc`, made available without restarting node with --expose-gc. */
 function gcFunction(): () => void {
   v8.setFlagsFromString('--expose-gc');
