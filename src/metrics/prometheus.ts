@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Handler } from '../proxy/exchange';
 import type { RoutingTable } from '../routing/table';
 import type { RequestObserver, RequestRecord } from '../server/observer';
-import { requestFamilies, childrenOf, removeSeries, RequestChildren, RequestFamilies } from './families';
+import { RequestFamilies, RequestSeries } from './families';
 
 export interface MetricsOptions {
   /** `portier` by default; `traefik` gives Traefik's exact metric names. */
@@ -39,25 +39,25 @@ interface Cached {
   service?: string;
   routerValues?: string[];
   serviceValues?: string[];
-  ep?: RequestChildren;
-  rt?: RequestChildren;
-  svc?: RequestChildren;
+  ep?: RequestSeries;
+  rt?: RequestSeries;
+  svc?: RequestSeries;
   retries?: { inc(n?: number): void };
 }
 
 /**
  * Prometheus metrics in Traefik's families and labels, in a registry of
- * their own. The request path costs one string key and one Map lookup: the
- * label children of each (entrypoint, router, service, code, method,
- * protocol) are resolved the first time and reused.
+ * their own. The request path costs one string key, one Map lookup and a
+ * few additions: the series of each (entrypoint, router, service, code,
+ * method, protocol) are found the first time and reused.
  */
 export function createMetrics(opts: MetricsOptions): PortierMetrics {
   const registry = new Registry();
   const p = opts.prefix;
   const registers = [registry];
-  const ep = requestFamilies(registry, p, 'entrypoint', ['code', 'method', 'protocol', 'entrypoint'], opts.buckets);
-  const rt = requestFamilies(registry, p, 'router', ['code', 'method', 'protocol', 'router', 'service'], opts.buckets);
-  const svc = requestFamilies(registry, p, 'service', ['code', 'method', 'protocol', 'service'], opts.buckets);
+  const ep = new RequestFamilies(registry, p, 'entrypoint', ['code', 'method', 'protocol', 'entrypoint'], opts.buckets);
+  const rt = new RequestFamilies(registry, p, 'router', ['code', 'method', 'protocol', 'router', 'service'], opts.buckets);
+  const svc = new RequestFamilies(registry, p, 'service', ['code', 'method', 'protocol', 'service'], opts.buckets);
   const retries = new Counter({ name: `${p}_service_retries_total`, help: 'How many request retries happened on a service.', labelNames: ['service'], registers });
   const openConnections = new Gauge({ name: `${p}_open_connections`, help: 'How many open connections exist, by entryPoint and protocol.', labelNames: ['entrypoint', 'protocol'], registers });
   let lastSuccessAt = Date.now();
@@ -110,14 +110,14 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
     let c = cache.get(key);
     if (c) return c;
     c = { router: ex.routerName, service: ex.serviceName };
-    if (opts.addEntryPointsLabels) c.ep = childrenOf(ep, [code, method, protocol, ex.entryPoint]);
+    if (opts.addEntryPointsLabels) c.ep = ep.get([code, method, protocol, ex.entryPoint]);
     if (ex.routerName && opts.addRoutersLabels) {
       c.routerValues = [code, method, protocol, ex.routerName, ex.serviceName ?? ''];
-      c.rt = childrenOf(rt, c.routerValues);
+      c.rt = rt.get(c.routerValues);
     }
     if (ex.serviceName && opts.addServicesLabels) {
       c.serviceValues = [code, method, protocol, ex.serviceName];
-      c.svc = childrenOf(svc, c.serviceValues);
+      c.svc = svc.get(c.serviceValues);
       c.retries = retries.labels(ex.serviceName);
       // Exported at 0 from the first request on, so rate() has a series before any retry.
       c.retries.inc(0);
@@ -125,12 +125,8 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
     cache.set(key, c);
     return c;
   };
-  const record = (ch: RequestChildren | undefined, seconds: number, r: RequestRecord): void => {
-    if (!ch) return;
-    ch.requests.inc();
-    ch.duration.observe(seconds);
-    ch.requestBytes.inc(r.bytesIn);
-    ch.responseBytes.inc(r.bytesOut);
+  const record = (series: RequestSeries | undefined, seconds: number, r: RequestRecord): void => {
+    series?.record(seconds, r.bytesIn, r.bytesOut);
   };
 
   const observer: RequestObserver = {
@@ -154,7 +150,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
   };
 
   const drop = (f: RequestFamilies, values: string[] | undefined): void => {
-    if (values) removeSeries(f, values);
+    if (values) f.remove(values);
   };
 
   return {
