@@ -66,6 +66,8 @@ export class EntryPointServer {
     if (cfg.transport.keepAliveMaxRequests) this.server.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
     this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
     this.server.on('request', (req, res) => this.onRequest(req, res));
+    // Node would answer `Expect: 100-continue` before any check; a rejected request must not invite its body.
+    this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     const protocol = opts.tls ? 'https' : 'http';
     this.server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Duplex) => {
@@ -147,7 +149,7 @@ export class EntryPointServer {
     };
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     if (this.draining) res.setHeader('connection', 'close');
     const ex = this.exchange(req, res);
     this.track(req, res, ex instanceof Error ? undefined : ex);
@@ -156,6 +158,7 @@ export class EntryPointServer {
       return;
     }
     if (this.bodyTooLarge(req, res)) return;
+    if (expectsContinue) res.writeContinue();
     for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
     this.dispatch(ex);
   }

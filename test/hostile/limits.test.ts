@@ -110,6 +110,29 @@ t.test('size limits answer before the backend sees anything', async (t) => {
   }
 });
 
+t.test('Expect: 100-continue is answered only once the request passed every check', async (t) => {
+  const head = (n: string, length: number): string => `POST /public/${n} HTTP/1.1\r\nHost: ${HOST}\r\nX-Case: ${n}\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
+  const big = await sendRaw(gw.port, head('expect-big', 2000));
+  t.same(big.statuses, [413], 'a body over maxRequestBodyBytes: 413, no 100 Continue');
+  t.equal(seen('expect-big'), 0, 'the backend saw nothing');
+  const bad = await sendRaw(gw.port, head('expect-bad', 10).replace('Host:', 'X_Y: 1\r\nHost: a\r\nHost:'));
+  t.same(bad.statuses, [400], 'a rejected head: 400, no 100 Continue');
+  const socket = net.connect({ host: '127.0.0.1', port: gw.port });
+  t.teardown(() => socket.destroy());
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (received += d));
+  socket.write(head('expect-ok', 5));
+  const until = async (re: RegExp): Promise<boolean> => {
+    for (let i = 0; i < 100 && !re.test(received); i++) await new Promise((r) => setTimeout(r, 20));
+    return re.test(received);
+  };
+  t.ok(await until(/^HTTP\/1\.1 100 Continue\r\n\r\n/), 'a valid request is invited to send its body');
+  socket.write('hello');
+  t.ok(await until(/HTTP\/1\.1 200 /), 'then answered 200');
+  t.equal(backend.seen.find((s) => s.headers['x-case'] === 'expect-ok')?.body, 'hello', 'the backend got the body');
+});
+
 t.test('a chunked body growing past maxRequestBodyBytes is cut mid-stream', async (t) => {
   const chunk = `200\r\n${'y'.repeat(0x200)}\r\n`;
   const r = await trickle(gw.port, `POST /public/chunked HTTP/1.1\r\nHost: ${HOST}\r\nX-Case: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`, chunk, 100, 5000, chunk.length);
