@@ -215,16 +215,20 @@ t.test('10,000 client aborts against a slow backend leave no upstream socket and
   const total = 10_000;
   const concurrency = 50;
   const started = Date.now();
-  const run = async (n: number): Promise<void> => {
+  // Bounded in time too: on a machine too loaded to finish, the count assertion says so.
+  const run = async (n: number): Promise<number> => {
     let next = 0;
+    let done = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < n && Date.now() - started < 45_000) {
+        while (next < n && Date.now() - started < 80_000) {
           next++;
           await abortOnce();
+          done++;
         }
       }),
     );
+    return done;
   };
   // A warm-up, so module loading and JIT are not counted as growth.
   await run(500);
@@ -233,9 +237,8 @@ t.test('10,000 client aborts against a slow backend leave no upstream socket and
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
   received = 0;
-  await run(total);
-  const elapsed = Date.now() - started;
-  t.ok(elapsed < 50_000, `${total} aborts in ${elapsed} ms`);
+  const done = await run(total);
+  t.equal(done, total, `${done} aborts in ${Date.now() - started} ms`);
   t.ok(received > total / 10, `the backend saw ${received} of them (they were forwarded before the abort)`);
   t.equal(await settle('backend sockets', up.connections, (n) => n === 0), 0, 'every upstream socket is closed');
   t.equal(await settle('gateway sockets', () => gatewayConnections(gw), (n) => n === 0), 0, 'every client socket is closed');
