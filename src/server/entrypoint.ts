@@ -59,7 +59,9 @@ export class EntryPointServer {
       connectionsCheckingInterval: 500,
       noDelay: true,
     };
-    this.server = opts.tls ? https.createServer({ ...serverOpts, ...opts.tls }) : http.createServer(serverOpts);
+    // A TLS client that never finishes its handshake is a slowloris too: same bound as the headers (Node: 120 s).
+    const handshakeTimeout = serverOpts.headersTimeout || 120_000;
+    this.server = opts.tls ? https.createServer({ ...serverOpts, handshakeTimeout, ...opts.tls }) : http.createServer(serverOpts);
     this.server.maxHeadersCount = 0;
     if (t.writeTimeout) this.server.setTimeout(t.writeTimeout);
     if (cfg.transport.maxConnections) this.server.maxConnections = cfg.transport.maxConnections;

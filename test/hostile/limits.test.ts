@@ -2,6 +2,10 @@ import t, { type Test } from 'tap';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
+import { EntryPointServer } from '../../src/server/entrypoint';
+import { staticConfigDecoder } from '../../src/config/static';
+import { silentLogger } from '../../src/log/logger';
+import type { RoutingTable } from '../../src/routing/table';
 import { request } from '../helpers/http';
 import { sendRaw, startCountingBackend, trickle, type CountingBackend } from './raw-client';
 
@@ -71,6 +75,21 @@ t.test('slow clients are cut within their timeout', async (t) => {
   }
   t.equal(seen('loris'), 0, 'the slowloris request never reached the backend');
   t.equal(backend.seen.filter((s) => s.headers['x-case'] === 'slowbody' && s.complete).length, 0, 'the slow body never completed at the backend');
+});
+
+t.test('a connection that never sends a byte is closed within readHeaderTimeout, on HTTP and TLS', async (t) => {
+  const cfg = staticConfigDecoder({ entryPoints: { ep: { address: '127.0.0.1:0', transport: { respondingTimeouts: { readHeaderTimeout: '1s' } } } } }, '').entryPoints.ep;
+  const table = (): RoutingTable => {
+    throw new Error('a silent client is never routed');
+  };
+  // No certificate is needed: a silent client never reaches the handshake.
+  for (const [name, tls] of [['http', undefined], ['https', {}]] as const) {
+    const ep = new EntryPointServer({ name, cfg, table, log: silentLogger, observers: [], preRouting: [], tls });
+    const { port } = await ep.listen();
+    t.teardown(() => ep.close(0));
+    const r = await trickle(port, '', '', 1000, 10_000);
+    t.ok(r.closedAfterMs !== null && r.closedAfterMs <= 1000 + CHECK_MS + SLACK_MS, `${name}: closed after ${r.closedAfterMs} ms`);
+  }
 });
 
 t.test('an idle keep-alive connection is closed after idleTimeout', async (t) => {
