@@ -113,18 +113,20 @@ function internalRoutes(
   const routers: Record<string, { rule: string; entryPoints: string[]; service: string; priority: number }> = {};
   const top = Number.MAX_SAFE_INTEGER - 1000;
   if (config.api) {
+    // The services always exist, so a user's own router (with basicAuth or ipAllowList) can reach them
+    // on any entrypoint; the automatic, unauthenticated routers only on loopback or with `insecure`.
+    services['api@internal'] = make.api();
+    if (make.dashboard) services['dashboard@internal'] = make.dashboard;
     const ep = config.entryPoints.traefik;
     const loopback = ep && isLoopbackAddress(ep.address);
     if (ep && (loopback || config.api.insecure)) {
       if (!loopback) log.warn('api.insecure: the API and dashboard are served without authentication on a non-loopback address', { address: ep.address });
-      services['api@internal'] = make.api();
       routers.api = { rule: 'PathPrefix(`/api`)', entryPoints: ['traefik'], service: 'api@internal', priority: top };
       if (make.dashboard) {
-        services['dashboard@internal'] = make.dashboard;
         routers.dashboard = { rule: 'Path(`/dashboard`) || PathPrefix(`/dashboard/`)', entryPoints: ['traefik'], service: 'dashboard@internal', priority: top };
       }
     } else if (ep) {
-      log.warn('api: not served, because the traefik entrypoint is not on loopback; set api.insecure: true to serve it anyway (put basicAuth or ipAllowList in front)', { address: ep.address });
+      log.warn('api: no automatic route, because the traefik entrypoint is not on loopback; route to api@internal behind basicAuth or ipAllowList, or set api.insecure: true', { address: ep.address });
     }
   }
   if (config.ping) {

@@ -30,6 +30,7 @@ async function portier(t: Test, traefikAddress: string, api: Record<string, unkn
       'http:',
       '  routers:',
       '    private: {rule: "Host(`private.localhost`)", service: backend, middlewares: [auth, token], entryPoints: [web]}',
+      '    guarded-api: {rule: "Host(`admin.localhost`)", service: api@internal, middlewares: [auth], entryPoints: [traefik]}',
       '  middlewares:',
       `    auth: {basicAuth: {users: ["admin:${SHA}"]}}`,
       `    digest: {digestAuth: {users: ["admin:portier:${DIGEST}"]}}`,
@@ -68,7 +69,7 @@ t.test('the API is served on loopback, refused on a public address unless api.in
   t.teardown(() => echo.close());
   const cases = [
     { name: 'loopback traefik entrypoint', address: '127.0.0.1:0', api: {}, status: 200, warning: null },
-    { name: 'all interfaces, not insecure', address: '0.0.0.0:0', api: {}, status: 404, warning: /api: not served.*not on loopback/ },
+    { name: 'all interfaces, not insecure', address: '0.0.0.0:0', api: {}, status: 404, warning: /api: no automatic route.*not on loopback/ },
     { name: 'all interfaces, api.insecure: true', address: '0.0.0.0:0', api: { insecure: true }, status: 200, warning: /api\.insecure.*without authentication/ },
   ];
   for (const c of cases) {
@@ -78,6 +79,12 @@ t.test('the API is served on loopback, refused on a public address unless api.in
     const warnings = log.filter((l) => / WARN /.test(l));
     if (c.warning) t.ok(warnings.some((l) => c.warning.test(l)), `${c.name}: warning logged`);
     else t.same(warnings.filter((l) => /api/.test(l)), [], `${c.name}: no API warning`);
+    if (c.status === 404) {
+      const guarded = (headers: Record<string, string>) => request(`${api}/api/version`, { host: 'admin.localhost', headers });
+      t.equal((await guarded({})).status, 401, `${c.name}: a user's router to api@internal behind basicAuth asks for credentials`);
+      const creds = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+      t.equal((await guarded(creds)).status, 200, `${c.name}: and serves the API with them`);
+    }
     if (c.status === 200) {
       const post = await request(`${api}/api/http/routers`, { method: 'POST', body: '{}' });
       t.equal(post.status, 405, `${c.name}: the API is read-only`);
