@@ -108,6 +108,10 @@ export class EntryPointServer {
    * in-flight requests finish within `graceMs`, then cut what is left.
    */
   async close(graceMs: number): Promise<void> {
+    // Traefik's requestAcceptGraceTimeout: keep serving new requests a while (ping already answers 503),
+    // so a load balancer in front notices before connections are refused.
+    const acceptFor = this.opts.cfg.transport.lifeCycle.requestAcceptGraceTimeout;
+    if (acceptFor > 0) await new Promise((resolve) => setTimeout(resolve, acceptFor));
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
