@@ -1,19 +1,11 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPortier } from '../../src/app';
-import { loadStaticConfig } from '../../src/config/load';
-import { silentLogger } from '../../src/log/logger';
+import { startPortierFromFiles } from '../helpers/portier';
 import { startEchoBackend } from '../helpers/echo';
 import { request } from '../helpers/http';
 
 t.test('the API shows every router, service and middleware with Traefik field names, status and errors', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'portier-api-'));
   const echo = await startEchoBackend('api-app');
-  writeFileSync(
-    join(dir, 'dynamic.yaml'),
-    `http:
+  const dynamic = `http:
   routers:
     good:
       rule: Host(\`good.localhost\`)
@@ -40,11 +32,8 @@ t.test('the API shows every router, service and middleware with Traefik field na
     strip:
       stripPrefix:
         prefixes: [/api]
-`,
-  );
-  writeFileSync(
-    join(dir, 'portier.yaml'),
-    `entryPoints:
+`;
+  const portierYaml = `entryPoints:
   web:
     address: 127.0.0.1:0
   traefik:
@@ -54,16 +43,9 @@ ping: {}
 providers:
   file:
     filename: dynamic.yaml
-`,
-  );
-  const { config } = loadStaticConfig({ file: join(dir, 'portier.yaml') });
-  const portier = await startPortier(config, silentLogger, { baseDir: dir });
-  t.teardown(async () => {
-    await portier.close(100);
-    await echo.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  portier.gateway.flush();
+`;
+  t.teardown(() => echo.close());
+  const { portier } = await startPortierFromFiles(t, { 'portier.yaml': portierYaml, 'dynamic.yaml': dynamic });
   const api = `http://127.0.0.1:${portier.gateway.port('traefik')}`;
   const get = async (path: string): Promise<{ status: number; json: any }> => {
     const r = await request(api + path);

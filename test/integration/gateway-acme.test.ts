@@ -8,13 +8,8 @@
 import t from 'tap';
 import https from 'node:https';
 import tls from 'node:tls';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as acme from 'acme-client';
-import { startPortier } from '../../src/app';
-import { loadStaticConfig } from '../../src/config/load';
-import { silentLogger } from '../../src/log/logger';
+import { startPortierFromFiles } from '../helpers/portier';
 import { requirePebble, startPebble } from '../helpers/pebble';
 import { startEchoBackend } from '../helpers/echo';
 import { request } from '../helpers/http';
@@ -38,16 +33,11 @@ t.test('routers get ACME certificates from pebble through the gateway', async (t
   if (!requirePebble(t)) return;
   const pebble = await startPebble();
   const echo = await startEchoBackend('acme-app');
-  const dir = mkdtempSync(join(tmpdir(), 'portier-gw-acme-'));
   t.teardown(async () => {
     await echo.close();
     await pebble.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
-  writeFileSync(join(dir, 'pebble.pem'), pebble.pebbleCertPem);
-  writeFileSync(
-    join(dir, 'dynamic.yaml'),
-    `http:
+  const dynamic = `http:
   routers:
     api:
       rule: Host(\`api.portier.test\`)
@@ -68,11 +58,8 @@ t.test('routers get ACME certificates from pebble through the gateway', async (t
       loadBalancer:
         servers:
           - url: ${echo.url}
-`,
-  );
-  writeFileSync(
-    join(dir, 'portier.yaml'),
-    `entryPoints:
+`;
+  const portierYaml = `entryPoints:
   web:
     address: 127.0.0.1:${pebble.httpPort}
   websecure:
@@ -97,12 +84,8 @@ certificatesResolvers:
       tlsChallenge: {}
       caCertificates: [./pebble.pem]
 dataDir: ./data
-`,
-  );
-  const { config } = loadStaticConfig({ file: join(dir, 'portier.yaml') });
-  const portier = await startPortier(config, silentLogger, { baseDir: dir });
-  t.teardown(() => portier.close(100));
-  portier.gateway.flush();
+`;
+  const { portier } = await startPortierFromFiles(t, { 'portier.yaml': portierYaml, 'dynamic.yaml': dynamic, 'pebble.pem': pebble.pebbleCertPem });
 
   const want = ['api.portier.test', 'shop.portier.test'];
   const deadline = Date.now() + 60_000;

@@ -1,12 +1,7 @@
 import t from 'tap';
 import https from 'node:https';
 import tls from 'node:tls';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPortier } from '../../src/app';
-import { loadStaticConfig } from '../../src/config/load';
-import { silentLogger } from '../../src/log/logger';
+import { startPortierFromFiles } from '../helpers/portier';
 import { startEchoBackend } from '../helpers/echo';
 import { request } from '../helpers/http';
 
@@ -24,11 +19,8 @@ function httpsGet(port: number, servername: string, ca: string, path = '/'): Pro
 }
 
 t.test('local HTTPS for *.localhost, TLS-only routers and the HTTP → HTTPS redirect, through the real gateway', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'portier-tls-'));
   const echo = await startEchoBackend('tls-app');
-  writeFileSync(
-    join(dir, 'dynamic.yaml'),
-    `http:
+  const dynamic = `http:
   routers:
     app:
       rule: Host(\`app.shop.localhost\`)
@@ -42,11 +34,8 @@ t.test('local HTTPS for *.localhost, TLS-only routers and the HTTP → HTTPS red
       loadBalancer:
         servers:
           - url: ${echo.url}
-`,
-  );
-  writeFileSync(
-    join(dir, 'portier.yaml'),
-    `entryPoints:
+`;
+  const portierYaml = `entryPoints:
   web:
     address: 127.0.0.1:0
   redirecting:
@@ -64,16 +53,9 @@ providers:
     filename: dynamic.yaml
     watch: false
 dataDir: ./data
-`,
-  );
-  const { config } = loadStaticConfig({ file: join(dir, 'portier.yaml') });
-  const portier = await startPortier(config, silentLogger, { baseDir: dir });
-  t.teardown(async () => {
-    await portier.close(100);
-    await echo.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  portier.gateway.flush();
+`;
+  t.teardown(() => echo.close());
+  const { portier } = await startPortierFromFiles(t, { 'portier.yaml': portierYaml, 'dynamic.yaml': dynamic });
   const gw = portier.gateway;
   const root = portier.tls.localCa()!.rootPem();
 
