@@ -20,7 +20,7 @@ function httpsGet(port: number, servername: string, ca: string): Promise<{ statu
   return new Promise((resolve, reject) => {
     https
       .get({ host: '127.0.0.1', port, servername, ca, headers: { host: servername }, agent: false }, (res) => {
-        const issuer = (res.socket as tls.TLSSocket).getPeerCertificate().issuer.CN;
+        const issuer = String((res.socket as tls.TLSSocket).getPeerCertificate().issuer.CN);
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
