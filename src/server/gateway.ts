@@ -124,6 +124,8 @@ export class Gateway {
         this.opts.log.error('provider failed to start; the others keep running', { provider: p.name, error: errorMessage(err) });
       }
     }
+    // What the providers had at start is in force once start resolves.
+    this.flush();
   }
 
   /** The listening servers, by entrypoint name (TLS attaches its default-certificate follower to them). */

@@ -81,7 +81,7 @@ t.test('the API is served on loopback, refused on a public address unless api.in
     else t.same(warnings.filter((l) => /api/.test(l)), [], `${c.name}: no API warning`);
     if (c.status === 404) {
       const guarded = (headers: Record<string, string>) => request(`${api}/api/version`, { host: 'admin.localhost', headers });
-      t.equal((await guarded({})).status, 401, `${c.name}: a user's router to api@internal behind basicAuth asks for credentials`);
+      t.equal((await until(() => guarded({}), (r) => r.status !== 404)).status, 401, `${c.name}: a user's router to api@internal behind basicAuth asks for credentials`);
       const creds = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
       t.equal((await guarded(creds)).status, 200, `${c.name}: and serves the API with them`);
     }
