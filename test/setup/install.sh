@@ -19,7 +19,11 @@ fi
 echo "test setup: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Keep dockerd and prometheus from being started by the package: tests start their own.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# One retry: a mirror hiccup should not fail a whole CI run.
+apt-get update -qq || { sleep 5; apt-get update -qq; }
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+  { sleep 5; apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
