@@ -136,7 +136,7 @@ export class EntryPointServer {
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);
     if (path === null) return new PortierError('BAD_REQUEST', 'invalid request target', { status: 400 });
-    const absolute = /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
+    const absolute = req.url?.startsWith('/') ? null : /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
     const remoteIp = unmap(req.socket.remoteAddress);
     const tls = Boolean(this.opts.tls);
     stripHopByHop(req.headers, upgrade !== undefined);
@@ -157,7 +157,11 @@ export class EntryPointServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     if (this.draining) res.setHeader('connection', 'close');
-    const ex = this.exchange(req, res);
+    this.handle(req, res, this.exchange(req, res), expectsContinue);
+  }
+
+  /** Common to plain requests and upgrades: reject, or run the pre-routing steps, then route. */
+  private handle(req: IncomingMessage, res: ServerResponse, ex: Exchange | Error, expectsContinue = false): void {
     this.track(req, res, ex instanceof Error ? undefined : ex);
     if (ex instanceof Error) {
       sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
@@ -212,14 +216,7 @@ export class EntryPointServer {
       delete req.headers.upgrade;
       delete req.headers['http2-settings'];
     }
-    const ex = this.exchange(req, res, isWebSocket ? { socket, head } : undefined);
-    this.track(req, res, ex instanceof Error ? undefined : ex);
-    if (ex instanceof Error) {
-      sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
-      return;
-    }
-    for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
-    this.dispatch(ex);
+    this.handle(req, res, this.exchange(req, res, isWebSocket ? { socket, head } : undefined));
   }
 
   private dispatch(ex: Exchange): void {
@@ -248,12 +245,13 @@ export class EntryPointServer {
 
   private track(req: IncomingMessage, res: ServerResponse, ex: Exchange | undefined): void {
     this.inFlight++;
-    const started = process.hrtime.bigint();
+    const started = ex?.startedAt ?? process.hrtime.bigint();
     // Never listen to 'data' here: that would start the body flowing before a middleware or the proxy reads it.
     const bytesIn = Number(req.headers['content-length']) || 0;
     // Bytes written on this connection before the response: the delta is this response, even on keep-alive.
     const socket = req.socket;
-    const writtenBefore = socket.bytesWritten;
+    // The bytesWritten getter copies the socket's write queue: read it only when someone records it.
+    const writtenBefore = this.opts.observers.length ? socket.bytesWritten : 0;
     let ended = false;
     const end = (): void => {
       if (ended) return;

@@ -82,7 +82,7 @@ export class Gateway {
       internalServices: opts.internal?.services,
     };
     if (opts.internal) this.snapshots.set('internal', opts.internal.snapshot);
-    this.current = RoutingTable.empty(Object.fromEntries(Object.entries(eps).map(([n, e]) => [n, isTlsEntryPoint(n, e)])));
+    this.current = RoutingTable.empty(Object.fromEntries(Object.entries(this.compileOptions.entryPoints).map(([n, e]) => [n, e.tls])));
     for (const [name, cfg] of Object.entries(eps)) {
       this.entryPoints.push(
         new EntryPointServer({
