@@ -66,14 +66,14 @@ export class LoadBalancer {
   }
 
   readonly handler: Handler = async (ex) => {
-    const tried = new Set<ServerState>();
+    const tried: ServerState[] = [];
     let pinned = this.pinnedServer(ex);
     let last: unknown;
     for (let attempt = 0; attempt <= this.servers.length; attempt++) {
       // When every server is passively ejected, try them anyway rather than answer 503 (panic mode):
       // an ejection is a guess from one failure, an active health check's verdict is not.
       const server =
-        pinned ?? this.wrr.next((s) => s.available() && !tried.has(s)) ?? this.wrr.next((s) => s.healthy && !tried.has(s));
+        pinned ?? this.wrr.next((s) => s.available() && !tried.includes(s)) ?? this.wrr.next((s) => s.healthy && !tried.includes(s));
       if (!server) break;
       if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
       pinned = undefined;
@@ -93,7 +93,7 @@ export class LoadBalancer {
         // A response timeout is not resent: that would double the load on a slow service.
         const again = (err.notConnected || err.staleSocket || err.code === 'UPSTREAM_REFUSED') && !ex.upgrade && replayable(ex);
         if (!again) throw err;
-        if (!err.staleSocket) tried.add(server);
+        if (!err.staleSocket) tried.push(server);
       }
     }
     throw last ?? requestError('NO_SERVER', 503, 'no available server');
