@@ -19,6 +19,7 @@ export const ErrorCodes = {
   NO_SERVER: 'no healthy server',
   UPSTREAM_REFUSED: 'upstream refused or reset the connection',
   UPSTREAM_TIMEOUT: 'upstream timed out',
+  UPSTREAM_INVALID: 'upstream sent an invalid response',
   BAD_REQUEST: 'malformed request',
 } as const;
 

@@ -1,0 +1,257 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { PortierError } from '../errors';
+
+export interface ResponseHead {
+  status: number;
+  /** Reason phrase as sent; may be empty. */
+  reason: string;
+  /** Lower-cased names; Set-Cookie always an array, other repeated fields joined with ", " (as Node does). */
+  headers: IncomingHttpHeaders;
+}
+
+/** Receives one response's parts, in order: a head, body chunks (views into the socket's buffers), completion. */
+export interface ResponseSink {
+  onHead(head: ResponseHead): void;
+  onBody(chunk: Buffer): void;
+  /** `reusable`: the message was framed and nothing forbids another request on this connection. */
+  onComplete(reusable: boolean): void;
+}
+
+export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 4096;
+
+const enum State {
+  Idle,
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+}
+
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\0\r\n]*))?$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, obs-text, spaces and tabs; no other control characters (RFC 9110 5.5).
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
+const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
+const CHUNKED_LAST = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+
+export const protocolError = (message: string): PortierError =>
+  new PortierError('UPSTREAM_INVALID', `invalid upstream response: ${message}`, { status: 502 });
+
+/**
+ * An incremental HTTP/1.1 response parser for one upstream connection,
+ * strict where a lenient reading could desynchronise the connection:
+ * conflicting Content-Length values, obs-fold, control bytes and malformed
+ * chunk sizes are errors. Bare-LF line ends are accepted, as nginx and Go
+ * accept them from upstreams. Interim 1xx responses are skipped. `execute`
+ * throws a PortierError `UPSTREAM_INVALID`; the connection is then unusable.
+ */
+export class ResponseParser {
+  private state = State.Idle;
+  private sink: ResponseSink | null = null;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private headRequest = false;
+  private reusable = false;
+  private line = '';
+  private trailerBytes = 0;
+  /** Bytes of the current response seen so far: none means the peer never started answering. */
+  received = 0;
+
+  /** Expects the response to a request just sent; `headRequest` for HEAD (a response without a body). */
+  start(sink: ResponseSink, headRequest: boolean): void {
+    this.sink = sink;
+    this.headRequest = headRequest;
+    this.state = State.Head;
+    this.pending = null;
+    this.received = 0;
+  }
+
+  /** A response is expected and its head is not complete yet. */
+  get awaitingHead(): boolean {
+    return this.state === State.Head;
+  }
+
+  /** No response is expected: the connection may be pooled. */
+  get idle(): boolean {
+    return this.state === State.Idle;
+  }
+
+  execute(data: Buffer): void {
+    if (this.state !== State.Idle) this.received += data.length;
+    let i = 0;
+    while (i < data.length) {
+      switch (this.state) {
+        case State.Idle:
+          throw protocolError('data received with no request outstanding');
+        case State.Head:
+          i = this.readHead(data, i);
+          break;
+        case State.Length:
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, data.length - i);
+          this.sink!.onBody(i === 0 && n === data.length ? data : data.subarray(i, i + n));
+          i += n;
+          this.remaining -= n;
+          if (this.remaining === 0) {
+            if (this.state === State.Length) this.complete();
+            else this.state = State.ChunkDataEnd;
+          }
+          break;
+        }
+        case State.ChunkSize:
+        case State.ChunkDataEnd:
+        case State.Trailers:
+          i = this.readLine(data, i);
+          if (i >= 0) this.onLine();
+          else i = data.length;
+          break;
+        case State.UntilClose:
+          this.sink!.onBody(i === 0 ? data : data.subarray(i));
+          i = data.length;
+          break;
+      }
+    }
+  }
+
+  /** The upstream closed its side: ends a close-delimited body; anything else was cut short. */
+  eof(): void {
+    if (this.state === State.Idle) return;
+    if (this.state === State.UntilClose) {
+      this.reusable = false;
+      this.complete();
+      return;
+    }
+    throw protocolError(this.state === State.Head ? 'connection closed before a complete response head' : 'connection closed mid-body');
+  }
+
+  private complete(): void {
+    this.state = State.Idle;
+    const sink = this.sink!;
+    this.sink = null;
+    sink.onComplete(this.reusable);
+  }
+
+  private readHead(data: Buffer, i: number): number {
+    const prior = this.pending?.length ?? 0;
+    const buf = this.pending ? Buffer.concat([this.pending, data.subarray(i)]) : i === 0 ? data : data.subarray(i);
+    const from = Math.max(0, prior - 3);
+    let end = buf.indexOf('\r\n\r\n', from);
+    let sep = 4;
+    const lf = buf.indexOf('\n\n', Math.max(0, prior - 1));
+    if (lf >= 0 && (end < 0 || lf < end)) {
+      end = lf;
+      sep = 2;
+    }
+    if (end < 0 || end + sep > MAX_HEAD_BYTES) {
+      if (buf.length > MAX_HEAD_BYTES || end >= 0) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+      this.pending = buf;
+      return data.length;
+    }
+    this.pending = null;
+    this.parseHead(buf.toString('latin1', 0, end));
+    return i + end + sep - prior;
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split('\n');
+    const statusLine = stripCr(lines[0]);
+    const m = STATUS_LINE.exec(statusLine);
+    if (!m) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
+    const status = Number(m[2]);
+    const headers: IncomingHttpHeaders = {};
+    let contentLength = -1;
+    let close = m[1] === '0';
+    for (let n = 1; n < lines.length; n++) {
+      const line = stripCr(lines[n]);
+      const colon = line.indexOf(':');
+      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+        throw protocolError(line[0] === ' ' || line[0] === '\t' ? `obsolete line folding in header line ${n}` : `header line ${n} is not "name: value"`);
+      }
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (BAD_VALUE.test(value)) throw protocolError(`control character in header ${JSON.stringify(name)}`);
+      if (name === 'content-length') {
+        if (!/^\d{1,15}$/.test(value)) throw protocolError(`content-length ${JSON.stringify(value)}`);
+        if (contentLength >= 0 && contentLength !== Number(value)) throw protocolError('conflicting content-length values');
+        contentLength = Number(value);
+        headers[name] = value;
+        continue;
+      }
+      if (name === 'connection' && CLOSE_TOKEN.test(value)) close = true;
+      const prev = headers[name];
+      if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
+      else headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+    }
+    if (status < 200) {
+      if (status === 101) throw protocolError('101 Switching Protocols to a request that did not ask to upgrade');
+      return; // Interim (100, 103): the final response follows on the same connection.
+    }
+    const te = headers['transfer-encoding'];
+    if (te !== undefined && contentLength >= 0) {
+      // RFC 9112 6.3: Transfer-Encoding wins, and the connection is not to be trusted afterwards.
+      delete headers['content-length'];
+      contentLength = -1;
+      close = true;
+    }
+    this.reusable = !close;
+    const sink = this.sink!;
+    sink.onHead({ status, reason: m[3] ?? '', headers });
+    if (this.headRequest || status === 204 || status === 304) return this.complete();
+    if (te !== undefined) {
+      if (CHUNKED_LAST.test(te)) this.state = State.ChunkSize;
+      else this.untilClose();
+    } else if (contentLength === 0) this.complete();
+    else if (contentLength > 0) {
+      this.state = State.Length;
+      this.remaining = contentLength;
+    } else this.untilClose();
+  }
+
+  private untilClose(): void {
+    this.state = State.UntilClose;
+    this.reusable = false;
+  }
+
+  /** Reads one line (without its line end) into `line`; -1 when the buffer ended first (kept for the next call). */
+  private readLine(data: Buffer, i: number): number {
+    const nl = data.indexOf(10, i);
+    const prior = this.pending?.length ?? 0;
+    if (nl < 0) {
+      if (prior + data.length - i > MAX_LINE_BYTES) throw protocolError('chunk framing line too long');
+      this.pending = this.pending ? Buffer.concat([this.pending, data.subarray(i)]) : Buffer.from(data.subarray(i));
+      return -1;
+    }
+    if (prior + nl - i > MAX_LINE_BYTES) throw protocolError('chunk framing line too long');
+    const text = data.toString('latin1', i, nl);
+    this.line = stripCr(this.pending ? this.pending.toString('latin1') + text : text);
+    this.pending = null;
+    return nl + 1;
+  }
+
+  private onLine(): void {
+    const line = this.line;
+    if (this.state === State.ChunkSize) {
+      const m = CHUNK_SIZE.exec(line);
+      if (!m) throw protocolError(`chunk size ${JSON.stringify(line.slice(0, 32))}`);
+      const size = parseInt(m[1], 16);
+      if (size === 0) {
+        this.state = State.Trailers;
+        this.trailerBytes = 0;
+      } else {
+        this.state = State.ChunkData;
+        this.remaining = size;
+      }
+    } else if (this.state === State.ChunkDataEnd) {
+      if (line !== '') throw protocolError('chunk data longer than its size');
+      this.state = State.ChunkSize;
+    } else if (line === '') this.complete();
+    else if ((this.trailerBytes += line.length) > MAX_HEAD_BYTES) throw protocolError('trailers too large');
+  }
+}
+
+const stripCr = (s: string): string => (s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s);

@@ -1,0 +1,274 @@
+import type { Exchange } from './exchange';
+import { ResponseHead, ResponseSink, protocolError } from './response-parser';
+import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
+import { stripHopByHop } from './hop-by-hop';
+import { PortierError, errorMessage } from '../errors';
+
+/** Why a forward failed before anything was written: lets the balancer choose to retry elsewhere. */
+export class UpstreamFailure extends PortierError {
+  constructor(
+    code: 'UPSTREAM_REFUSED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_INVALID',
+    status: number,
+    /** The server was never reached (refused, dial timeout): safe to try another for any request. */
+    readonly notConnected: boolean,
+    /** A reused keep-alive socket closed before any response (the backend closed it first). */
+    readonly staleSocket: boolean,
+    cause: unknown,
+  ) {
+    super(code, code === 'UPSTREAM_TIMEOUT' ? 'upstream timed out' : code === 'UPSTREAM_INVALID' ? (cause as Error).message : 'bad gateway', { status, cause });
+  }
+}
+
+export interface CallOptions {
+  passHostHeader: boolean;
+  dialTimeoutMs: number;
+  responseHeaderTimeoutMs: number;
+}
+
+// What Node's own parser guarantees for client-sent fields, checked again because middlewares add fields too.
+const UNSAFE_VALUE = /[\0\r\n]/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const UNSAFE_TARGET = /[\0-\x20\x7f]/;
+
+/** The request line and header block sent upstream, with the bytes the client sent (latin1 round-trips them). */
+function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): string {
+  const { req } = ex;
+  const headers = req.headers;
+  const target = ex.path === '*' ? '*' : origin.basePath + (ex.query ? `${ex.path}?${ex.query}` : ex.path);
+  if (UNSAFE_TARGET.test(target)) throw protocolErrorForRequest(`request target ${JSON.stringify(target)}`);
+  let head = `${req.method} ${target} HTTP/1.1\r\n`;
+  if (!passHostHeader || headers.host === undefined) head += `host: ${origin.hostHeader}\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || (name === 'host' && !passHostHeader)) continue;
+    if (!TOKEN.test(name)) throw protocolErrorForRequest(`header name ${JSON.stringify(name)}`);
+    if (typeof value === 'string') {
+      if (UNSAFE_VALUE.test(value)) throw protocolErrorForRequest(`header ${name}`);
+      head += `${name}: ${value}\r\n`;
+    } else {
+      for (const v of value) {
+        if (UNSAFE_VALUE.test(v)) throw protocolErrorForRequest(`header ${name}`);
+        head += `${name}: ${v}\r\n`;
+      }
+    }
+  }
+  return `${head}\r\n`;
+}
+
+const protocolErrorForRequest = (what: string): UpstreamFailure =>
+  new UpstreamFailure('UPSTREAM_INVALID', 502, false, false, new Error(`cannot forward: invalid ${what}`));
+
+/**
+ * One request forwarded over one pooled connection: the head and body go
+ * up, the response streams back through the exchange's response (its
+ * hooks run before the head goes out). Settles exactly once: rejects with
+ * an UpstreamFailure while nothing was written to the client, resolves
+ * otherwise. A client that leaves tears the upstream connection down; a
+ * connection is pooled again only after a complete, reusable exchange.
+ */
+export class UpstreamCall implements ResponseSink, ConnectionUser {
+  private conn: UpstreamConnection | null = null;
+  private timer?: NodeJS.Timeout;
+  private timedOut: 'dial' | 'response' | undefined;
+  private responded = false;
+  private requestSent = false;
+  private settled = false;
+  /** The first body bytes of a batch, held so that head and body leave in one write when the batch completes the response. */
+  private held: Buffer | null = null;
+  private onRequestData?: (chunk: Buffer) => void;
+  private readonly onClientClose = (): void => this.clientLeft();
+  private readonly onResponseDrain = (): void => {
+    this.conn?.socket.resume();
+  };
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly origin: Origin,
+    private readonly pool: UpstreamPool,
+    private readonly opts: CallOptions,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  start(): void {
+    const { req, res } = this.ex;
+    let head: string;
+    try {
+      head = requestHead(this.ex, this.origin, this.opts.passHostHeader);
+    } catch (err) {
+      this.settle(err as Error);
+      return;
+    }
+    const conn = (this.conn = this.pool.acquire(this.origin));
+    conn.user = this;
+    conn.parser.start(this, req.method === 'HEAD');
+    res.once('close', this.onClientClose);
+    if (!conn.connected) this.arm('dial', this.opts.dialTimeoutMs);
+    const te = req.headers['transfer-encoding'];
+    if (te === undefined && !(Number(req.headers['content-length']) > 0)) {
+      conn.socket.write(head, 'latin1');
+      this.requestSent = true;
+      if (conn.connected) this.arm('response', this.opts.responseHeaderTimeoutMs);
+      return;
+    }
+    conn.socket.write(head, 'latin1');
+    this.sendBody(te !== undefined);
+  }
+
+  /** Streams the client's body up, chunk-framed when it came chunked; the client waits while the socket is full. */
+  private sendBody(chunked: boolean): void {
+    const { req } = this.ex;
+    const socket = this.conn!.socket;
+    req.on('data', (this.onRequestData = (chunk: Buffer): void => {
+      if (!this.conn || chunk.length === 0) return;
+      let ok: boolean;
+      if (chunked) {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+        socket.uncork();
+      } else ok = socket.write(chunk);
+      if (!ok) req.pause();
+    }));
+    req.once('end', () => {
+      if (!this.conn) return;
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      this.requestSent = true;
+      // As Go's ResponseHeaderTimeout: counted from the end of the request body, so a slow
+      // upload is bounded by the entrypoint's readTimeout, not answered 504 half-way.
+      if (this.conn.connected && !this.responded) this.arm('response', this.opts.responseHeaderTimeoutMs);
+    });
+    // A middleware that waited on something asynchronous may have paused the body (as pipe() would, resume it).
+    req.resume();
+  }
+
+  onConnected(): void {
+    clearTimeout(this.timer);
+    if (this.requestSent && !this.responded) this.arm('response', this.opts.responseHeaderTimeoutMs);
+  }
+
+  onDrain(): void {
+    if (!this.requestSent) this.ex.req.resume();
+  }
+
+  onHead(head: ResponseHead): void {
+    clearTimeout(this.timer);
+    const { ex } = this;
+    const { headers, status } = head;
+    stripHopByHop(headers, false);
+    // Node frames the body to the client itself (chunked, or by the length kept below).
+    delete headers['transfer-encoding'];
+    try {
+      for (const hook of ex.responseHooks) hook(status, headers, ex);
+      const { res } = ex;
+      const own = res.getHeader('set-cookie');
+      // A sticky cookie set before forwarding joins the backend's cookies rather than being replaced by them.
+      if (own !== undefined && headers['set-cookie']) headers['set-cookie'] = [...(Array.isArray(own) ? own : [String(own)]), ...headers['set-cookie']];
+      // Node announces `Connection: close` on a connection's last allowed request (keepAliveMaxRequests) but
+      // only closes it when the header is set explicitly.
+      if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
+      // Set one by one, not passed to writeHead: observers (access log, compress) read them back with getHeader.
+      for (const name in headers) {
+        const value = headers[name];
+        if (value !== undefined) res.setHeader(name, value);
+      }
+      if (head.reason) res.writeHead(status, head.reason);
+      else res.writeHead(status);
+    } catch (err) {
+      throw protocolError(`response head not accepted: ${errorMessage(err)}`);
+    }
+    this.responded = true;
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.held === null) {
+      this.held = chunk;
+      return;
+    }
+    this.write(this.held);
+    this.held = chunk;
+  }
+
+  onBatchEnd(): void {
+    if (this.held === null) return;
+    const chunk = this.held;
+    this.held = null;
+    this.write(chunk);
+  }
+
+  onComplete(reusable: boolean): void {
+    const conn = this.conn!;
+    this.conn = null;
+    const body = this.held;
+    this.held = null;
+    if (reusable && this.requestSent) this.pool.release(conn);
+    else conn.destroy();
+    this.stopBody();
+    this.ex.res.end(body ?? undefined);
+    this.settle();
+  }
+
+  onConnectionError(err: Error): void {
+    const conn = this.conn;
+    this.conn = null;
+    this.stopBody();
+    if (this.responded) {
+      // Headers are out: the only honest signal left is to abort the client's response.
+      this.ex.res.destroy();
+      this.settle();
+    } else this.settle(this.failure(err, conn));
+  }
+
+  /** Backpressure from the client: the upstream socket stops being read until the response drains. */
+  private write(chunk: Buffer): void {
+    const { res } = this.ex;
+    if (!res.write(chunk) && this.conn) {
+      this.conn.socket.pause();
+      res.once('drain', this.onResponseDrain);
+    }
+  }
+
+  private clientLeft(): void {
+    if (this.settled) return;
+    // The client is gone: the upstream connection is mid-exchange and cannot be pooled.
+    this.conn?.destroy();
+    this.conn = null;
+    this.stopBody();
+    this.settle();
+  }
+
+  private stopBody(): void {
+    if (this.onRequestData) this.ex.req.off('data', this.onRequestData);
+  }
+
+  private arm(kind: 'dial' | 'response', ms: number): void {
+    clearTimeout(this.timer);
+    if (ms <= 0) return;
+    this.timer = setTimeout(() => {
+      if (this.settled || !this.conn) return;
+      this.timedOut = kind;
+      const conn = this.conn;
+      this.conn = null;
+      conn.destroy();
+      this.stopBody();
+      this.settle(this.failure(new Error(`${kind} timeout`), conn));
+    }, ms);
+  }
+
+  private failure(err: Error, conn: UpstreamConnection | null): UpstreamFailure {
+    if (this.timedOut) return new UpstreamFailure('UPSTREAM_TIMEOUT', 504, this.timedOut === 'dial', false, err);
+    if (err instanceof PortierError && err.code === 'UPSTREAM_INVALID') return new UpstreamFailure('UPSTREAM_INVALID', 502, false, false, err);
+    const connected = conn?.connected ?? false;
+    const stale = (conn?.reused ?? false) && conn?.parser.received === 0;
+    return new UpstreamFailure('UPSTREAM_REFUSED', 502, !connected || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED', stale, err);
+  }
+
+  private settle(err?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (err) this.reject(err);
+    else this.resolve();
+  }
+}

@@ -1,0 +1,218 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { ResponseParser } from './response-parser';
+
+/** Where one server URL's requests go, parsed once per server. */
+export interface Origin {
+  /** The server URL as configured: the pool key. */
+  readonly key: string;
+  readonly tls: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** `Host` sent when the client's is not passed on: host and non-default port, as in the URL. */
+  readonly hostHeader: string;
+  /** Path of the server URL without its trailing slash, prepended to every request's path. */
+  readonly basePath: string;
+}
+
+export function parseOrigin(url: string): Origin {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  return {
+    key: url,
+    tls: secure,
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port) || (secure ? 443 : 80),
+    hostHeader: u.host,
+    basePath: u.pathname.replace(/\/+$/, ''),
+  };
+}
+
+/** What a connection reports to the request it currently carries. */
+export interface ConnectionUser {
+  onConnected(): void;
+  /** The socket's write buffer emptied: a paused request body may resume. */
+  onDrain(): void;
+  /** Called after each batch of bytes has gone through the parser. */
+  onBatchEnd(): void;
+  /** The connection failed or closed; `err` says how. */
+  onConnectionError(err: Error): void;
+}
+
+/**
+ * One upstream socket with its response parser. A connection carries one
+ * request at a time; its listeners are installed once, so a reused
+ * connection costs no listener churn per request.
+ */
+export class UpstreamConnection {
+  readonly parser = new ResponseParser();
+  user: ConnectionUser | null = null;
+  connected = false;
+  /** Has carried a request before the current one. */
+  reused = false;
+  idleSince = 0;
+
+  constructor(
+    readonly origin: Origin,
+    readonly socket: net.Socket,
+    private readonly pool: UpstreamPool,
+  ) {
+    socket.setNoDelay(true);
+    socket.once(origin.tls ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      this.user?.onConnected();
+    });
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('drain', () => this.user?.onDrain());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => {
+      this.pool.forget(this);
+      this.fail(resetError('upstream connection closed'));
+    });
+  }
+
+  destroy(): void {
+    this.user = null;
+    this.socket.destroy();
+  }
+
+  private onData(data: Buffer): void {
+    const user = this.user;
+    if (!user) {
+      // Bytes nobody asked for: the connection's framing can no longer be trusted.
+      this.socket.destroy();
+      return;
+    }
+    try {
+      this.parser.execute(data);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    user.onBatchEnd();
+  }
+
+  private onEnd(): void {
+    // Closed before answering (a replica killed, a keep-alive close racing our request): a reset, which the
+    // balancer may resend, not a malformed response.
+    if (this.user && this.parser.awaitingHead) return this.fail(resetError('upstream closed the connection before responding'));
+    try {
+      this.parser.eof();
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  private fail(err: Error): void {
+    const user = this.user;
+    this.user = null;
+    this.socket.destroy();
+    user?.onConnectionError(err);
+  }
+}
+
+const resetError = (message: string): Error => Object.assign(new Error(message), { code: 'ECONNRESET' });
+
+export interface PoolOptions {
+  maxIdlePerOrigin: number;
+  /** An idle connection is never reused after this long; 0 keeps idle connections open. */
+  idleTimeoutMs: number;
+  rejectUnauthorized: boolean;
+}
+
+/**
+ * Keep-alive connections per origin, most recently used first (the warmest
+ * socket, and the rest age out). Idle connections are closed before
+ * `idleTimeoutMs`, so a reuse never races the backend's own idle close.
+ */
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConnection[]>();
+  private readonly all = new Set<UpstreamConnection>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  acquire(origin: Origin): UpstreamConnection {
+    const list = this.idle.get(origin.key);
+    if (list) {
+      const oldest = this.opts.idleTimeoutMs ? Date.now() - this.opts.idleTimeoutMs : -Infinity;
+      for (let conn = list.pop(); conn; conn = list.pop()) {
+        if (conn.idleSince > oldest && !conn.socket.destroyed) {
+          conn.reused = true;
+          return conn;
+        }
+        conn.destroy();
+      }
+    }
+    const socket = origin.tls
+      ? tls.connect({
+          host: origin.host,
+          port: origin.port,
+          servername: net.isIP(origin.host) ? undefined : origin.host,
+          rejectUnauthorized: this.opts.rejectUnauthorized,
+          ALPNProtocols: ['http/1.1'],
+        })
+      : net.connect({ host: origin.host, port: origin.port });
+    socket.setKeepAlive(true, 1000);
+    const conn = new UpstreamConnection(origin, socket, this);
+    this.all.add(conn);
+    return conn;
+  }
+
+  /** Takes back a connection whose last response was complete and reusable. */
+  release(conn: UpstreamConnection): void {
+    conn.user = null;
+    if (conn.socket.destroyed || !conn.parser.idle) return conn.destroy();
+    let list = this.idle.get(conn.origin.key);
+    if (!list) this.idle.set(conn.origin.key, (list = []));
+    conn.idleSince = Date.now();
+    list.push(conn);
+    if (list.length > this.opts.maxIdlePerOrigin) list.shift()!.destroy();
+    if (!this.sweeper && this.opts.idleTimeoutMs) {
+      const every = Math.max(25, this.opts.idleTimeoutMs / 4);
+      this.sweeper = setInterval(() => this.sweep(every), every).unref();
+    }
+  }
+
+  /** A connection closed: it is gone from the idle lists too. */
+  forget(conn: UpstreamConnection): void {
+    this.all.delete(conn);
+    const list = this.idle.get(conn.origin.key);
+    const i = list ? list.indexOf(conn) : -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  /**
+   * Closes the idle connections to one server. Once one was found reset,
+   * its siblings are likely dead too (the server restarted or was killed):
+   * a retry must dial afresh instead of drawing the next dead socket.
+   */
+  dropIdle(key: string): void {
+    for (const conn of this.idle.get(key)?.splice(0) ?? []) conn.destroy();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const conn of this.all) conn.destroy();
+    this.all.clear();
+    this.idle.clear();
+  }
+
+  /** Runs every quarter of the idle timeout, so no idle socket outlives the timeout itself. */
+  private sweep(every: number): void {
+    const limit = Date.now() - (this.opts.idleTimeoutMs - every);
+    let left = 0;
+    for (const list of this.idle.values()) {
+      while (list.length && list[0].idleSince <= limit) list.shift()!.destroy();
+      left += list.length;
+    }
+    if (!left) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
