@@ -18,7 +18,8 @@ export function stripHopByHop(headers: IncomingHttpHeaders, keepUpgrade: boolean
   }
   for (const name of HOP_BY_HOP) {
     if (keepUpgrade && (name === 'upgrade' || name === 'connection')) continue;
-    delete headers[name];
+    // `delete` of a present key drops the object into slow dictionary mode; most of these are absent.
+    if (headers[name] !== undefined) delete headers[name];
   }
   if (keepUpgrade) headers.connection = 'upgrade';
 }

@@ -139,22 +139,20 @@ export class ResponseParser {
   private readHead(data: Buffer, i: number): number {
     const prior = this.pending?.length ?? 0;
     const buf = this.pending ? Buffer.concat([this.pending, data.subarray(i)]) : i === 0 ? data : data.subarray(i);
-    const from = Math.max(0, prior - 3);
-    let end = buf.indexOf('\r\n\r\n', from);
-    let sep = 4;
-    const lf = buf.indexOf('\n\n', Math.max(0, prior - 1));
-    if (lf >= 0 && (end < 0 || lf < end)) {
-      end = lf;
-      sep = 2;
+    // The head ends at a line end followed by an empty line: LF then LF or CRLF (CRLF CRLF is the usual case).
+    for (let nl = buf.indexOf(10, Math.max(0, prior - 2)); nl >= 0 && nl + 1 < buf.length; nl = buf.indexOf(10, nl + 1)) {
+      const next = buf[nl + 1];
+      if (next === 13 && nl + 2 === buf.length) break;
+      const sep = next === 10 ? 2 : next === 13 && buf[nl + 2] === 10 ? 3 : 0;
+      if (!sep) continue;
+      if (nl + sep > MAX_HEAD_BYTES) break;
+      this.pending = null;
+      this.parseHead(buf.toString('latin1', 0, nl));
+      return i + nl + sep - prior;
     }
-    if (end < 0 || end + sep > MAX_HEAD_BYTES) {
-      if (buf.length > MAX_HEAD_BYTES || end >= 0) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-      this.pending = buf;
-      return data.length;
-    }
-    this.pending = null;
-    this.parseHead(buf.toString('latin1', 0, end));
-    return i + end + sep - prior;
+    if (buf.length > MAX_HEAD_BYTES) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+    this.pending = buf;
+    return data.length;
   }
 
   private parseHead(text: string): void {
@@ -163,7 +161,8 @@ export class ResponseParser {
     const m = STATUS_LINE.exec(statusLine);
     if (!m) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
     const status = Number(m[2]);
-    const headers: IncomingHttpHeaders = {};
+    // No prototype: a field named `constructor` or `__proto__` is just a field.
+    const headers: IncomingHttpHeaders = Object.create(null);
     let contentLength = -1;
     let close = m[1] === '0';
     for (let n = 1; n < lines.length; n++) {
@@ -173,7 +172,7 @@ export class ResponseParser {
         throw protocolError(line[0] === ' ' || line[0] === '\t' ? `obsolete line folding in header line ${n}` : `header line ${n} is not "name: value"`);
       }
       const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
+      const value = trimOws(line, colon + 1);
       if (BAD_VALUE.test(value)) throw protocolError(`control character in header ${JSON.stringify(name)}`);
       if (name === 'content-length') {
         if (!/^\d{1,15}$/.test(value)) throw protocolError(`content-length ${JSON.stringify(value)}`);
@@ -252,6 +251,15 @@ export class ResponseParser {
     } else if (line === '') this.complete();
     else if ((this.trailerBytes += line.length) > MAX_HEAD_BYTES) throw protocolError('trailers too large');
   }
+}
+
+/** The field value without surrounding spaces and tabs (and only those: any other control byte stays, to be refused). */
+function trimOws(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+  return line.slice(start, end);
 }
 
 const stripCr = (s: string): string => (s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s);
