@@ -2,9 +2,10 @@ import http from 'node:http';
 import httpProxy from 'http-proxy';
 
 /**
- * The floor under Portier's figure: the library it forwards with, a
+ * The usual Node reverse proxy: http-proxy over Node's http client with a
  * keep-alive agent and nothing else (no routing, headers, timeouts or
- * metrics). The gap between this row and Portier's is what Portier adds.
+ * metrics). Portier forwarded this way before its own upstream client; it
+ * keeps http-proxy for WebSocket upgrades only.
  * Usage: node bare-proxy.js PORT BACKEND_PORT
  */
 const [port, backend] = process.argv.slice(2).map(Number);

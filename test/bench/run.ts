@@ -21,6 +21,7 @@ const WRK = { threads: 1, connections: 50, seconds: 4, warmupSeconds: [2, 1, 1] 
 // Three, not two: the median of three drops one disturbed round; of two it is their mean.
 const ROUNDS = 3;
 const TARGETS = { ratio: 0.5, metricsOverhead: 0.05 };
+const RELAY = 'node relay (ceiling)';
 
 interface Target {
   name: string;
@@ -121,7 +122,7 @@ function table(rows: Row[]): string {
 
 /** Starts the backend and every target, each checked to answer the 12-byte body before it is measured. */
 async function startTargets(group: ProcessGroup, dir: string): Promise<{ targets: Target[]; metricsPort: number; metricsNote: string }> {
-  const [backendPort, nginxPort, haproxyPort, bareProxyPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const [backendPort, nginxPort, haproxyPort, bareProxyPort, relayPort, portierPort, metricsPortierPort, metricsPort] = await Promise.all(Array.from({ length: 8 }, freePort));
   const start = async (name: string, cpu: number, launch: Launch, port: number): Promise<Target> => {
     const url = `http://127.0.0.1:${port}/`;
     const p = group.start(name, cpu, launch.command, launch.args);
@@ -133,6 +134,8 @@ async function startTargets(group: ProcessGroup, dir: string): Promise<{ targets
   targets.push(await start('nginx', CPU_PROXY, nginxProxyLaunch(dir, nginxPort, backendPort), nginxPort));
   targets.push(await start('haproxy', CPU_PROXY, haproxyLaunch(dir, haproxyPort, backendPort), haproxyPort));
   targets.push(await start('http-proxy (bare)', CPU_PROXY, bare, bareProxyPort));
+  const relay = { command: process.execPath, args: [join(__dirname, 'node-relay.js'), String(relayPort), String(backendPort)] };
+  targets.push(await start(RELAY, CPU_PROXY, relay, relayPort));
   targets.push(await start('portier', CPU_PROXY, portierLaunch(dir, 'portier', portierPort, backendPort), portierPort));
   try {
     const launch = portierLaunch(dir, 'portier-metrics', metricsPortierPort, backendPort, metricsPort);
@@ -149,6 +152,9 @@ interface Summary {
   rows: Row[];
   portierVsNginx: number;
   portierVsNginxByCpu: number;
+  /** Portier's requests/s over the byte relay's: how close it is to the fastest any Node proxy can be here. */
+  portierVsRelay: number;
+  relayVsNginx: number;
   metricsOverhead?: number;
   metricsOverheadByCpu?: number;
 }
@@ -170,6 +176,8 @@ function summarize(targets: Target[], runs: Map<string, Run[]>): Summary {
     rows,
     portierVsNginx: portier.requestsPerSec / nginxRps,
     portierVsNginxByCpu: row('nginx')!.cpuMicrosPerRequest / portier.cpuMicrosPerRequest,
+    portierVsRelay: portier.requestsPerSec / row(RELAY)!.requestsPerSec,
+    relayVsNginx: row(RELAY)!.requestsPerSec / nginxRps,
     metricsOverhead: withMetrics && 1 - withMetrics.requestsPerSec / portier.requestsPerSec,
     // The same cost seen as CPU: the share of throughput lost if the proxy's core were the only limit.
     metricsOverheadByCpu: withMetrics && 1 - portier.cpuMicrosPerRequest / withMetrics.cpuMicrosPerRequest,
@@ -180,6 +188,7 @@ function printSummary(s: Summary, metricsNote: string): void {
   process.stdout.write(`\n${table(s.rows)}\n\n`);
   const below = s.portierVsNginx >= TARGETS.ratio ? '' : '  BELOW TARGET';
   process.stdout.write(`Portier / nginx: ${s.portierVsNginx.toFixed(2)}x req/s (target >= ${TARGETS.ratio})${below}; by CPU per request: ${s.portierVsNginxByCpu.toFixed(2)}x\n`);
+  process.stdout.write(`Node ceiling: the byte relay reaches ${s.relayVsNginx.toFixed(2)}x nginx; Portier is ${s.portierVsRelay.toFixed(2)}x of it\n`);
   if (s.metricsOverhead === undefined || s.metricsOverheadByCpu === undefined) {
     process.stdout.write(`${metricsNote}\n`);
     return;
@@ -223,7 +232,7 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
       for (const t of targets) {
         const r = await measure(group, t, WRK.warmupSeconds[round] ?? 1);
         runs.get(t.name)!.push(r);
-        process.stdout.write(`  round ${round + 1}  ${t.name.padEnd(17)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms  ${r.cpuMicrosPerRequest.toFixed(0).padStart(4)} us CPU/req\n`);
+        process.stdout.write(`  round ${round + 1}  ${t.name.padEnd(20)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms  ${r.cpuMicrosPerRequest.toFixed(0).padStart(4)} us CPU/req\n`);
       }
     }
     if (runs.has('portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
