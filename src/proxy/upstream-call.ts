@@ -70,7 +70,11 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   private conn: UpstreamConnection | null = null;
   private timer?: NodeJS.Timeout;
   private timedOut: 'dial' | 'response' | undefined;
-  private responded = false;
+  /** The response head, received and not yet written to the client. */
+  private head: ResponseHead | null = null;
+  /** The response head went to the client: from here a failure can only abort the response. */
+  private committed = false;
+  private paused = false;
   private requestSent = false;
   private settled = false;
   /** The first body bytes of a batch, held so that head and body leave in one write when the batch completes the response. */
@@ -78,6 +82,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   private onRequestData?: (chunk: Buffer) => void;
   private readonly onClientClose = (): void => this.clientLeft();
   private readonly onResponseDrain = (): void => {
+    this.paused = false;
     this.conn?.socket.resume();
   };
 
@@ -137,7 +142,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       this.requestSent = true;
       // As Go's ResponseHeaderTimeout: counted from the end of the request body, so a slow
       // upload is bounded by the entrypoint's readTimeout, not answered 504 half-way.
-      if (this.conn.connected && !this.responded) this.arm('response', this.opts.responseHeaderTimeoutMs);
+      if (this.conn.connected && !this.head && !this.committed) this.arm('response', this.opts.responseHeaderTimeoutMs);
     });
     // A middleware that waited on something asynchronous may have paused the body (as pipe() would, resume it).
     req.resume();
@@ -145,7 +150,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
 
   onConnected(): void {
     clearTimeout(this.timer);
-    if (this.requestSent && !this.responded) this.arm('response', this.opts.responseHeaderTimeoutMs);
+    if (this.requestSent && !this.head && !this.committed) this.arm('response', this.opts.responseHeaderTimeoutMs);
   }
 
   onDrain(): void {
@@ -154,11 +159,67 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
 
   onHead(head: ResponseHead): void {
     clearTimeout(this.timer);
-    const { ex } = this;
-    const { headers, status } = head;
-    stripHopByHop(headers, false);
+    stripHopByHop(head.headers, false);
     // Node frames the body to the client itself (chunked, or by the length kept below).
-    delete headers['transfer-encoding'];
+    delete head.headers['transfer-encoding'];
+    this.head = head;
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.held !== null) this.write(this.held);
+    this.held = chunk;
+  }
+
+  onBatchEnd(): void {
+    if (this.held !== null) {
+      const chunk = this.held;
+      this.held = null;
+      this.write(chunk);
+    } else if (this.head) {
+      // A head alone (a stream, a long poll): the client gets it now, not with the first event.
+      this.commit();
+      this.ex.res.flushHeaders();
+    }
+  }
+
+  onComplete(reusable: boolean): void {
+    if (!this.committed) this.commit();
+    const conn = this.conn!;
+    this.conn = null;
+    if (this.paused) {
+      // The response is whole; a connection paused for the client's backpressure must not be pooled paused.
+      this.ex.res.off('drain', this.onResponseDrain);
+      conn.socket.resume();
+    }
+    const body = this.held;
+    this.held = null;
+    if (reusable && this.requestSent) this.pool.release(conn);
+    else conn.destroy();
+    this.stopBody();
+    this.ex.res.end(body ?? undefined);
+    this.settle();
+  }
+
+  onConnectionError(err: Error): void {
+    const conn = this.conn;
+    this.conn = null;
+    this.stopBody();
+    if (this.committed) {
+      // Headers are out: the only honest signal left is to abort the client's response.
+      this.ex.res.destroy();
+      this.settle();
+    } else this.settle(this.failure(err, conn));
+  }
+
+  /**
+   * Writes the response head to the client with the first body bytes, at
+   * completion, or alone at the end of the read that brought it: a response
+   * found broken within that read can still be answered 502.
+   */
+  private commit(): void {
+    const { ex } = this;
+    const { headers, status, reason } = this.head!;
+    this.head = null;
     try {
       for (const hook of ex.responseHooks) hook(status, headers, ex);
       const { res } = ex;
@@ -173,57 +234,20 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
         const value = headers[name];
         if (value !== undefined) res.setHeader(name, value);
       }
-      if (head.reason) res.writeHead(status, head.reason);
+      if (reason) res.writeHead(status, reason);
       else res.writeHead(status);
     } catch (err) {
       throw protocolError(`response head not accepted: ${errorMessage(err)}`);
     }
-    this.responded = true;
-  }
-
-  onBody(chunk: Buffer): void {
-    if (this.held === null) {
-      this.held = chunk;
-      return;
-    }
-    this.write(this.held);
-    this.held = chunk;
-  }
-
-  onBatchEnd(): void {
-    if (this.held === null) return;
-    const chunk = this.held;
-    this.held = null;
-    this.write(chunk);
-  }
-
-  onComplete(reusable: boolean): void {
-    const conn = this.conn!;
-    this.conn = null;
-    const body = this.held;
-    this.held = null;
-    if (reusable && this.requestSent) this.pool.release(conn);
-    else conn.destroy();
-    this.stopBody();
-    this.ex.res.end(body ?? undefined);
-    this.settle();
-  }
-
-  onConnectionError(err: Error): void {
-    const conn = this.conn;
-    this.conn = null;
-    this.stopBody();
-    if (this.responded) {
-      // Headers are out: the only honest signal left is to abort the client's response.
-      this.ex.res.destroy();
-      this.settle();
-    } else this.settle(this.failure(err, conn));
+    this.committed = true;
   }
 
   /** Backpressure from the client: the upstream socket stops being read until the response drains. */
   private write(chunk: Buffer): void {
+    if (!this.committed) this.commit();
     const { res } = this.ex;
-    if (!res.write(chunk) && this.conn) {
+    if (!res.write(chunk) && this.conn && !this.paused) {
+      this.paused = true;
       this.conn.socket.pause();
       res.once('drain', this.onResponseDrain);
     }

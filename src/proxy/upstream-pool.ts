@@ -86,11 +86,10 @@ export class UpstreamConnection {
     }
     try {
       this.parser.execute(data);
+      user.onBatchEnd();
     } catch (err) {
       this.fail(err as Error);
-      return;
     }
-    user.onBatchEnd();
   }
 
   private onEnd(): void {
