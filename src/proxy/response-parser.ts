@@ -161,17 +161,17 @@ export class ResponseParser {
     const m = STATUS_LINE.exec(statusLine);
     if (!m) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
     const status = Number(m[2]);
-    // No prototype: a field named `constructor` or `__proto__` is just a field.
-    const headers: IncomingHttpHeaders = Object.create(null);
+    const headers: IncomingHttpHeaders = {};
     let contentLength = -1;
     let close = m[1] === '0';
     for (let n = 1; n < lines.length; n++) {
       const line = stripCr(lines[n]);
       const colon = line.indexOf(':');
-      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) {
+      const raw = line.slice(0, colon);
+      if (colon <= 0 || !TOKEN.test(raw)) {
         throw protocolError(line[0] === ' ' || line[0] === '\t' ? `obsolete line folding in header line ${n}` : `header line ${n} is not "name: value"`);
       }
-      const name = line.slice(0, colon).toLowerCase();
+      const name = raw.toLowerCase();
       const value = trimOws(line, colon + 1);
       if (BAD_VALUE.test(value)) throw protocolError(`control character in header ${JSON.stringify(name)}`);
       if (name === 'content-length') {
@@ -182,8 +182,10 @@ export class ResponseParser {
         continue;
       }
       if (name === 'connection' && CLOSE_TOKEN.test(value)) close = true;
-      const prev = headers[name];
+      // Own fields only: a field named `constructor` or `__proto__` is just a field.
+      const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
       if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
+      else if (name === '__proto__') Object.defineProperty(headers, name, { value: prev === undefined ? value : `${prev}, ${value}`, enumerable: true, writable: true, configurable: true });
       else headers[name] = prev === undefined ? value : `${prev}, ${value}`;
     }
     if (status < 200) {
