@@ -1,0 +1,61 @@
+import t from 'tap';
+import https from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { LocalCa } from '../../src/tls/local-ca';
+import { startTestGateway } from '../helpers/gateway';
+import { request } from '../helpers/http';
+
+/**
+ * HTTPS backends through the pooled upstream client: the certificate is
+ * verified unless the service's serversTransport says insecureSkipVerify,
+ * and keep-alive holds over TLS (one handshake for many requests).
+ */
+t.test('https servers: verified by default, insecureSkipVerify per transport, connections reused', async (t) => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'portier-upstream-tls-'));
+  const leaf = new LocalCa({ dataDir: dir }).issue('backend.localhost');
+  let handshakes = 0;
+  const backend = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => {
+    res.setHeader('content-type', 'text/plain');
+    res.end(`tls ${req.method} ${req.url} sni=${(req.socket as { servername?: string | false }).servername || '-'}`);
+  });
+  backend.keepAliveTimeout = 60_000;
+  backend.on('secureConnection', () => handshakes++);
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  const gw = await startTestGateway({
+    http: {
+      routers: {
+        verified: { rule: 'Host(`verified.localhost`)', service: 'verified' },
+        insecure: { rule: 'Host(`insecure.localhost`)', service: 'insecure' },
+      },
+      services: {
+        verified: { loadBalancer: { servers: [{ url }] } },
+        insecure: { loadBalancer: { servers: [{ url }], serversTransport: 'skip' } },
+      },
+      serversTransports: { skip: { insecureSkipVerify: true } },
+    },
+  });
+  t.teardown(async () => {
+    await gw.close();
+    backend.closeAllConnections();
+    await new Promise<void>((r) => backend.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases = [
+    { host: 'verified.localhost', status: 502, body: /Bad Gateway/, why: 'a certificate from an unknown CA is refused' },
+    { host: 'insecure.localhost', status: 200, body: /^tls GET \/x\?q=1 sni=-$/, why: 'insecureSkipVerify accepts it; no SNI for an IP address' },
+  ];
+  for (const c of cases) {
+    const r = await request(`${gw.url}/x?q=1`, { host: c.host });
+    t.equal(r.status, c.status, `${c.host}: ${c.why}`);
+    t.match(r.body, c.body, `${c.host}: body`);
+  }
+
+  const before = handshakes;
+  for (let i = 0; i < 5; i++) t.equal((await request(`${gw.url}/again`, { host: 'insecure.localhost' })).status, 200, `request ${i + 1} over TLS`);
+  t.equal(handshakes - before, 0, 'five more requests reuse the pooled TLS connection: no new handshake');
+});
