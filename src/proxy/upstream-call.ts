@@ -29,6 +29,8 @@ export interface CallOptions {
 const UNSAFE_VALUE = /[\0\r\n]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
+/** Traefik's default `responseForwarding.flushInterval`. */
+const FLUSH_INTERVAL_MS = 100;
 
 /** The request line and header block sent upstream, with the bytes the client sent (latin1 round-trips them). */
 function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): string {
@@ -75,6 +77,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   /** The response head went to the client: from here a failure can only abort the response. */
   private committed = false;
   private paused = false;
+  private flushArmed = false;
   private requestSent = false;
   private settled = false;
   /** The first body bytes of a batch, held so that head and body leave in one write when the batch completes the response. */
@@ -175,11 +178,29 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       const chunk = this.held;
       this.held = null;
       this.write(chunk);
-    } else if (this.head) {
-      // A head alone (a stream, a long poll): the client gets it now, not with the first event.
-      this.commit();
-      this.ex.res.flushHeaders();
+    } else if (this.head && !this.flushArmed) {
+      // A head alone: its body is usually one read behind, and then both leave in one write (and a connection
+      // that dies in between still gets a 502 or a retry). A stream or long poll gets its head within
+      // Traefik's default flushInterval, an event stream at once.
+      if (/^text\/event-stream/i.test(String(this.head.headers['content-type'] ?? ''))) return this.flushHead();
+      this.flushArmed = true;
+      this.timer = setTimeout(() => this.flushHead(), FLUSH_INTERVAL_MS);
     }
+  }
+
+  private flushHead(): void {
+    if (this.settled || !this.head) return;
+    try {
+      this.commit();
+    } catch (err) {
+      const conn = this.conn;
+      this.conn = null;
+      conn?.destroy();
+      this.stopBody();
+      this.settle(this.failure(err as Error, conn));
+      return;
+    }
+    this.ex.res.flushHeaders();
   }
 
   onComplete(reusable: boolean): void {
@@ -213,10 +234,11 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
 
   /**
    * Writes the response head to the client with the first body bytes, at
-   * completion, or alone at the end of the read that brought it: a response
-   * found broken within that read can still be answered 502.
+   * completion, or alone after the flush interval: until then a broken
+   * response can still be answered 502 (or resent).
    */
   private commit(): void {
+    clearTimeout(this.timer);
     const { ex } = this;
     const { headers, status, reason } = this.head!;
     this.head = null;

@@ -93,14 +93,12 @@ export class UpstreamConnection {
   }
 
   private onEnd(): void {
-    // Closed before answering (a replica killed, a keep-alive close racing our request): a reset, which the
-    // balancer may resend, not a malformed response.
-    if (this.user && this.parser.awaitingHead) return this.fail(resetError('upstream closed the connection before responding'));
     try {
       this.parser.eof();
-    } catch (err) {
-      this.fail(err as Error);
-      return;
+    } catch {
+      // Cut short (a replica killed, a keep-alive close racing our request): a broken connection, which the
+      // balancer may resend while nothing reached the client, not a malformed response.
+      return this.fail(resetError('upstream closed the connection before the response was complete'));
     }
     this.socket.destroy();
   }

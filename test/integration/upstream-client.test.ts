@@ -366,3 +366,46 @@ t.test('stale keep-alive connections: GETs are answered 200 on a fresh connectio
     t.equal(up.accepted(), 6, `${c.name}: one connection per request`);
   }
 });
+
+t.test('a head that arrives alone: held for its body, flushed after 100 ms, an event stream at once', async (t) => {
+  const up = await rawBackend((req, socket) => {
+    const type = req.path === '/events' ? 'text/event-stream' : 'text/plain';
+    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    setTimeout(() => socket.write('4\r\nlate\r\n0\r\n\r\n'), 1500);
+  });
+  const gw = await gatewayFor(t, up);
+  const headAfter = (path: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const started = Date.now();
+      http.get(`${gw.url}${path}`, { agent: false }, (res) => {
+        resolve(Date.now() - started);
+        res.resume();
+      }).on('error', reject);
+    });
+  const cases = [
+    { path: '/events', min: 0, max: 90, why: 'text/event-stream: the head goes out at once' },
+    { path: '/stream', min: 90, max: 1000, why: 'any other stream: the head goes out after the 100 ms flush interval, not with the body 1.5 s later' },
+  ];
+  for (const c of cases) {
+    const ms = await headAfter(c.path);
+    t.ok(ms >= c.min && ms < c.max, `${c.why} (${ms} ms)`);
+  }
+});
+
+t.test('a server that dies after its head, before any body byte: nothing reached the client, the GET goes to the next server', async (t) => {
+  const dying = await rawBackend((_req, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n', () => setTimeout(() => socket.destroy(), 20));
+  });
+  const healthy = await rawBackend((_req, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfine!'));
+  const gw = await startTestGateway({
+    http: { routers: { r: { rule: 'PathPrefix(`/`)', service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: dying.url }, { url: healthy.url }] } } } },
+  });
+  t.teardown(async () => {
+    await gw.close();
+    await dying.close();
+    await healthy.close();
+  });
+  const replies = [await get(`${gw.url}/a`), await get(`${gw.url}/b`)];
+  t.same(replies.map((r) => `${r.status} ${r.body}`), ['200 fine!', '200 fine!'], 'both GETs answered by the healthy server');
+  t.ok(dying.accepted() >= 1, 'the dying server was tried');
+});
