@@ -33,8 +33,9 @@ const enum State {
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\0\r\n]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible ASCII, obs-text, spaces and tabs; no other control characters (RFC 9110 5.5).
-const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+// One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces
+// and tabs (RFC 9110 5.5): no other control byte, so a stray CR cannot end a line early.
+const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
 const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 const CHUNKED_LAST = /(?:^|,)[ \t]*chunked[ \t]*$/i;
@@ -147,7 +148,7 @@ export class ResponseParser {
       if (!sep) continue;
       if (nl + sep > MAX_HEAD_BYTES) break;
       this.pending = null;
-      this.parseHead(buf.toString('latin1', 0, nl));
+      this.parseHead(buf.toString('latin1', 0, nl + 1));
       return i + nl + sep - prior;
     }
     if (buf.length > MAX_HEAD_BYTES) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
@@ -155,25 +156,23 @@ export class ResponseParser {
     return data.length;
   }
 
+  /** `text`: the status line and field lines, each with its line end. */
   private parseHead(text: string): void {
-    const lines = text.split('\n');
-    const statusLine = stripCr(lines[0]);
+    const eol = text.indexOf('\n');
+    const statusLine = stripCr(text.slice(0, eol));
     const m = STATUS_LINE.exec(statusLine);
     if (!m) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
     const status = Number(m[2]);
     const headers: IncomingHttpHeaders = {};
     let contentLength = -1;
     let close = m[1] === '0';
-    for (let n = 1; n < lines.length; n++) {
-      const line = stripCr(lines[n]);
-      const colon = line.indexOf(':');
-      const raw = line.slice(0, colon);
-      if (colon <= 0 || !TOKEN.test(raw)) {
-        throw protocolError(line[0] === ' ' || line[0] === '\t' ? `obsolete line folding in header line ${n}` : `header line ${n} is not "name: value"`);
-      }
-      const name = raw.toLowerCase();
-      const value = trimOws(line, colon + 1);
-      if (BAD_VALUE.test(value)) throw protocolError(`control character in header ${JSON.stringify(name)}`);
+    for (let at = eol + 1, n = 1; at < text.length; n++) {
+      FIELD_LINE.lastIndex = at;
+      const f = FIELD_LINE.exec(text);
+      if (!f) throw fieldError(stripCr(text.slice(at, text.indexOf('\n', at))), n);
+      at = FIELD_LINE.lastIndex;
+      const name = f[1].toLowerCase();
+      const value = trimOws(f[2]);
       if (name === 'content-length') {
         if (!/^\d{1,15}$/.test(value)) throw protocolError(`content-length ${JSON.stringify(value)}`);
         if (contentLength >= 0 && contentLength !== Number(value)) throw protocolError('conflicting content-length values');
@@ -255,13 +254,19 @@ export class ResponseParser {
   }
 }
 
-/** The field value without surrounding spaces and tabs (and only those: any other control byte stays, to be refused). */
-function trimOws(line: string, from: number): string {
-  let start = from;
-  let end = line.length;
-  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
-  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
-  return line.slice(start, end);
+/** The value without trailing spaces and tabs (FIELD_LINE already skipped the leading ones). */
+function trimOws(value: string): string {
+  let end = value.length;
+  while (end > 0 && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return end === value.length ? value : value.slice(0, end);
+}
+
+/** Says what is wrong with a field line FIELD_LINE refused. */
+function fieldError(line: string, n: number): PortierError {
+  const colon = line.indexOf(':');
+  if (line[0] === ' ' || line[0] === '\t') return protocolError(`obsolete line folding in header line ${n}`);
+  if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) return protocolError(`header line ${n} is not "name: value"`);
+  return protocolError(`control character in header ${JSON.stringify(line.slice(0, colon).toLowerCase())}`);
 }
 
 const stripCr = (s: string): string => (s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s);
