@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import { object, required, string, withDefault } from '../src/config/decode';
 import { configError, PortierError } from '../src/errors';
-import type { Exchange, Handler } from '../src/proxy/exchange';
+import { Exchange, Handler, newOrigin } from '../src/proxy/exchange';
 import { defineMiddleware } from './types';
 import { inRanges, statusRanges, statusRewrites } from './lib/statusRanges';
 
@@ -122,6 +122,8 @@ class StatusCatcher {
       path: q < 0 ? target : target.slice(0, q),
       query: q < 0 ? '' : target.slice(q + 1),
       responseHooks: [...ex.responseHooks],
+      // The page's own upstream call must not overwrite what the service's upstream did.
+      origin: newOrigin(),
     };
     try {
       await this.page(sub);

@@ -36,7 +36,9 @@ export function accessLogFields(r: RequestRecord, requestCount: number, now = Da
   const { ex } = r;
   const start = new Date(now - r.durationMs);
   const durationNs = Math.round(r.durationMs * 1e6);
-  const proxied = ex.serverUrl !== undefined;
+  // An upgraded connection is spliced, not parsed: its whole life is the origin's.
+  const origin = ex.upgrade && ex.serverUrl !== undefined ? { status: r.status, bytes: r.bytesOut, durationNs } : ex.origin;
+  const originNs = Math.min(durationNs, origin.durationNs);
   const requestAddr = String(ex.req.headers.host ?? ex.match.host);
   const [requestHost, requestPort] = hostPort(requestAddr);
   let serviceAddr = '';
@@ -55,10 +57,10 @@ export function accessLogFields(r: RequestRecord, requestCount: number, now = Da
     DownstreamContentSize: r.bytesOut,
     DownstreamStatus: r.status,
     Duration: durationNs,
-    OriginContentSize: proxied ? r.bytesOut : 0,
-    OriginDuration: proxied ? durationNs : 0,
-    OriginStatus: proxied ? r.status : 0,
-    Overhead: proxied ? 0 : durationNs,
+    OriginContentSize: origin.bytes,
+    OriginDuration: originNs,
+    OriginStatus: origin.status,
+    Overhead: durationNs - originNs,
     RequestAddr: requestAddr,
     RequestContentSize: r.bytesIn,
     RequestCount: requestCount,

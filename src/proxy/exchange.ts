@@ -30,12 +30,27 @@ export interface Exchange {
    * written to the client, in registration order.
    */
   readonly responseHooks: ((status: number, headers: IncomingHttpHeaders, ex: Exchange) => void)[];
+  /** What the upstream did, filled in by the forwarder (the access log's Origin* fields); shared by copies of the exchange. */
+  readonly origin: Origin;
   /**
    * Set for an HTTP upgrade (WebSocket): `res` is then bound to the raw
    * socket, so middlewares can still answer with a normal response.
    */
   readonly upgrade?: { socket: Duplex; head: Buffer };
 }
+
+export interface Origin {
+  /** The upstream's status; 0 while (or if) none arrived. */
+  status: number;
+  /** Body bytes received from the upstream. */
+  bytes: number;
+  /** When the last attempt was sent; 0n before any. */
+  startedAt: bigint;
+  /** From sending the request to the end of the upstream's part (response complete, failed or abandoned). */
+  durationNs: number;
+}
+
+export const newOrigin = (): Origin => ({ status: 0, bytes: 0, startedAt: 0n, durationNs: 0 });
 
 /**
  * Handles an exchange. It either answers (resolving once the response is

@@ -107,6 +107,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       this.settle(err as Error);
       return;
     }
+    this.ex.origin.startedAt = process.hrtime.bigint();
     const conn = (this.conn = this.pool.acquire(this.origin));
     conn.user = this;
     conn.parser.start(this, req.method === 'HEAD');
@@ -214,6 +215,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     }
     const body = this.held;
     this.held = null;
+    if (body) this.ex.origin.bytes += body.length;
     if (reusable && this.requestSent) this.pool.release(conn);
     else conn.destroy();
     this.stopBody();
@@ -242,6 +244,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     const { ex } = this;
     const { headers, status, reason } = this.head!;
     this.head = null;
+    ex.origin.status = status;
     try {
       for (const hook of ex.responseHooks) hook(status, headers, ex);
       const { res } = ex;
@@ -267,6 +270,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   /** Backpressure from the client: the upstream socket stops being read until the response drains. */
   private write(chunk: Buffer): void {
     if (!this.committed) this.commit();
+    this.ex.origin.bytes += chunk.length;
     const { res } = this.ex;
     if (!res.write(chunk) && this.conn && !this.paused) {
       this.paused = true;
@@ -314,6 +318,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
+    const { origin } = this.ex;
+    if (origin.startedAt) origin.durationNs = Number(process.hrtime.bigint() - origin.startedAt);
     if (err) this.reject(err);
     else this.resolve();
   }

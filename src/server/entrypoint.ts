@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EntryPoint } from '../config/static';
-import type { Exchange } from '../proxy/exchange';
+import { Exchange, newOrigin } from '../proxy/exchange';
 import type { MatchRequest } from '../rules/types';
 import type { RoutingTable } from '../routing/table';
 import type { Logger } from '../log/logger';
@@ -151,7 +151,7 @@ export class EntryPointServer {
     };
     return {
       req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
-      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], upgrade,
+      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade,
     };
   }
 

@@ -15,6 +15,7 @@ import { createAccessLog } from '../../src/log/access-log';
 import { staticConfigDecoder } from '../../src/config/static';
 import { silentLogger } from '../../src/log/logger';
 import type { RequestRecord } from '../../src/server/observer';
+import { newOrigin } from '../../src/proxy/exchange';
 
 let echo: EchoBackend;
 let deadPort: number;
@@ -86,6 +87,10 @@ t.test('JSON lines with Traefik field names; secrets redacted even when headers 
   for (const [k, v] of expected) t.same(entry[k], v, k);
   t.ok(typeof entry.Duration === 'number' && (entry.Duration as number) > 0, 'Duration in ns');
   t.equal(entry.DownstreamContentSize, Buffer.byteLength(reply.body), 'DownstreamContentSize is the body size');
+  t.equal(entry.OriginContentSize, Buffer.byteLength(reply.body), 'OriginContentSize: the bytes the backend sent');
+  const [duration, origin, overhead] = [entry.Duration, entry.OriginDuration, entry.Overhead] as number[];
+  t.ok(origin > 0 && origin < duration, `OriginDuration is the backend's part of Duration (${origin} of ${duration} ns)`);
+  t.equal(overhead, duration - origin, 'Overhead is the rest, the time Portier itself took');
   t.match(entry.StartUTC, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
   t.ok(Number(entry.ClientPort) > 0, 'ClientPort');
   t.notMatch(fs.readFileSync(file, 'utf8'), /secret|sid=abc|k-123|test-agent/, 'no secret and no dropped header anywhere in the line');
@@ -147,7 +152,7 @@ t.test('bufferingSize writes N lines at a time', async (t) => {
   t.teardown(() => log.close());
   const rec = (i: number): RequestRecord => ({
     ex: {
-      entryPoint: 'web', tls: false, remoteIp: '127.0.0.1', clientIp: '127.0.0.1', retryAttempts: 0, match: { host: 'a' },
+      entryPoint: 'web', tls: false, remoteIp: '127.0.0.1', clientIp: '127.0.0.1', retryAttempts: 0, match: { host: 'a' }, origin: newOrigin(),
       req: { method: 'GET', url: `/${i}`, httpVersion: '1.1', headers: { host: 'a' }, socket: { remotePort: 1 } },
       res: { getHeaders: () => ({}) },
     } as unknown as RequestRecord['ex'],

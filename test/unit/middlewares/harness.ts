@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Exchange, Handler } from '../../../src/proxy/exchange';
+import { Exchange, Handler, newOrigin } from '../../../src/proxy/exchange';
 import { requestError, PortierError } from '../../../src/errors';
 
 /**
@@ -16,7 +16,7 @@ export async function exchangeServer(t: Test, handler: Handler): Promise<string>
     const ex: Exchange = {
       req, res, entryPoint: 'web', tls: false, remoteIp: '127.0.0.1', clientIp: '127.0.0.1',
       match: { host: 'test', path, method: req.method ?? 'GET', headers: req.headers, query, clientIp: '127.0.0.1' },
-      path, query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [],
+      path, query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(),
     };
     handler(ex).catch((err: unknown) => {
       const status = err instanceof PortierError && err.status ? err.status : 500;
