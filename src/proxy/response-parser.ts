@@ -38,7 +38,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
 const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
-const CHUNKED_LAST = /(?:^|,)[ \t]*chunked[ \t]*$/i;
 
 export const protocolError = (message: string): PortierError =>
   new PortierError('UPSTREAM_INVALID', `invalid upstream response: ${message}`, { status: 502 });
@@ -192,6 +191,8 @@ export class ResponseParser {
       return; // Interim (100, 103): the final response follows on the same connection.
     }
     const te = headers['transfer-encoding'];
+    // Only chunked is decoded (as Go's client): another coding would reach the client still applied and undeclared.
+    if (te !== undefined && !/^chunked$/i.test(te)) throw protocolError(`unsupported transfer-encoding ${JSON.stringify(te)}`);
     if (te !== undefined && contentLength >= 0) {
       // RFC 9112 6.3: Transfer-Encoding wins, and the connection is not to be trusted afterwards.
       delete headers['content-length'];
@@ -202,10 +203,8 @@ export class ResponseParser {
     const sink = this.sink!;
     sink.onHead({ status, reason: m[3] ?? '', headers });
     if (this.headRequest || status === 204 || status === 304) return this.complete();
-    if (te !== undefined) {
-      if (CHUNKED_LAST.test(te)) this.state = State.ChunkSize;
-      else this.untilClose();
-    } else if (contentLength === 0) this.complete();
+    if (te !== undefined) this.state = State.ChunkSize;
+    else if (contentLength === 0) this.complete();
     else if (contentLength > 0) {
       this.state = State.Length;
       this.remaining = contentLength;

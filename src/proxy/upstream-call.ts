@@ -29,6 +29,7 @@ export interface CallOptions {
 const UNSAFE_VALUE = /[\0\r\n]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
+const EMPTY = Buffer.alloc(0);
 /** Traefik's default `responseForwarding.flushInterval`. */
 const FLUSH_INTERVAL_MS = 100;
 
@@ -201,7 +202,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       this.settle(this.failure(err as Error, conn));
       return;
     }
-    this.ex.res.flushHeaders();
+    // Not flushHeaders(): it sends the head as UTF-8, which would re-encode obs-text bytes; a write sends latin1.
+    this.ex.res.write(EMPTY);
   }
 
   onComplete(reusable: boolean): void {
