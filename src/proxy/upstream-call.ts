@@ -101,9 +101,9 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
 
   start(): void {
     const { req, res } = this.ex;
-    let head: string;
+    let request: string;
     try {
-      head = requestHead(this.ex, this.origin, this.opts.passHostHeader);
+      request = requestHead(this.ex, this.origin, this.opts.passHostHeader);
     } catch (err) {
       this.settle(err as Error);
       return;
@@ -114,15 +114,11 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     conn.parser.start(this, req.method === 'HEAD');
     res.once('close', this.onClientClose);
     if (!conn.connected) this.arm('dial', this.opts.dialTimeoutMs);
+    conn.socket.write(request, 'latin1');
     const te = req.headers['transfer-encoding'];
-    if (te === undefined && !(Number(req.headers['content-length']) > 0)) {
-      conn.socket.write(head, 'latin1');
-      this.requestSent = true;
-      if (conn.connected) this.arm('response', this.opts.responseHeaderTimeoutMs);
-      return;
-    }
-    conn.socket.write(head, 'latin1');
-    this.sendBody(te !== undefined);
+    if (te !== undefined || Number(req.headers['content-length']) > 0) return this.sendBody(te !== undefined);
+    this.requestSent = true;
+    if (conn.connected) this.arm('response', this.opts.responseHeaderTimeoutMs);
   }
 
   /** Streams the client's body up, chunk-framed when it came chunked; the client waits while the socket is full. */
@@ -195,12 +191,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     try {
       this.commit();
     } catch (err) {
-      const conn = this.conn;
-      this.conn = null;
-      conn?.destroy();
-      this.stopBody();
-      this.settle(this.failure(err as Error, conn));
-      return;
+      return this.abandon(err as Error);
     }
     // Not flushHeaders(): it sends the head as UTF-8, which would re-encode obs-text bytes; a write sends latin1.
     this.ex.res.write(EMPTY);
@@ -226,14 +217,21 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   onConnectionError(err: Error): void {
-    const conn = this.conn;
+    if (!this.committed) return this.abandon(err);
+    // Headers are out: the only honest signal left is to abort the client's response.
     this.conn = null;
     this.stopBody();
-    if (this.committed) {
-      // Headers are out: the only honest signal left is to abort the client's response.
-      this.ex.res.destroy();
-      this.settle();
-    } else this.settle(this.failure(err, conn));
+    this.ex.res.destroy();
+    this.settle();
+  }
+
+  /** Gives up on the upstream before the client got anything: the balancer may still answer or resend. */
+  private abandon(err: Error): void {
+    const conn = this.conn;
+    this.conn = null;
+    conn?.destroy();
+    this.stopBody();
+    this.settle(this.failure(err, conn));
   }
 
   /**
@@ -300,11 +298,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     this.timer = setTimeout(() => {
       if (this.settled || !this.conn) return;
       this.timedOut = kind;
-      const conn = this.conn;
-      this.conn = null;
-      conn.destroy();
-      this.stopBody();
-      this.settle(this.failure(new Error(`${kind} timeout`), conn));
+      this.abandon(new Error(`${kind} timeout`));
     }, ms);
   }
 
