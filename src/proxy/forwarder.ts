@@ -29,7 +29,7 @@ export const FORWARDER_DEFAULTS: ForwarderOptions = {
 /**
  * Forwards one service's exchanges. Plain requests go through Portier's own
  * pooled HTTP/1.1 client (upstream-call.ts): Node's http client and
- * http-proxy's piping cost two thirds of the gateway's CPU (docs/benchmarks.md).
+ * http-proxy's piping cost more than half of the gateway's CPU (docs/benchmarks.md).
  * WebSocket upgrades go through http-proxy, whose socket splicing is all an
  * upgraded connection needs; both sockets are tied so either closing closes
  * the other, and no socket error ever escapes.
