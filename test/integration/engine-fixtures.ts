@@ -18,7 +18,7 @@ export function stackFile(t: { teardown(fn: () => void): void }, yaml: string, d
 }
 
 /** Polls `cond` until it returns a truthy value or the time is up. */
-export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();

@@ -19,7 +19,7 @@ async function explain(args: string[]): Promise<{ code: number; out: string; err
   let e = '';
   out.on('data', (c: Buffer) => (o += c.toString()));
   err.on('data', (c: Buffer) => (e += c.toString()));
-  const code = await explainCommand(args, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+  const code = await explainCommand(args, out as unknown as typeof process.stdout, err as unknown as typeof process.stderr);
   return { code, out: o, err: e };
 }
 

@@ -12,7 +12,7 @@ const router = (name: string, service: string): RouterRuntime => ({ name, servic
 const service = (name: string, servers: Record<string, 'UP' | 'DOWN'>): ServiceRuntime => ({ name, status: 'enabled', serverStatus: () => servers }) as unknown as ServiceRuntime;
 
 function table(routers: [string, string][], services: [string, Record<string, 'UP' | 'DOWN'>][]): RoutingTable {
-  return new RoutingTable(new Map(routers.map(([r, s]) => [r, router(r, s)])), new Map(services.map(([s, st]) => [s, service(s, st)])), new Map(), ['web']);
+  return new RoutingTable(new Map(routers.map(([r, s]) => [r, router(r, s)])), new Map(services.map(([s, st]) => [s, service(s, st)])), new Map(), { web: false });
 }
 
 function record(routerName: string | undefined, serviceName: string | undefined, status: number, extra: Partial<RequestRecord['ex']> = {}): RequestRecord {

@@ -401,7 +401,7 @@ function run(c: Case, pieces: Buffer[]): Outcome {
       onBody(chunk) {
         if (!resp || done) out.problems.push('onBody outside head..complete');
         if (!Buffer.isBuffer(chunk) || chunk.length === 0) out.problems.push('onBody with an empty or non-Buffer chunk');
-        else if (resp) resp.body += chunk.latin1Slice();
+        else if (resp) resp.body += chunk.toString('latin1');
       },
       onComplete(reusable) {
         if (!resp || done) out.problems.push('onComplete without head, or twice');
