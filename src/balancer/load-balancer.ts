@@ -2,6 +2,7 @@ import type { LoadBalancerConfig } from '../dynamic/model';
 import type { Exchange, Handler } from '../proxy/exchange';
 import { Forwarder, ForwarderOptions, UpstreamFailure } from '../proxy/forwarder';
 import { requestError } from '../errors';
+import { duration } from '../config/decode';
 import { SmoothWeightedRoundRobin } from './wrr';
 import { ServerState } from './server-state';
 import { HealthChecker } from './health-check';
@@ -40,7 +41,10 @@ export class LoadBalancer {
       return state;
     });
     this.wrr = new SmoothWeightedRoundRobin(this.servers.map((s) => ({ item: s, weight: s.weight })));
-    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true });
+    const flush = cfg.responseForwarding?.flushInterval;
+    // Traefik: a negative flushInterval flushes at once.
+    const flushIntervalMs = flush === undefined ? transport.flushIntervalMs : flush.trim().startsWith('-') ? 0 : duration(flush, `services.${name}.loadBalancer.responseForwarding.flushInterval`);
+    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true, flushIntervalMs });
     if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, log.child({ service: name }), onHealthChange);
     if (cfg.sticky?.cookie) {
       this.sticky = new StickyCookie(cfg.sticky.cookie, name);

@@ -83,7 +83,10 @@ export interface ServersTransportConfig {
   forwardingTimeouts?: { dialTimeout?: string; responseHeaderTimeout?: string; idleConnTimeout?: string };
   maxIdleConnsPerHost?: number;
   insecureSkipVerify?: boolean;
+  /** SNI sent to the servers and the name their certificate must carry (instead of the URL's host). */
   serverName?: string;
+  /** PEM files of the CAs that sign the servers' certificates; they replace the system's CAs. */
+  rootCAs?: string[];
 }
 
 /** `<type>: {options}`: exactly one key, the middleware's Traefik type name. */

@@ -15,6 +15,12 @@ export interface ForwarderOptions {
   idleConnTimeoutMs: number;
   maxIdleConnsPerHost: number;
   insecureSkipVerify: boolean;
+  /** SNI and certificate name for TLS servers; default the URL's host name (none for an IP). */
+  serverName?: string;
+  /** PEM CA certificates that replace the system's for TLS servers. */
+  rootCAs?: string[];
+  /** How long a response head that arrived alone waits for its body; 0 sends it at once. */
+  flushIntervalMs: number;
 }
 
 export const FORWARDER_DEFAULTS: ForwarderOptions = {
@@ -24,6 +30,8 @@ export const FORWARDER_DEFAULTS: ForwarderOptions = {
   idleConnTimeoutMs: 4_000,
   maxIdleConnsPerHost: 64,
   insecureSkipVerify: false,
+  // Traefik's default `responseForwarding.flushInterval`.
+  flushIntervalMs: 100,
 };
 
 /**
@@ -42,7 +50,11 @@ export class Forwarder {
   private readonly origins = new Map<string, Origin>();
 
   constructor(private readonly opts: ForwarderOptions) {
-    this.pool = new UpstreamPool({ maxIdlePerOrigin: opts.maxIdleConnsPerHost, idleTimeoutMs: opts.idleConnTimeoutMs, rejectUnauthorized: !opts.insecureSkipVerify });
+    this.pool = new UpstreamPool({
+      maxIdlePerOrigin: opts.maxIdleConnsPerHost,
+      idleTimeoutMs: opts.idleConnTimeoutMs,
+      tls: { rejectUnauthorized: !opts.insecureSkipVerify, servername: opts.serverName, ca: opts.rootCAs },
+    });
     this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader, secure: !opts.insecureSkipVerify });
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) => this.onUpgraded(proxyReq, req, socket));
     // http-proxy rethrows when no listener is attached; every call passes its own callback too.

@@ -23,6 +23,7 @@ export interface CallOptions {
   passHostHeader: boolean;
   dialTimeoutMs: number;
   responseHeaderTimeoutMs: number;
+  flushIntervalMs: number;
 }
 
 // What Node's own parser guarantees for client-sent fields, checked again because middlewares add fields too.
@@ -30,8 +31,6 @@ const UNSAFE_VALUE = /[\0\r\n]/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
 const EMPTY = Buffer.alloc(0);
-/** Traefik's default `responseForwarding.flushInterval`. */
-const FLUSH_INTERVAL_MS = 100;
 
 /** The request line and header block sent upstream, with the bytes the client sent (latin1 round-trips them). */
 function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): string {
@@ -178,11 +177,12 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       this.write(chunk);
     } else if (this.head && !this.flushArmed) {
       // A head alone: its body is usually one read behind, and then both leave in one write (and a connection
-      // that dies in between still gets a 502 or a retry). A stream or long poll gets its head within
-      // Traefik's default flushInterval, an event stream at once.
-      if (/^text\/event-stream/i.test(String(this.head.headers['content-type'] ?? ''))) return this.flushHead();
+      // that dies in between still gets a 502 or a retry). A stream or long poll gets its head within the
+      // service's flushInterval, an event stream at once.
+      const { flushIntervalMs } = this.opts;
+      if (flushIntervalMs <= 0 || /^text\/event-stream/i.test(String(this.head.headers['content-type'] ?? ''))) return this.flushHead();
       this.flushArmed = true;
-      this.timer = setTimeout(() => this.flushHead(), FLUSH_INTERVAL_MS);
+      this.timer = setTimeout(() => this.flushHead(), flushIntervalMs);
     }
   }
 

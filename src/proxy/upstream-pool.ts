@@ -117,7 +117,7 @@ export interface PoolOptions {
   maxIdlePerOrigin: number;
   /** An idle connection is never reused after this long; 0 keeps idle connections open. */
   idleTimeoutMs: number;
-  rejectUnauthorized: boolean;
+  tls: { rejectUnauthorized: boolean; servername?: string; ca?: string[] };
 }
 
 /**
@@ -148,8 +148,8 @@ export class UpstreamPool {
       ? tls.connect({
           host: origin.host,
           port: origin.port,
-          servername: net.isIP(origin.host) ? undefined : origin.host,
-          rejectUnauthorized: this.opts.rejectUnauthorized,
+          ...this.opts.tls,
+          servername: this.opts.tls.servername ?? (net.isIP(origin.host) ? undefined : origin.host),
           ALPNProtocols: ['http/1.1'],
         })
       : net.connect({ host: origin.host, port: origin.port });

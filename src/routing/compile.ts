@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { ProviderSnapshot, ServiceConfig } from '../dynamic/model';
 import type { Handler, Middleware } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
@@ -7,7 +8,7 @@ import { LoadBalancer } from '../balancer/load-balancer';
 import { WeightedService } from '../balancer/weighted';
 import type { ForwarderOptions } from '../proxy/forwarder';
 import { duration } from '../config/decode';
-import { errorMessage } from '../errors';
+import { configError, errorMessage } from '../errors';
 import type { Logger } from '../log/logger';
 import { RouterRuntime, ServiceRuntime, MiddlewareRuntime, statusOf, qualify } from './runtime';
 import { RoutingTable } from './table';
@@ -224,6 +225,18 @@ function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: Compil
   return hit.rule;
 }
 
+/** A CA file for a serversTransport, read once per configuration change. */
+function readCa(file: string, path: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw configError(path, `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw configError(path, `${file} holds no PEM certificate`);
+  return text;
+}
+
 function transportFor(ref: string | undefined, provider: string, snaps: ProviderSnapshot[], base: ForwarderOptions): ForwarderOptions {
   if (!ref) return base;
   const q = qualify(ref, provider);
@@ -235,6 +248,8 @@ function transportFor(ref: string | undefined, provider: string, snaps: Provider
   const path = `serversTransports.${q.slice(0, at)}.forwardingTimeouts`;
   return {
     ...base,
+    serverName: t.serverName ?? base.serverName,
+    rootCAs: t.rootCAs ? t.rootCAs.map((file, i) => readCa(file, `serversTransports.${q.slice(0, at)}.rootCAs[${i}]`)) : base.rootCAs,
     insecureSkipVerify: t.insecureSkipVerify ?? base.insecureSkipVerify,
     maxIdleConnsPerHost: t.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost,
     dialTimeoutMs: ft.dialTimeout ? duration(ft.dialTimeout, `${path}.dialTimeout`) : base.dialTimeoutMs,

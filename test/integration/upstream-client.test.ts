@@ -367,28 +367,44 @@ t.test('stale keep-alive connections: GETs are answered 200 on a fresh connectio
   }
 });
 
-t.test('a head that arrives alone: held for its body, flushed after 100 ms, an event stream at once', async (t) => {
+t.test('a head that arrives alone: held for its body up to the flushInterval (100 ms by default), an event stream at once', async (t) => {
   const up = await rawBackend((req, socket) => {
     const type = req.path === '/events' ? 'text/event-stream' : 'text/plain';
     socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
     setTimeout(() => socket.write('4\r\nlate\r\n0\r\n\r\n'), 1500);
   });
-  const gw = await gatewayFor(t, up);
-  const headAfter = (path: string): Promise<number> =>
+  const lb = (flushInterval?: string) => ({ loadBalancer: { servers: [{ url: up.url }], ...(flushInterval ? { responseForwarding: { flushInterval } } : {}) } });
+  const gw = await startTestGateway({
+    http: {
+      routers: {
+        plain: { rule: 'Host(`plain.test`)', service: 'plain' },
+        eager: { rule: 'Host(`eager.test`)', service: 'eager' },
+        patient: { rule: 'Host(`patient.test`)', service: 'patient' },
+      },
+      services: { plain: lb(), eager: lb('-1ms'), patient: lb('400ms') },
+    },
+  });
+  t.teardown(async () => {
+    await gw.close();
+    await up.close();
+  });
+  const headAfter = (host: string, path: string): Promise<number> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
-      http.get(`${gw.url}${path}`, { agent: false }, (res) => {
+      http.get(`${gw.url}${path}`, { agent: false, headers: { host } }, (res) => {
         resolve(Date.now() - started);
         res.resume();
       }).on('error', reject);
     });
   const cases = [
-    { path: '/events', min: 0, max: 90, why: 'text/event-stream: the head goes out at once' },
-    { path: '/stream', min: 90, max: 1000, why: 'any other stream: the head goes out after the 100 ms flush interval, not with the body 1.5 s later' },
+    { host: 'plain.test', path: '/events', min: 0, max: 90, why: 'text/event-stream: the head goes out at once' },
+    { host: 'plain.test', path: '/stream', min: 90, max: 390, why: 'another stream: after the default 100 ms flush interval, not with the body 1.5 s later' },
+    { host: 'eager.test', path: '/stream', min: 0, max: 90, why: 'flushInterval -1ms: at once' },
+    { host: 'patient.test', path: '/stream', min: 390, max: 1400, why: 'flushInterval 400ms: after 400 ms' },
   ];
   for (const c of cases) {
-    const ms = await headAfter(c.path);
-    t.ok(ms >= c.min && ms < c.max, `${c.why} (${ms} ms)`);
+    const ms = await headAfter(c.host, c.path);
+    t.ok(ms >= c.min && ms < c.max, `${c.host}${c.path}: ${c.why} (${ms} ms)`);
   }
 });
 

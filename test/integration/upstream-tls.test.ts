@@ -13,9 +13,10 @@ import { request } from '../helpers/http';
  * verified unless the service's serversTransport says insecureSkipVerify,
  * and keep-alive holds over TLS (one handshake for many requests).
  */
-t.test('https servers: verified by default, insecureSkipVerify per transport, connections reused', async (t) => {
+t.test('https servers: verified by default; insecureSkipVerify, rootCAs and serverName per transport; connections reused', async (t) => {
   const dir = mkdtempSync(join(os.tmpdir(), 'portier-upstream-tls-'));
-  const leaf = new LocalCa({ dataDir: dir }).issue('backend.localhost');
+  const ca = new LocalCa({ dataDir: dir });
+  const leaf = ca.issue('backend.localhost');
   let handshakes = 0;
   const backend = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => {
     res.setHeader('content-type', 'text/plain');
@@ -30,12 +31,23 @@ t.test('https servers: verified by default, insecureSkipVerify per transport, co
       routers: {
         verified: { rule: 'Host(`verified.localhost`)', service: 'verified' },
         insecure: { rule: 'Host(`insecure.localhost`)', service: 'insecure' },
+        private: { rule: 'Host(`private.localhost`)', service: 'private' },
+        wrongname: { rule: 'Host(`wrongname.localhost`)', service: 'wrongname' },
+        noca: { rule: 'Host(`noca.localhost`)', service: 'noca' },
       },
       services: {
         verified: { loadBalancer: { servers: [{ url }] } },
         insecure: { loadBalancer: { servers: [{ url }], serversTransport: 'skip' } },
+        private: { loadBalancer: { servers: [{ url }], serversTransport: 'privateCa' } },
+        wrongname: { loadBalancer: { servers: [{ url }], serversTransport: 'privateCaNoName' } },
+        noca: { loadBalancer: { servers: [{ url }], serversTransport: 'missingCa' } },
       },
-      serversTransports: { skip: { insecureSkipVerify: true } },
+      serversTransports: {
+        skip: { insecureSkipVerify: true },
+        privateCa: { rootCAs: [ca.certFile], serverName: 'backend.localhost' },
+        privateCaNoName: { rootCAs: [ca.certFile] },
+        missingCa: { rootCAs: [join(dir, 'missing.pem')] },
+      },
     },
   });
   t.teardown(async () => {
@@ -48,12 +60,18 @@ t.test('https servers: verified by default, insecureSkipVerify per transport, co
   const cases = [
     { host: 'verified.localhost', status: 502, body: /Bad Gateway/, why: 'a certificate from an unknown CA is refused' },
     { host: 'insecure.localhost', status: 200, body: /^tls GET \/x\?q=1 sni=-$/, why: 'insecureSkipVerify accepts it; no SNI for an IP address' },
+    { host: 'private.localhost', status: 200, body: /^tls GET \/x\?q=1 sni=backend\.localhost$/, why: 'rootCAs trusts the private CA; serverName is sent and checked' },
+    { host: 'wrongname.localhost', status: 502, body: /Bad Gateway/, why: 'rootCAs without serverName: the certificate does not name 127.0.0.1' },
   ];
   for (const c of cases) {
     const r = await request(`${gw.url}/x?q=1`, { host: c.host });
     t.equal(r.status, c.status, `${c.host}: ${c.why}`);
     t.match(r.body, c.body, `${c.host}: body`);
   }
+
+  const noca = gw.gateway.table.services.get('noca@file');
+  t.match(noca?.errors.join('\n'), /serversTransports\.missingCa\.rootCAs\[0\]: cannot read .*missing\.pem/, 'an unreadable CA file disables its service, with the field at fault');
+  t.equal((await request(`${gw.url}/x`, { host: 'noca.localhost' })).status, 404, 'whose router is then not served');
 
   const before = handshakes;
   for (let i = 0; i < 5; i++) t.equal((await request(`${gw.url}/again`, { host: 'insecure.localhost' })).status, 200, `request ${i + 1} over TLS`);
