@@ -71,11 +71,6 @@ export class ResponseParser {
     this.received = 0;
   }
 
-  /** A response is expected and its head is not complete yet. */
-  get awaitingHead(): boolean {
-    return this.state === State.Head;
-  }
-
   /** No response is expected: the connection may be pooled. */
   get idle(): boolean {
     return this.state === State.Idle;
