@@ -20,7 +20,7 @@ import { ChallengeRegistry } from './challenges';
 import { portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
 import { certificatesResolversDecoder, ResolverOptions } from './resolver-options';
-import { followDefaultCertificate, httpsServerOptions, secureContextSettings, TlsOptions } from './server-options';
+import { followTlsSettings, httpsServerOptions, secureContextSettings, TlsOptions } from './server-options';
 import { CertificateListing, CertificateStore } from './store';
 
 export { AcmeResolver, domainSetKey } from './acme';
@@ -30,7 +30,7 @@ export type { AcmeResolverOptions, ResolverOptions } from './resolver-options';
 export { CertificateStore } from './store';
 export type { CertificateListing } from './store';
 export { ChallengeRegistry } from './challenges';
-export { httpsServerOptions, followDefaultCertificate, secureContextSettings } from './server-options';
+export { httpsServerOptions, followTlsSettings, secureContextSettings } from './server-options';
 export type { TlsOptions } from './server-options';
 export { LocalCa } from './local-ca';
 export { trustCommand } from './trust';
@@ -65,6 +65,8 @@ export class TlsManager {
   private readonly local: { name: string; ca: LocalCa }[] = [];
   private localHosts = new Set<string>();
   private options: Record<string, TlsOptions> = {};
+  /** Re-apply the current options to each attached HTTPS listener. */
+  private readonly listeners = new Set<() => void>();
   private readonly logger: Logger;
   private readonly httpEntryPoints = new Set<string>();
 
@@ -121,7 +123,9 @@ export class TlsManager {
         else throw err;
       }
     }
+    const changed = JSON.stringify(options.default) !== JSON.stringify(this.options.default);
     this.options = options;
+    if (changed) for (const apply of this.listeners) apply();
 
     const sets = new Map<string, Map<string, DomainSet>>();
     const localHosts = new Set<string>();
@@ -155,9 +159,11 @@ export class TlsManager {
     return httpsServerOptions(this.store, this.challenges, { ...base, sniStrict: () => this.options.default?.sniStrict === true });
   }
 
-  /** Call once per HTTPS listener: keeps the certificate for clients without SNI current. */
+  /** Call once per HTTPS listener: keeps its TLS settings and its certificate for clients without SNI current. */
   attach(server: tls.Server): void {
-    followDefaultCertificate(server, this.store, this.options.default ?? {});
+    const apply = followTlsSettings(server, this.store, () => this.options.default ?? {});
+    this.listeners.add(apply);
+    server.once('close', () => this.listeners.delete(apply));
   }
 
   /** Entrypoints on which `challengeResponder` must run before any router. */

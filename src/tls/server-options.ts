@@ -13,10 +13,12 @@ import { CertificateStore } from './store';
 
 export interface TlsOptions {
   minVersion?: string;
+  maxVersion?: string;
   cipherSuites?: string[];
   curvePreferences?: string[];
   /** A function is read at every handshake, so a reload can change it without a new listener. */
   sniStrict?: boolean | (() => boolean);
+  alpnProtocols?: string[];
 }
 
 const ACME_TLS = 'acme-tls/1';
@@ -72,6 +74,15 @@ export function secureContextSettings(opts: TlsOptions, path = 'tls.options.defa
   const minVersion = VERSIONS[(opts.minVersion ?? 'VersionTLS12').toLowerCase()];
   if (!minVersion) throw configError(`${path}.minVersion`, `unknown TLS version ${JSON.stringify(opts.minVersion)} (use VersionTLS12 or VersionTLS13)`);
   const out: tls.SecureContextOptions = { minVersion };
+  if (opts.maxVersion !== undefined) {
+    const maxVersion = VERSIONS[opts.maxVersion.toLowerCase()];
+    if (!maxVersion) throw configError(`${path}.maxVersion`, `unknown TLS version ${JSON.stringify(opts.maxVersion)} (use VersionTLS12 or VersionTLS13)`);
+    if (maxVersion < minVersion) throw configError(`${path}.maxVersion`, `${opts.maxVersion} is below minVersion`);
+    out.maxVersion = maxVersion;
+  }
+  // Portier speaks HTTP/1.1 only (and answers TLS-ALPN-01 itself): any other protocol would be announced and not served.
+  const alpn = (opts.alpnProtocols ?? []).findIndex((p) => p !== 'http/1.1' && p !== ACME_TLS);
+  if (alpn >= 0) throw configError(`${path}.alpnProtocols[${alpn}]`, `${JSON.stringify(opts.alpnProtocols![alpn])} is not supported (Portier serves http/1.1)`);
   if (opts.cipherSuites?.length) {
     out.ciphers = opts.cipherSuites
       .map((c, i) => {
@@ -128,10 +139,23 @@ export function httpsServerOptions(
   };
 }
 
-/** Keeps a listener's no-SNI certificate in step with the store's default, until the server closes. */
-export function followDefaultCertificate(server: tls.Server, store: CertificateStore, opts: TlsOptions = {}): void {
-  if (opts.sniStrict === true) return;
-  const settings = secureContextSettings(opts);
-  const off = store.onDefaultChange((cert) => server.setSecureContext({ ...settings, key: cert.keyPem, cert: cert.certPem }));
+/**
+ * Keeps a listener's own context (the one every handshake starts from: its
+ * protocol versions, ciphers and curves, and the certificate for clients
+ * without SNI) in step with the current TLS options and the store's default
+ * certificate. Under sniStrict it holds no certificate, so a client without
+ * SNI gets no handshake. Returns `apply`, to call when the options change.
+ */
+export function followTlsSettings(server: tls.Server, store: CertificateStore, opts: () => TlsOptions): () => void {
+  const apply = (): void => {
+    const o = opts();
+    const settings = secureContextSettings(o);
+    const strict = typeof o.sniStrict === 'function' ? o.sniStrict() : o.sniStrict === true;
+    const def = store.defaultCertificate();
+    server.setSecureContext(strict ? settings : { ...settings, key: def.keyPem, cert: def.certPem });
+  };
+  apply();
+  const off = store.onDefaultChange(apply);
   server.once('close', off);
+  return apply;
 }

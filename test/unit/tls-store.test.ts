@@ -10,7 +10,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { CertificateStore } from '../../src/tls/store';
 import { ChallengeRegistry } from '../../src/tls/challenges';
-import { httpsServerOptions, followDefaultCertificate, secureContextSettings, TlsOptions } from '../../src/tls/server-options';
+import { httpsServerOptions, followTlsSettings, secureContextSettings, TlsOptions } from '../../src/tls/server-options';
 import { loadCertificate, certificateStatus, ServedCertificate } from '../../src/tls/certificate';
 import { createCertificate, generateEcKeyPair, privateKeyPem } from '../../src/tls/x509';
 import { handshake } from '../helpers/tls-clients';
@@ -26,7 +26,7 @@ function selfSigned(commonName: string, altNames: string[], resolver = 'file', f
 
 async function serve(t: Test, store: CertificateStore, challenges: ChallengeRegistry, opts: TlsOptions = {}): Promise<{ port: number; server: https.Server }> {
   const server = https.createServer(httpsServerOptions(store, challenges, opts), (_req, res) => res.end('ok'));
-  followDefaultCertificate(server, store, opts);
+  followTlsSettings(server, store, () => opts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => new Promise((r) => server.close(r)));
   return { port: (server.address() as net.AddressInfo).port, server };
@@ -134,6 +134,9 @@ t.test('TLS options', async (t) => {
     { opts: { minVersion: 'VersionTLS14' }, path: 'tls.options.strict.minVersion' },
     { opts: { cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_NOPE'] }, path: 'tls.options.strict.cipherSuites[1]' },
     { opts: { curvePreferences: ['CurveP999'] }, path: 'tls.options.strict.curvePreferences[0]' },
+    { opts: { maxVersion: 'VersionTLS9' }, path: 'tls.options.strict.maxVersion' },
+    { opts: { minVersion: 'VersionTLS13', maxVersion: 'VersionTLS12' }, path: 'tls.options.strict.maxVersion' },
+    { opts: { alpnProtocols: ['http/1.1', 'h2'] }, path: 'tls.options.strict.alpnProtocols[1]' },
   ];
   for (const b of bad) {
     t.throws(() => secureContextSettings(b.opts, 'tls.options.strict'), { code: 'CONFIG_INVALID', path: b.path }, b.path);
