@@ -1,7 +1,10 @@
 import type http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Exchange } from './exchange';
+import { upgradeRefusal } from '../server/respond';
 import { UpstreamCall, UpstreamFailure } from './upstream-call';
 import { Origin, UpstreamPool, parseOrigin } from './upstream-pool';
 
@@ -48,6 +51,7 @@ export class Forwarder {
   private readonly upgrades = new WeakMap<http.IncomingMessage, () => void>();
   /** Per server URL, parsed once. */
   private readonly origins = new Map<string, Origin>();
+  private readonly wsAgents = new Map<string, https.Agent>();
 
   constructor(private readonly opts: ForwarderOptions) {
     this.pool = new UpstreamPool({
@@ -62,9 +66,14 @@ export class Forwarder {
   }
 
   forward(ex: Exchange, target: string): Promise<void> {
+    const origin = this.originOf(target);
+    return new Promise<void>((resolve, reject) => new UpstreamCall(ex, origin, this.pool, this.opts, resolve, reject).start());
+  }
+
+  private originOf(target: string): Origin {
     let origin = this.origins.get(target);
     if (!origin) this.origins.set(target, (origin = parseOrigin(target)));
-    return new Promise<void>((resolve, reject) => new UpstreamCall(ex, origin, this.pool, this.opts, resolve, reject).start());
+    return origin;
   }
 
   /** Proxies an upgraded connection (WebSocket); errors close both sockets and never escape. */
@@ -75,13 +84,34 @@ export class Forwarder {
     if (ex.res.socket) ex.res.detachSocket(ex.res.socket);
     return new Promise<void>((resolve, reject) => {
       this.upgrades.set(req, resolve);
-      this.proxy.ws(req, socket, head, { target }, (err: Error) => {
+      this.proxy.ws(req, socket, head, this.wsOptions(target), (err: Error) => {
         if (this.upgrades.has(req)) {
           this.upgrades.delete(req);
-          reject(this.failure(err));
+          const failure = this.failure(err);
+          // http-proxy ends the client's socket right after this callback, before a rejection could be
+          // answered: the refusal goes out now (an upgrade is never resent to another server).
+          socket.end(upgradeRefusal(failure.status ?? 502));
+          reject(failure);
         } else socket.destroy();
       });
     });
+  }
+
+  /**
+   * An `https` server's WebSocket goes through the same TLS checks as its
+   * requests (CAs, server name); without an agent Node would send the
+   * client's Host as SNI and trust only the system's CAs.
+   */
+  private wsOptions(target: string): httpProxy.ServerOptions {
+    const origin = this.originOf(target);
+    if (!origin.tls) return { target };
+    let agent = this.wsAgents.get(target);
+    if (!agent) {
+      const servername = this.opts.serverName ?? (net.isIP(origin.host) ? undefined : origin.host);
+      agent = new https.Agent({ keepAlive: false, servername, ca: this.opts.rootCAs, rejectUnauthorized: !this.opts.insecureSkipVerify });
+      this.wsAgents.set(target, agent);
+    }
+    return { target, agent };
   }
 
   /** Ties the two sockets of an upgraded connection together: either closing closes the other. */
@@ -111,6 +141,7 @@ export class Forwarder {
 
   close(): void {
     this.pool.close();
+    for (const agent of this.wsAgents.values()) agent.destroy();
     this.proxy.close();
   }
 

@@ -14,7 +14,7 @@ import { inspectRequest, originForm } from './hygiene';
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
-import { sendError } from './respond';
+import { sendError, upgradeRefusal } from './respond';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
 export type PreRouting = (req: IncomingMessage, res: ServerResponse, ex: Exchange) => boolean;
@@ -234,8 +234,8 @@ export class EntryPointServer {
     const status = err instanceof PortierError && err.status ? err.status : 500;
     if (status >= 500) this.opts.log.debug('request failed', { router: ex.routerName, server: ex.serverUrl, status, error: errorMessage(err) });
     if (ex.res.headersSent || (ex.upgrade && !ex.res.socket)) {
-      if (ex.upgrade && !ex.res.socket && !ex.upgrade.socket.destroyed) {
-        ex.upgrade.socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (ex.upgrade && !ex.res.socket) {
+        if (!ex.upgrade.socket.writableEnded) ex.upgrade.socket.end(upgradeRefusal(status));
       } else ex.res.destroy();
       return;
     }

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { LocalCa } from '../../src/tls/local-ca';
 import { startTestGateway } from '../helpers/gateway';
 import { request } from '../helpers/http';
@@ -23,6 +25,14 @@ t.test('https servers: verified by default; insecureSkipVerify, rootCAs and serv
     res.end(`tls ${req.method} ${req.url} sni=${(req.socket as { servername?: string | false }).servername || '-'}`);
   });
   backend.keepAliveTimeout = 60_000;
+  // A WebSocket endpoint on the same TLS server: answers 101 with the SNI it saw, then echoes.
+  backend.on('upgrade', (req, socket) => {
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    const sni = (socket as { servername?: string | false }).servername || '-';
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Sni: ${sni}\r\n\r\n`);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => socket.destroy());
+  });
   backend.on('secureConnection', () => handshakes++);
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(backend.address() as AddressInfo).port}`;
@@ -72,6 +82,26 @@ t.test('https servers: verified by default; insecureSkipVerify, rootCAs and serv
   const noca = gw.gateway.table.services.get('noca@file');
   t.match(noca?.errors.join('\n'), /serversTransports\.missingCa\.rootCAs\[0\]: cannot read .*missing\.pem/, 'an unreadable CA file disables its service, with the field at fault');
   t.equal((await request(`${gw.url}/x`, { host: 'noca.localhost' })).status, 404, 'whose router is then not served');
+
+  const websocket = (host: string): Promise<string> =>
+    new Promise((resolve) => {
+      const req = http.request(gw.url, { headers: { host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
+      req.on('upgrade', (res, socket) => {
+        socket.write('ping');
+        socket.once('data', (d) => {
+          socket.destroy();
+          resolve(`101 sni=${res.headers['x-sni']} echo=${d}`);
+        });
+      });
+      req.on('response', (res) => resolve(String(res.statusCode)));
+      req.on('error', (e) => resolve(e.message));
+      req.end();
+    });
+  const wsCases = [
+    { host: 'private.localhost', want: '101 sni=backend.localhost echo=ping', why: 'a WebSocket to a TLS server uses the transport too: private CA trusted, serverName sent' },
+    { host: 'verified.localhost', want: '502', why: 'and is refused when the certificate is not trusted' },
+  ];
+  for (const c of wsCases) t.equal(await websocket(c.host), c.want, `WebSocket ${c.host}: ${c.why}`);
 
   const before = handshakes;
   for (let i = 0; i < 5; i++) t.equal((await request(`${gw.url}/again`, { host: 'insecure.localhost' })).status, 200, `request ${i + 1} over TLS`);
