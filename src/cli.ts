@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { loadStaticConfig } from './config/load';
 import { createLogger } from './log/logger';
+import { openLogFile } from './log/log-file';
 import { errorMessage, PortierError } from './errors';
 import { startPortier } from './app';
 import { checkCommand } from './commands/check';
@@ -61,7 +62,16 @@ function parseArgs(argv: string[]): Parsed {
 async function run(args: Parsed): Promise<number> {
   const loaded = loadStaticConfig({ file: args.file, flags: args.flags });
   const { config } = loaded;
-  const log = createLogger({ level: config.log.level, format: config.log.format });
+  const logFile = config.log.filePath ? openLogFile(config.log.filePath) : undefined;
+  const log = createLogger({ level: config.log.level, format: config.log.format, write: logFile?.write });
+  if (logFile) {
+    // As Traefik does: logrotate moves the file, then SIGUSR1 makes Portier write to a new one at the same path.
+    process.on('SIGUSR1', () => {
+      const failed = logFile.reopen();
+      if (failed) log.error('log file: cannot reopen, still writing to the old one', { filePath: config.log.filePath, error: failed });
+      else log.info('log file: reopened on SIGUSR1', { filePath: config.log.filePath });
+    });
+  }
   for (const n of loaded.notices) log.info(n);
   const portier = await startPortier(config, log, { baseDir: loaded.file ? dirname(loaded.file) : process.cwd(), engineSocket: args.engineSocket });
   await settle(portier.gateway);

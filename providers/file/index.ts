@@ -44,7 +44,8 @@ export class FileProvider implements Provider {
     load();
     if (!this.opts.watch) return;
     // Watch the folder, not the file: editors and config managers replace files by rename.
-    const dir = this.opts.directory ? resolve(this.opts.directory) : dirname(resolve(this.opts.filename!));
+    // `filename` wins over `directory` here as in listFiles (static config refuses both).
+    const dir = this.opts.filename ? dirname(resolve(this.opts.filename)) : resolve(this.opts.directory!);
     const only = this.opts.filename ? basename(this.opts.filename) : undefined;
     this.watcher = watch(dir, (_event, name) => {
       if (only && name && name !== only) return;

@@ -1,6 +1,22 @@
 import { loadStaticConfig } from '../config/load';
 import { readDynamicFiles } from '../../providers/file/read';
+import { readFileSync } from 'node:fs';
 import { errorMessage } from '../errors';
+
+/** The running server reports these when it loads them; check says so before it starts. */
+function unreadableCertificates(certs: { certFile: string; keyFile: string }[]): string[] {
+  const out: string[] = [];
+  certs.forEach((c, i) => {
+    for (const key of ['certFile', 'keyFile'] as const) {
+      try {
+        readFileSync(c[key]);
+      } catch (err) {
+        out.push(`tls.certificates[${i}].${key}: cannot read ${c[key]}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+      }
+    }
+  });
+  return out;
+}
 
 /**
  * `portier check`: validates the static configuration and the file
@@ -21,6 +37,7 @@ export async function checkCommand(file: string | undefined, flags: string[]): P
     const read = readDynamicFiles(fp);
     files = read.files.length;
     errors.push(...read.errors.map((e) => e.message));
+    errors.push(...unreadableCertificates(read.config.tls?.certificates ?? []));
   }
   for (const e of errors) process.stderr.write(`error: ${e}\n`);
   if (errors.length) {

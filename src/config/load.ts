@@ -106,6 +106,7 @@ function resolvePaths(config: StaticConfig, base: string): void {
   if (file?.filename) file.filename = resolve(base, file.filename);
   if (file?.directory) file.directory = resolve(base, file.directory);
   if (config.accessLog?.filePath) config.accessLog.filePath = resolve(base, config.accessLog.filePath);
+  if (config.log.filePath) config.log.filePath = resolve(base, config.log.filePath);
   if (config.dataDir) config.dataDir = resolve(base, config.dataDir);
   // Resolver sections are decoded by the TLS manager; only their file paths are made absolute here.
   for (const resolver of Object.values(config.certificatesResolvers ?? {})) {

@@ -84,11 +84,18 @@ const entryPoint = object({
   ),
 });
 
-const fileProvider = object({
+const fileProviderFields = object({
   filename: optional(string),
   directory: optional(string),
   watch: withDefault(boolean, true),
 });
+
+/** Traefik's `filename` and `directory` are alternatives; with both, one would be read and the other watched. */
+const fileProvider: Decoder<ReturnType<typeof fileProviderFields>> = (raw, path) => {
+  const p = fileProviderFields(raw, path);
+  if (p.filename !== undefined && p.directory !== undefined) throw configError(path, 'set filename or directory, not both');
+  return p;
+};
 
 /** `200` or a range `400-499`, as in Traefik's access-log filters. */
 const statusRange: Decoder<string> = (raw, path) => {
@@ -139,6 +146,12 @@ const metrics = object({
   ),
 });
 
+/** A Traefik switch Portier has nothing behind: off is accepted, on is refused rather than silently ignored. */
+const unsupportedSwitch = (why: string): Decoder<undefined> => (v, path) => {
+  if (v !== undefined && v !== null && boolean(v, path)) throw configError(path, `not supported (${why})`);
+  return undefined;
+};
+
 const raw: Decoder<unknown> = (v) => v;
 const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
   if (v === null || v === undefined || v === true || v === '') return {};
@@ -156,7 +169,7 @@ export const staticConfigDecoder = object({
     swarm: optional(rawMap),
     runtime: optional(rawMap),
   }),
-  api: optional(object({ dashboard: withDefault(boolean, true), insecure: withDefault(boolean, false), debug: withDefault(boolean, false) })),
+  api: optional(object({ dashboard: withDefault(boolean, true), insecure: withDefault(boolean, false), debug: unsupportedSwitch('Portier has no debug endpoints') })),
   ping: optional(object({ entryPoint: withDefault(string, 'traefik'), terminatingStatusCode: withDefault(int, 503) })),
   log: object({ level: withDefault(oneOf('debug', 'info', 'warn', 'error'), 'info'), format: withDefault(oneOf('text', 'json'), 'text'), filePath: optional(string) }),
   accessLog: optional(accessLog),

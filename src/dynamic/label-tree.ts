@@ -19,11 +19,14 @@ export interface ContainerLabels {
   middlewares: Map<string, LabelEntry[]>;
   /** tcp/udp objects, keyed `routers.<name>` etc.: not supported, reported. */
   tcpUdp: Map<string, LabelEntry[]>;
-  /** `<prefix>.docker.*`, `<prefix>.swarm.*`: read by the providers themselves. */
+  /** `<prefix>.docker.network` and the like (PROVIDER_KEYS): read by the providers themselves. */
   provider: Map<string, LabelEntry>;
   /** Keys that configure nothing Portier knows. */
   unknown: LabelEntry[];
 }
+
+/** The provider-level keys a provider reads; any other `docker.*` or `swarm.*` key is unknown, so it warns. */
+const PROVIDER_KEYS = new Set(['docker.network', 'docker.lbswarm', 'swarm.network', 'swarm.lbswarm']);
 
 export function splitLabels(labels: Record<string, string>, prefixes: string[]): ContainerLabels {
   const out: ContainerLabels = {
@@ -71,7 +74,7 @@ function route(out: ContainerLabels, e: LabelEntry, names: Map<string, string>):
     add(out[lb], named(lb), rest);
   } else if ((la === 'tcp' || la === 'udp') && c !== undefined) {
     add(out.tcpUdp, `${lb}.${c}`, rest);
-  } else if ((la === 'docker' || la === 'swarm') && b !== undefined) {
+  } else if (PROVIDER_KEYS.has(e.path.join('.').toLowerCase())) {
     out.provider.set(e.path.join('.').toLowerCase(), e);
   } else {
     out.unknown.push(e);

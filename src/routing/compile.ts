@@ -164,6 +164,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
       for (const ep of entryPoints) if (!opts.entryPoints[ep]) errors.push(`entryPoint ${JSON.stringify(ep)} does not exist`);
       const rule = compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, errors, warnings);
+      if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, snap.provider, list, errors, warnings);
       const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
       const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, snap.provider))])];
       const chain: Middleware[] = [];
@@ -223,6 +224,21 @@ function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: Compil
   }
   warnings.push(...hit.warnings);
   return hit.rule;
+}
+
+/**
+ * Every HTTPS listener applies `tls.options.default`, so a router naming
+ * another set must not look as if it got it: an unknown set disables the
+ * router (as Traefik refuses it), a known one is a warning.
+ */
+function checkTlsOptions(ref: string, provider: string, snaps: ProviderSnapshot[], errors: string[], warnings: string[]): void {
+  const q = qualify(ref, provider);
+  const at = q.lastIndexOf('@');
+  const name = q.slice(0, at);
+  if (name === 'default') return;
+  const exists = snaps.some((s) => s.provider === q.slice(at + 1) && s.config.tls?.options?.[name] !== undefined);
+  if (!exists) errors.push(`tls.options: unknown TLS options ${JSON.stringify(q)}`);
+  else warnings.push(`tls.options ${JSON.stringify(ref)}: only the default TLS options apply; this router uses them`);
 }
 
 /** A CA file for a serversTransport, read once per configuration change. */

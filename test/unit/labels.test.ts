@@ -23,6 +23,8 @@ interface Case {
   absent?: string[];
   /** Keys of errors that must be the only ones (default: no errors at all). */
   errorKeys?: string[];
+  /** No warning may match this. */
+  unwarned?: RegExp;
 }
 
 const L = (o: Record<string, string>) => o;
@@ -329,6 +331,22 @@ const cases: Case[] = [
     name: 'provider labels are not errors; unknown top-level keys warn',
     containers: [plain('c', L({ 'traefik.docker.network': 'proxy', 'traefik.swarm.lbswarm': 'true', 'traefik.frontend.rule': 'Host:old' }))],
     want: { config: { http: { routers: { c: {} } } }, warnings: { c: [/label traefik\.frontend\.rule: unknown key/] } },
+    unwarned: /docker|swarm/,
+  },
+  {
+    name: 'the four provider keys read under any prefix and spelling do not warn',
+    containers: [plain('c', L({ 'portier.docker.network': 'a', 'traefik.Docker.LBSwarm': 'true', 'traefik.swarm.network': 'b', 'portier.swarm.lbswarm': 'false' }))],
+    want: { config: { http: { routers: { c: {} } } } },
+    unwarned: /./,
+  },
+  {
+    name: 'other docker.* and swarm.* keys are unknown: warned, not read',
+    containers: [plain('c', L({ 'traefik.docker.allownonrunning': 'true', 'portier.swarm.network.name': 'x', 'traefik.docker.network': 'proxy' }))],
+    want: {
+      config: { http: { routers: { c: {} } } },
+      warnings: { c: [/^label portier\.swarm\.network\.name: unknown key, ignored$/, /^label traefik\.docker\.allownonrunning: unknown key, ignored$/] },
+    },
+    unwarned: /docker\.network/,
   },
   {
     name: 'IPv6 address is bracketed',
@@ -363,5 +381,6 @@ for (const c of cases) {
       t.notOk(name in objs, `${p} is absent`);
     }
     t.same(Object.keys(r.errors).sort(), [...(c.errorKeys ?? [])].sort(), 'error keys');
+    if (c.unwarned) t.same(Object.values(r.warnings).flat().filter((w) => c.unwarned!.test(w)), [], `no warning matches ${c.unwarned}`);
   });
 }
