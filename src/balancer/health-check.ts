@@ -5,15 +5,23 @@ import { duration } from '../config/decode';
 import type { ServerState } from './server-state';
 import type { Logger } from '../log/logger';
 
+const MAX_REDIRECTS = 10;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Go's client keeps these only while redirects stay on the first host. */
+const SENSITIVE = ['authorization', 'www-authenticate', 'cookie', 'cookie2'];
+
 /**
  * Active health checks, Traefik's semantics: GET `path` on each server every
- * `interval` (30s), `timeout` (5s); healthy on 2xx/3xx or exactly `status`
- * when set. A server that fails is taken out and checked on; it comes back on
- * the first pass.
+ * `interval` (30s), a server that failed every `unhealthyInterval` (default:
+ * `interval`), `timeout` (5s) for the whole check; redirects are followed
+ * (at most 10) unless `followRedirects: false`; healthy on 2xx/3xx or exactly
+ * `status` when set. A server that fails is taken out and checked on; it
+ * comes back on the first pass.
  */
 export class HealthChecker {
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Map<ServerState, NodeJS.Timeout>();
   private readonly intervalMs: number;
+  private readonly unhealthyIntervalMs: number;
   private readonly timeoutMs: number;
   private closed = false;
 
@@ -23,8 +31,11 @@ export class HealthChecker {
     private readonly log: Logger,
     private readonly onChange: () => void,
   ) {
-    this.intervalMs = cfg.interval ? duration(cfg.interval, 'healthCheck.interval') : 30_000;
-    this.timeoutMs = cfg.timeout ? duration(cfg.timeout, 'healthCheck.timeout') : 5_000;
+    // As Traefik, a zero duration means the default rather than a busy loop.
+    const ms = (v: string | undefined, key: string): number | undefined => (v ? duration(v, `healthCheck.${key}`) || undefined : undefined);
+    this.intervalMs = ms(cfg.interval, 'interval') ?? 30_000;
+    this.unhealthyIntervalMs = ms(cfg.unhealthyInterval, 'unhealthyInterval') ?? this.intervalMs;
+    this.timeoutMs = ms(cfg.timeout, 'timeout') ?? 5_000;
   }
 
   start(): void {
@@ -32,7 +43,9 @@ export class HealthChecker {
       const tick = (): void => {
         if (this.closed) return;
         void this.check(server).then(() => {
-          if (!this.closed) this.timers.push(setTimeout(tick, this.intervalMs).unref());
+          if (this.closed) return;
+          const next = server.healthy ? this.intervalMs : this.unhealthyIntervalMs;
+          this.timers.set(server, setTimeout(tick, next).unref());
         });
       };
       tick();
@@ -41,8 +54,8 @@ export class HealthChecker {
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
   }
 
   private async check(server: ServerState): Promise<void> {
@@ -54,30 +67,48 @@ export class HealthChecker {
     }
   }
 
-  private probe(serverUrl: string): Promise<boolean> {
+  /** One check of one server, redirects included: true when it counts as healthy. */
+  async probe(serverUrl: string): Promise<boolean> {
     const base = new URL(serverUrl);
     if (this.cfg.scheme) base.protocol = `${this.cfg.scheme}:`;
     if (this.cfg.port) base.port = String(this.cfg.port);
-    const target = new URL(this.cfg.path, base);
+    let target = new URL(this.cfg.path, base);
+    const firstHost = target.host;
+    let method = this.cfg.method ?? 'GET';
+    const headers: http.OutgoingHttpHeaders = { ...this.cfg.headers, ...(this.cfg.hostname ? { host: this.cfg.hostname } : {}) };
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(), this.timeoutMs).unref();
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const res = await this.request(target, method, headers, abort.signal);
+        if (!res) return false;
+        const follow = this.cfg.followRedirects !== false && REDIRECT_STATUSES.has(res.status) && res.location;
+        if (!follow) return this.cfg.status ? res.status === this.cfg.status : res.status >= 200 && res.status < 400;
+        if (redirects === MAX_REDIRECTS) return false;
+        const next = new URL(res.location!, target);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') return false;
+        // As Go's client: the `hostname` override survives only a relative Location.
+        if (/^[a-z][a-z0-9+.-]*:/i.test(res.location!)) delete headers.host;
+        if (next.host !== firstHost) for (const h of Object.keys(headers)) if (SENSITIVE.includes(h.toLowerCase())) delete headers[h];
+        if (res.status <= 303 && method !== 'GET' && method !== 'HEAD') method = 'GET';
+        target = next;
+      }
+    } catch {
+      return false; // an unparsable Location
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private request(target: URL, method: string, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<{ status: number; location?: string } | undefined> {
     const client = target.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
-      const req = client.request(
-        target,
-        {
-          method: this.cfg.method ?? 'GET',
-          headers: { ...this.cfg.headers, ...(this.cfg.hostname ? { host: this.cfg.hostname } : {}) },
-          timeout: this.timeoutMs,
-          agent: false,
-          rejectUnauthorized: false,
-        },
-        (res) => {
-          res.resume();
-          const code = res.statusCode ?? 0;
-          resolve(this.cfg.status ? code === this.cfg.status : code >= 200 && code < 400);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => resolve(false));
+      const req = client.request(target, { method, headers, signal, agent: false, rejectUnauthorized: false }, (res) => {
+        // The deadline may abort a body still arriving; the verdict is already taken.
+        res.on('error', () => undefined).resume();
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+      });
+      req.on('error', () => resolve(undefined));
       req.end();
     });
   }

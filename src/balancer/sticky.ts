@@ -31,6 +31,8 @@ export class StickyCookie {
 
   write(res: ServerResponse, value: string): void {
     const attrs = [`${this.name}=${value}`, `Path=${this.cfg.path ?? '/'}`];
+    // Go's net/http drops the leading dot, which RFC 6265 ignores anyway.
+    if (this.cfg.domain) attrs.push(`Domain=${this.cfg.domain.replace(/^\./, '')}`);
     if (this.cfg.maxAge) attrs.push(`Max-Age=${this.cfg.maxAge}`);
     if (this.cfg.secure) attrs.push('Secure');
     if (this.cfg.httpOnly) attrs.push('HttpOnly');

@@ -1,5 +1,5 @@
 import {
-  boolean, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
+  boolean, duration, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
 } from '../config/decode';
 import { configError, PortierError, errorMessage } from '../errors';
 import { compileRule } from '../rules/compile';
@@ -11,6 +11,36 @@ import type { DynamicConfig, RouterConfig, ServiceConfig, MiddlewareConfig } fro
  * router, service or middleware it is in. Middleware options are checked
  * later by their own type's decoder; here only the one-type-key shape.
  */
+
+const H2C = 'h2c is not supported: Portier speaks HTTP/1.1 to servers (no HTTP/2 upstream); use http or https';
+
+/** A server or health-check scheme; shared with the label decoder so both refuse h2c alike. */
+export const upstreamScheme: Decoder<'http' | 'https'> = (raw, path) => {
+  if (string(raw, path).toLowerCase() === 'h2c') throw configError(path, H2C);
+  return oneOf('http', 'https')(raw, path);
+};
+
+/** Refused rather than ignored: a gRPC server fails every HTTP check, so its service would answer 503. */
+export const healthCheckMode: Decoder<'http'> = (raw, path) => {
+  if (string(raw, path).toLowerCase() === 'grpc') {
+    throw configError(path, 'grpc is not supported: Portier only sends HTTP health checks, which a gRPC server fails (its service would answer 503); use http');
+  }
+  return oneOf('http')(raw, path);
+};
+
+/** Checked here so that a bad value is reported with its path rather than when the service starts. */
+export const durationString: Decoder<string> = (raw, path) => {
+  duration(raw, path);
+  return string(raw, path);
+};
+
+/** A host name or IPv4 address, optionally with Go's tolerated leading dot; anything else could inject cookie attributes. */
+export const cookieDomain: Decoder<string> = (raw, path) => {
+  const s = string(raw, path);
+  if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i.test(s)) throw configError(path, `expected a domain name, got ${JSON.stringify(s)}`);
+  return s;
+};
+
 const stickyCookie = object({
   name: optional(string),
   secure: optional(boolean),
@@ -18,7 +48,7 @@ const stickyCookie = object({
   sameSite: optional(oneOf('none', 'lax', 'strict', '')),
   maxAge: optional(int),
   path: optional(string),
-  domain: optional(string),
+  domain: optional(cookieDomain),
 });
 
 const serverUrl: Decoder<string> = (raw, path) => {
@@ -29,7 +59,8 @@ const serverUrl: Decoder<string> = (raw, path) => {
   } catch {
     throw configError(path, `invalid URL ${JSON.stringify(s)}`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'h2c:') throw configError(path, `unsupported scheme ${u.protocol} (http, https)`);
+  if (u.protocol === 'h2c:') throw configError(path, H2C);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configError(path, `unsupported scheme ${u.protocol} (http, https)`);
   if (!u.hostname) throw configError(path, `URL ${JSON.stringify(s)} has no host`);
   return s;
 };
@@ -68,15 +99,15 @@ const loadBalancer = object({
   healthCheck: optional(
     object({
       path: required(string),
-      scheme: optional(string),
-      mode: optional(oneOf('http', 'grpc')),
+      scheme: optional(upstreamScheme),
+      mode: optional(healthCheckMode),
       hostname: optional(string),
       port: optional(int),
       method: optional(string),
       status: optional(int),
-      interval: optional(string),
-      unhealthyInterval: optional(string),
-      timeout: optional(string),
+      interval: optional(durationString),
+      unhealthyInterval: optional(durationString),
+      timeout: optional(durationString),
       headers: optional(record(string)),
       followRedirects: optional(boolean),
     }),

@@ -1,5 +1,6 @@
-import { boolean, duration, editDistance, int, list, oneOf, string, type Decoder } from '../config/decode';
+import { boolean, editDistance, int, list, oneOf, string, type Decoder } from '../config/decode';
 import { errorMessage } from '../errors';
+import { cookieDomain, durationString, healthCheckMode, upstreamScheme } from './decode-dynamic';
 import type { LabelEntry } from './label-tree';
 import type { HealthCheckConfig, LoadBalancerConfig, RouterConfig, StickyCookieConfig } from './model';
 
@@ -58,10 +59,6 @@ const port: Decoder<number> = (raw, path) => {
   const n = int(raw, path);
   if (n < 1 || n > 65535) throw new Error(`expected a port 1-65535, got ${n}`);
   return n;
-};
-const durationString: Decoder<string> = (raw, path) => {
-  duration(raw, path);
-  return string(raw, path);
 };
 
 type RouterDraft = Partial<RouterConfig> & { tlsOff?: boolean };
@@ -131,12 +128,13 @@ const LB = 'loadbalancer.';
 const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
   [
   { key: 'server.port', set: (s, v) => (s.server.port = val(port, v)) },
-  { key: 'server.scheme', set: (s, v) => (s.server.scheme = val(oneOf('http', 'https', 'h2c'), v)) },
+  { key: 'server.scheme', set: (s, v) => (s.server.scheme = val(upstreamScheme, v)) },
   {
     key: 'server.url',
     set: (s, v) => {
-      const u = new URL(v);
-      if (!/^(https?|h2c):$/.test(u.protocol)) throw new Error(`expected an http, https or h2c URL, got ${JSON.stringify(v)}`);
+      const scheme = new URL(v).protocol.slice(0, -1);
+      if (scheme === 'h2c') val(upstreamScheme, scheme);
+      if (!/^https?$/.test(scheme)) throw new Error(`expected an http or https URL, got ${JSON.stringify(v)}`);
       s.server.url = v;
     },
   },
@@ -146,7 +144,7 @@ const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
   { key: 'serverstransport', set: (s, v) => (s.lb.serversTransport = v) },
   { key: 'responseforwarding.flushinterval', set: (s, v) => (s.lb.responseForwarding = { flushInterval: val(durationString, v) }) },
   { key: 'healthcheck.path', set: (s, v) => (hc(s).path = v) },
-  { key: 'healthcheck.scheme', set: (s, v) => (hc(s).scheme = val(oneOf('http', 'https', 'h2c'), v)) },
+  { key: 'healthcheck.scheme', set: (s, v) => (hc(s).scheme = val(upstreamScheme, v)) },
   { key: 'healthcheck.hostname', set: (s, v) => (hc(s).hostname = v) },
   { key: 'healthcheck.port', set: (s, v) => (hc(s).port = val(port, v)) },
   { key: 'healthcheck.method', set: (s, v) => (hc(s).method = v.toUpperCase()) },
@@ -154,8 +152,8 @@ const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
   { key: 'healthcheck.interval', set: (s, v) => (hc(s).interval = val(durationString, v)) },
   { key: 'healthcheck.timeout', set: (s, v) => (hc(s).timeout = val(durationString, v)) },
   { key: 'healthcheck.followredirects', set: (s, v) => (hc(s).followRedirects = val(boolean, v)) },
-  { key: 'healthcheck.mode', ignored: 'health check mode is not supported (http is used)' },
-  { key: 'healthcheck.unhealthyinterval', ignored: 'unhealthyInterval is not supported (interval is used)' },
+  { key: 'healthcheck.unhealthyinterval', set: (s, v) => (hc(s).unhealthyInterval = val(durationString, v)) },
+  { key: 'healthcheck.mode', set: (s, v) => (hc(s).mode = val(healthCheckMode, v)) },
   {
     key: 'sticky.cookie',
     set: (s, v) => {
@@ -168,7 +166,7 @@ const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
   { key: 'sticky.cookie.samesite', set: (s, v) => (cookie(s).sameSite = v === '' ? '' : val(oneOf('none', 'lax', 'strict'), v)) },
   { key: 'sticky.cookie.maxage', set: (s, v) => (cookie(s).maxAge = val(int, v)) },
   { key: 'sticky.cookie.path', set: (s, v) => (cookie(s).path = v) },
-  { key: 'sticky.cookie.domain', ignored: 'the cookie domain is not supported' },
+  { key: 'sticky.cookie.domain', set: (s, v) => (cookie(s).domain = val(cookieDomain, v)) },
   {
     key: 'strategy',
     set: (_s, v) => {

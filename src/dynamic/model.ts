@@ -54,14 +54,19 @@ export interface ServerConfig {
 
 export interface HealthCheckConfig {
   path: string;
-  scheme?: string;
+  scheme?: 'http' | 'https';
+  /** Only HTTP checks exist; `grpc` is refused by the decoders. */
+  mode?: 'http';
   hostname?: string;
   port?: number;
   method?: string;
   status?: number;
   interval?: string;
+  /** How often a server that failed its check is checked again (default: `interval`). */
+  unhealthyInterval?: string;
   timeout?: string;
   headers?: Record<string, string>;
+  /** Default true: up to 10 redirects are followed and the final answer is judged. */
   followRedirects?: boolean;
 }
 
@@ -72,6 +77,8 @@ export interface StickyCookieConfig {
   sameSite?: 'none' | 'lax' | 'strict' | '';
   maxAge?: number;
   path?: string;
+  /** Sent as `Domain=` without a leading dot, as Go's net/http does. */
+  domain?: string;
 }
 
 export interface WeightedConfig {

@@ -1,0 +1,53 @@
+import t from 'tap';
+import { configFromContainers } from '../../src/dynamic/labels';
+
+/** Labels for the health-check, h2c and sticky-domain keys that used to be warned about and ignored. */
+interface Case {
+  name: string;
+  labels: Record<string, string>;
+  /** Partial match of the result (tap's t.match). */
+  want: unknown;
+  errorKeys?: string[];
+}
+
+const S = 'traefik.http.services.s.loadbalancer.';
+const T = 'traefik.http.services.t.loadbalancer.';
+
+const cases: Case[] = [
+  {
+    name: 'unhealthyinterval, mode=http and sticky.cookie.domain are applied',
+    labels: { [S + 'healthcheck.path']: '/health', [S + 'healthcheck.unhealthyinterval']: '2s', [S + 'healthcheck.mode']: 'HTTP', [S + 'sticky.cookie.domain']: 'shop.localhost' },
+    want: {
+      config: { http: { services: { s: { loadBalancer: { healthCheck: { path: '/health', unhealthyInterval: '2s', mode: 'http' }, sticky: { cookie: { domain: 'shop.localhost' } } } } } } },
+    },
+  },
+  {
+    name: 'grpc health checks, h2c and a bad cookie domain are errors naming the label',
+    labels: {
+      [S + 'healthcheck.path']: '/health', [S + 'healthcheck.mode']: 'grpc', [S + 'healthcheck.scheme']: 'h2c', [S + 'server.scheme']: 'h2c',
+      [T + 'server.url']: 'h2c://127.0.0.1:9000', [T + 'sticky.cookie.domain']: 'a.localhost; Secure', [T + 'healthcheck.path']: '/h', [T + 'healthcheck.unhealthyinterval']: 'often',
+      'traefik.http.routers.r.service': 's',
+    },
+    want: {
+      errors: {
+        'services.s': [
+          /^label traefik\.http\.services\.s\.loadbalancer\.healthcheck\.mode: grpc is not supported: Portier only sends HTTP health checks/,
+          /healthcheck\.scheme: h2c is not supported: Portier speaks HTTP\/1\.1/,
+          /server\.scheme: h2c is not supported/,
+        ],
+        'services.t': [/healthcheck\.unhealthyinterval: expected a duration/, /server\.url: h2c is not supported/, /sticky\.cookie\.domain: expected a domain name/],
+      },
+    },
+    errorKeys: ['services.s', 'services.t'],
+  },
+];
+
+t.plan(cases.length);
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const r = configFromContainers([{ id: 'c', name: 'c', labels: c.labels, address: '127.0.0.1', ports: [80], ready: true }], { prefixes: ['traefik'], exposedByDefault: true });
+    t.match(r, c.want as object);
+    t.same(Object.keys(r.errors).sort(), c.errorKeys ?? []);
+    t.same(Object.values(r.warnings).flat().filter((w) => / ignored$/.test(w)), [], 'no key is warned about and ignored');
+  });
+}
