@@ -44,7 +44,8 @@ export class LoadBalancer {
     const flush = cfg.responseForwarding?.flushInterval;
     // Traefik: a negative flushInterval flushes at once.
     const flushIntervalMs = flush === undefined ? transport.flushIntervalMs : flush.trim().startsWith('-') ? 0 : duration(flush, `services.${name}.loadBalancer.responseForwarding.flushInterval`);
-    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true, flushIntervalMs });
+    const preservePath = new Set(cfg.servers.filter((s) => s.preservePath).map((s) => s.url));
+    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true, flushIntervalMs }, preservePath);
     if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, log.child({ service: name }), onHealthChange);
     if (cfg.sticky?.cookie) {
       this.sticky = new StickyCookie(cfg.sticky.cookie, name);

@@ -114,6 +114,7 @@ export interface ServerDraft {
   scheme?: string;
   url?: string;
   weight?: number;
+  preservePath?: boolean;
 }
 
 export interface ServiceDraft {
@@ -139,7 +140,7 @@ const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
     },
   },
   { key: 'server.weight', set: (s, v) => (s.server.weight = val(int, v)) },
-  { key: 'server.preservepath', ignored: 'preservePath is not supported' },
+  { key: 'server.preservepath', set: (s, v) => (s.server.preservePath = val(boolean, v)) },
   { key: 'passhostheader', set: (s, v) => (s.lb.passHostHeader = val(boolean, v)) },
   { key: 'serverstransport', set: (s, v) => (s.lb.serversTransport = v) },
   { key: 'responseforwarding.flushinterval', set: (s, v) => (s.lb.responseForwarding = { flushInterval: val(durationString, v) }) },

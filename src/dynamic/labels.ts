@@ -185,7 +185,7 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
 
 function serverFor(c: ContainerInfo, service: string, s: ServerDraft, opts: LabelOptions, out: Collector): ServerConfig | undefined {
   const weight = s.weight === undefined ? {} : { weight: s.weight };
-  if (s.url) return { url: s.url, ...weight };
+  if (s.url) return { url: s.url, ...weight, ...(s.preservePath === undefined ? {} : { preservePath: s.preservePath }) };
   let port = s.port;
   if (port === undefined) {
     const ports = [...c.ports].sort((a, b) => a - b);

@@ -50,6 +50,8 @@ export interface LoadBalancerConfig {
 export interface ServerConfig {
   url: string;
   weight?: number;
+  /** Traefik v3: the URL's path is prepended to every request's path only when true. */
+  preservePath?: boolean;
 }
 
 export interface HealthCheckConfig {

@@ -53,7 +53,11 @@ export class Forwarder {
   private readonly origins = new Map<string, Origin>();
   private readonly wsAgents = new Map<string, https.Agent>();
 
-  constructor(private readonly opts: ForwarderOptions) {
+  /** `preservePath`: the server URLs whose path is prepended to requests (Traefik's `preservePath: true`). */
+  constructor(
+    private readonly opts: ForwarderOptions,
+    private readonly preservePath: ReadonlySet<string> = new Set(),
+  ) {
     this.pool = new UpstreamPool({
       maxIdlePerOrigin: opts.maxIdleConnsPerHost,
       idleTimeoutMs: opts.idleConnTimeoutMs,
@@ -72,7 +76,7 @@ export class Forwarder {
 
   private originOf(target: string): Origin {
     let origin = this.origins.get(target);
-    if (!origin) this.origins.set(target, (origin = parseOrigin(target)));
+    if (!origin) this.origins.set(target, (origin = parseOrigin(target, this.preservePath.has(target))));
     return origin;
   }
 

@@ -11,11 +11,11 @@ export interface Origin {
   readonly port: number;
   /** `Host` sent when the client's is not passed on: host and non-default port, as in the URL. */
   readonly hostHeader: string;
-  /** Path of the server URL without its trailing slash, prepended to every request's path. */
+  /** With `preservePath`: the server URL's path without its trailing slash, prepended to every request's path; else empty. */
   readonly basePath: string;
 }
 
-export function parseOrigin(url: string): Origin {
+export function parseOrigin(url: string, preservePath = false): Origin {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
   return {
@@ -24,7 +24,7 @@ export function parseOrigin(url: string): Origin {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: Number(u.port) || (secure ? 443 : 80),
     hostHeader: u.host,
-    basePath: u.pathname.replace(/\/+$/, ''),
+    basePath: preservePath ? u.pathname.replace(/\/+$/, '') : '',
   };
 }
 

@@ -222,14 +222,29 @@ t.test('response heads byte-exact (obs-text, 200 fields), oversized heads, trans
   }
 });
 
-t.test('passHostHeader false and a server URL with a base path', async (t) => {
+t.test('passHostHeader false, and a server URL path used only with preservePath (Traefik v3)', async (t) => {
   const heads: RawReq[] = [];
   const up = await routed(t, heads);
-  const gw = await gateway(t, [`${up.url}/base`], { passHostHeader: false });
-  for (const [path, want] of [['/x?y=1', '/base/x?y=1'], ['/', '/base/'], ['/x/', '/base/x/']]) {
-    await ask(t, gw.port, `GET ${path} HTTP/1.1\r\nHost: public.example\r\n\r\n`);
-    t.equal(heads.at(-1)?.target, want, `${path} → ${want}`);
-    t.same(heads.at(-1)?.head.split('\r\n').filter((l) => /^host:/i.test(l)), [`host: 127.0.0.1:${up.port}`], `${path}: one Host, the server URL's host:port`);
+  const gw = await startTestGateway({
+    http: {
+      routers: { kept: { rule: 'Host(`kept.example`)', service: 'kept' }, dropped: { rule: 'Host(`dropped.example`)', service: 'dropped' } },
+      services: {
+        kept: { loadBalancer: { servers: [{ url: `${up.url}/base`, preservePath: true }], passHostHeader: false } },
+        dropped: { loadBalancer: { servers: [{ url: `${up.url}/base` }], passHostHeader: false } },
+      },
+    },
+  });
+  t.teardown(() => gw.close());
+  const cases = [
+    { host: 'kept.example', path: '/x?y=1', want: '/base/x?y=1' },
+    { host: 'kept.example', path: '/', want: '/base/' },
+    { host: 'kept.example', path: '/x/', want: '/base/x/' },
+    { host: 'dropped.example', path: '/x?y=1', want: '/x?y=1' },
+  ];
+  for (const c of cases) {
+    await ask(t, gw.port, `GET ${c.path} HTTP/1.1\r\nHost: ${c.host}\r\n\r\n`);
+    t.equal(heads.at(-1)?.target, c.want, `${c.host}${c.path} → ${c.want}`);
+    t.same(heads.at(-1)?.head.split('\r\n').filter((l) => /^host:/i.test(l)), [`host: 127.0.0.1:${up.port}`], `${c.host}${c.path}: one Host, the server URL's host:port`);
   }
 });
 

@@ -166,6 +166,11 @@ const cases: Case[] = [
     want: { config: { http: { services: { s: { loadBalancer: { sticky: { cookie: {} }, servers: [{ url: 'http://127.0.0.2:9999' }] } } } } } },
   },
   {
+    name: 'server.url with server.preservepath',
+    containers: [plain('c', L({ 'traefik.http.services.s.loadbalancer.server.url': 'http://127.0.0.2:9999/api', 'traefik.http.services.s.loadbalancer.server.preservepath': 'true' }))],
+    want: { config: { http: { services: { s: { loadBalancer: { servers: [{ url: 'http://127.0.0.2:9999/api', preservePath: true }] } } } } } },
+  },
+  {
     name: 'redirect-to-https middleware stack (homelab style)',
     containers: [plain('nextcloud', L({
       'traefik.enable': 'true',
