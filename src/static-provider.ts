@@ -31,6 +31,6 @@ export class StaticProvider implements Provider {
 
   private decode(config: DynamicConfig): ProviderSnapshot {
     const decoded = decodeDynamic(config);
-    return { provider: this.name, config: decoded.config, errors: decoded.errors };
+    return { provider: this.name, config: decoded.config, errors: decoded.errors, warnings: decoded.warnings };
   }
 }

@@ -39,7 +39,7 @@ export class FileProvider implements Provider {
       if (text === this.lastGood) return;
       this.lastGood = text;
       log.info('file configuration applied', { files: read.files.length });
-      push({ provider: this.name, config: read.config });
+      push({ provider: this.name, config: read.config, warnings: read.warnings });
     };
     load();
     if (!this.opts.watch) return;

@@ -12,6 +12,8 @@ export interface FileRead {
   config: DynamicConfig;
   /** Every problem, each located as `file:line: path: message`. Any error rejects the whole read. */
   errors: PortierError[];
+  /** Accepted but not applied, per object (`routers.api`). */
+  warnings: Record<string, string[]>;
   files: string[];
 }
 
@@ -32,7 +34,7 @@ export function listFiles(opts: { filename?: string; directory?: string }): stri
  * reports it.
  */
 export function readDynamicFiles(opts: { filename?: string; directory?: string }): FileRead {
-  const out: FileRead = { config: { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} } }, errors: [], files: [] };
+  const out: FileRead = { config: { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} } }, errors: [], warnings: {}, files: [] };
   let files: string[];
   try {
     files = listFiles(opts);
@@ -64,6 +66,7 @@ export function readDynamicFiles(opts: { filename?: string; directory?: string }
     }
     const decoded = decodeDynamic(parsed.value);
     out.errors.push(...decoded.all.map((e) => locate(e, file, parsed)));
+    for (const [key, list] of Object.entries(decoded.warnings)) (out.warnings[key] ??= []).push(...list);
     for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
       const items = decoded.config.http?.[section] ?? {};
       const into = out.config.http![section] as Record<string, unknown>;

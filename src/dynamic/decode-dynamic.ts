@@ -164,12 +164,14 @@ export interface DecodedDynamic {
   config: DynamicConfig;
   /** Per object (`routers.api`), or `file` for errors outside any object. */
   errors: Record<string, string[]>;
+  /** Accepted but not applied, per object (`routers.api`): shown on the object in the API. */
+  warnings: Record<string, string[]>;
   /** Every error as a PortierError with its field path, for file:line reporting. */
   all: PortierError[];
 }
 
 export function decodeDynamic(raw: unknown): DecodedDynamic {
-  const out: DecodedDynamic = { config: {}, errors: {}, all: [] };
+  const out: DecodedDynamic = { config: {}, errors: {}, warnings: {}, all: [] };
   const fail = (key: string, err: unknown): void => {
     if (!(err instanceof PortierError)) throw err;
     (out.errors[key] ??= []).push(err.message);
@@ -215,6 +217,10 @@ export function decodeDynamic(raw: unknown): DecodedDynamic {
         middlewares: section('middlewares', middleware),
         serversTransports: section('serversTransports', serversTransport),
       };
+      for (const [name, r] of Object.entries(out.config.http.routers ?? {})) {
+        // Accepted so a Traefik file loads unchanged, and said: every router is in the access log and metrics.
+        if (r.observability) (out.warnings[`routers.${name}`] ??= []).push('observability: per-router observability is not supported, ignored');
+      }
     }
   }
   if (top.tls !== undefined && top.tls !== null) {

@@ -25,6 +25,8 @@ export interface RouterConfig {
   service?: string;
   priority?: number;
   tls?: RouterTlsConfig;
+  /** Accepted so Traefik files load; not applied, and the router carries a warning saying so. */
+  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean };
 }
 
 export interface RouterTlsConfig {
