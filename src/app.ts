@@ -33,6 +33,7 @@ export interface StartOptions {
 export async function startPortier(config: StaticConfig, log: Logger, opts: StartOptions = {}): Promise<Portier> {
   let terminating = false;
   const startedAt = new Date();
+  warnUnapplied(config, log);
   const tls = new TlsManager({ resolvers: config.certificatesResolvers, dataDir: config.dataDir, logger: log });
   const plugins = buildPlugins(config, opts.baseDir ?? process.cwd(), log, opts.engineSocket);
   const { providers } = plugins;
@@ -97,6 +98,19 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
       await obs.close();
     },
   };
+}
+
+/** Static keys Traefik applies and Portier accepts without applying: said once, at startup. */
+function warnUnapplied(config: StaticConfig, log: Logger): void {
+  for (const [name, ep] of Object.entries(config.entryPoints)) {
+    const options = ep.http?.tls?.options;
+    if (options !== undefined && options !== 'default') {
+      log.warn(`entryPoints.${name}.http.tls.options: only tls.options.default applies; ${JSON.stringify(options)} is not used`);
+    }
+    if (ep.http?.redirections?.entryPoint.priority !== undefined) {
+      log.warn(`entryPoints.${name}.http.redirections.entryPoint.priority: not applied; the redirection answers every request on this entrypoint before routing`);
+    }
+  }
 }
 
 /**
