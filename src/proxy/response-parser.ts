@@ -32,7 +32,8 @@ const enum State {
 }
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\0\r\n]*))?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP field name (RFC 9110 5.6.2 token). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces
 // and tabs (RFC 9110 5.5): no other control byte, so a stray CR cannot end a line early.
 const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;

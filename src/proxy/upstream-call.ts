@@ -1,5 +1,5 @@
 import type { Exchange } from './exchange';
-import { ResponseHead, ResponseSink, protocolError } from './response-parser';
+import { ResponseHead, ResponseSink, TOKEN, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
 import { stripHopByHop } from './hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
@@ -28,7 +28,6 @@ export interface CallOptions {
 
 // What Node's own parser guarantees for client-sent fields, checked again because middlewares add fields too.
 const UNSAFE_VALUE = /[\0\r\n]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
 const EMPTY = Buffer.alloc(0);
 

@@ -52,6 +52,8 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   const serviceUsers = new Map<string, string[]>();
   const middlewareUsers = new Map<string, string[]>();
   const list = [...snapshots];
+  // Resolved once per compile: services sharing a serversTransport share its CA files, read once.
+  const transports = new Map<string, ForwarderOptions>();
 
   const rawServices = new Map<string, { provider: string; config: ServiceConfig; errors: string[]; warnings: string[] }>();
   for (const snap of list) {
@@ -77,7 +79,9 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const lbCfg = config.loadBalancer;
       if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
       try {
-        const transport = transportFor(lbCfg.serversTransport, provider, list, opts.transport);
+        const ref = lbCfg.serversTransport ? qualify(lbCfg.serversTransport, provider) : '';
+        let transport = transports.get(ref);
+        if (!transport) transports.set(ref, (transport = transportFor(lbCfg.serversTransport, provider, list, opts.transport)));
         const key = JSON.stringify([lbCfg, transport]);
         const previous = cache.balancers.get(name);
         const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport, opts.log, opts.onHealthChange, previous?.lb);

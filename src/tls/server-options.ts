@@ -106,8 +106,8 @@ export function secureContextSettings(opts: TlsOptions, path = 'tls.options.defa
 
 /**
  * Options for `https.createServer`. Clients that send no SNI get the default
- * certificate (or no handshake under sniStrict); keep it current with
- * `followDefaultCertificate`.
+ * certificate (or no handshake under sniStrict); keep it and the TLS settings
+ * current with `followTlsSettings`.
  */
 export function httpsServerOptions(
   store: CertificateStore,
