@@ -4,6 +4,7 @@ import type { Handler } from './proxy/exchange';
 import type { ProviderSnapshot } from './dynamic/model';
 import { Gateway, isTlsEntryPoint } from './server/gateway';
 import { TlsManager } from './tls/index';
+import { CHALLENGE_PATH } from './tls/challenges';
 import type { PreRouting } from './server/entrypoint';
 import { entryPointRedirect } from './server/redirect-entrypoint';
 import { tlsRouters, mergedTlsConfig } from './tls-wiring';
@@ -37,14 +38,14 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
   const tls = new TlsManager({ resolvers: config.certificatesResolvers, dataDir: config.dataDir, logger: log });
   const plugins = buildPlugins(config, opts.baseDir ?? process.cwd(), log, opts.engineSocket);
   const { providers } = plugins;
-  const challengeEps = new Set(tls.httpChallengeEntryPoints());
-  const preRouting: PreRouting[] = [(req, res, ex) => challengeEps.has(ex.entryPoint) && tls.challengeResponder(req, res)];
+  const preRouting: PreRouting[] = tls.httpChallengeEntryPoints().map((entryPoint) => ({
+    entryPoint,
+    pathPrefix: CHALLENGE_PATH,
+    answer: (req, res) => tls.challengeResponder(req, res),
+  }));
   for (const [name, ep] of Object.entries(config.entryPoints)) {
     const r = ep.http?.redirections?.entryPoint;
-    if (r) {
-      const redirect = entryPointRedirect(r, config.entryPoints);
-      preRouting.push((req, res, ex) => ex.entryPoint === name && redirect(req, res, ex));
-    }
+    if (r) preRouting.push({ entryPoint: name, answer: entryPointRedirect(r, config.entryPoints) });
   }
   const obs = createObservability(config, log, {
     table: () => gateway.table,

@@ -37,6 +37,12 @@ export interface Exchange {
    * socket, so middlewares can still answer with a normal response.
    */
   readonly upgrade?: { socket: Duplex; head: Buffer };
+  /**
+   * Served on the direct path: the request's fields passed its strict head
+   * parser and no middleware can have added any, so forwarding need not
+   * check them again.
+   */
+  readonly direct?: boolean;
 }
 
 export interface Origin {

@@ -10,16 +10,19 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
  */
 export function stripHopByHop(headers: IncomingHttpHeaders, keepUpgrade: boolean): void {
   const connection = headers.connection;
-  if (connection) {
-    for (const token of String(connection).split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name && !(keepUpgrade && name === 'upgrade')) delete headers[name];
-    }
-  }
+  if (connection) dropNamedFields(headers, String(connection), keepUpgrade);
   for (const name of HOP_BY_HOP) {
     if (keepUpgrade && (name === 'upgrade' || name === 'connection')) continue;
     // `delete` of a present key drops the object into slow dictionary mode; most of these are absent.
     if (headers[name] !== undefined) delete headers[name];
   }
   if (keepUpgrade) headers.connection = 'upgrade';
+}
+
+/** Removes the fields a Connection value names (`keepUpgrade`: except Upgrade). */
+export function dropNamedFields(headers: IncomingHttpHeaders, connection: string, keepUpgrade = false): void {
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive' && !(keepUpgrade && name === 'upgrade') && headers[name] !== undefined) delete headers[name];
+  }
 }

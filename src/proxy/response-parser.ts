@@ -5,8 +5,15 @@ export interface ResponseHead {
   status: number;
   /** Reason phrase as sent; may be empty. */
   reason: string;
-  /** Lower-cased names; Set-Cookie always an array, other repeated fields joined with ", " (as Node does). */
+  /**
+   * The end-to-end fields: lower-cased names; Set-Cookie always an array,
+   * other repeated fields joined with ", " (as Node does). Hop-by-hop
+   * fields (RFC 9110 7.6.1) and Transfer-Encoding are framing of this
+   * connection, left out here.
+   */
   headers: IncomingHttpHeaders;
+  /** The Connection field's value ('' without one): it may name more fields that are hop-by-hop. */
+  connection: string;
 }
 
 /** Receives one response's parts, in order: a head, body chunks (views into the socket's buffers), completion. */
@@ -39,6 +46,7 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
 const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding']);
 
 export const protocolError = (message: string): PortierError =>
   new PortierError('UPSTREAM_INVALID', `invalid upstream response: ${message}`, { status: 502 });
@@ -161,6 +169,8 @@ export class ResponseParser {
     const headers: IncomingHttpHeaders = {};
     let contentLength = -1;
     let close = m[1] === '0';
+    let connection = '';
+    let te: string | undefined;
     for (let at = eol + 1, n = 1; at < text.length; n++) {
       FIELD_LINE.lastIndex = at;
       const f = FIELD_LINE.exec(text);
@@ -175,7 +185,13 @@ export class ResponseParser {
         headers[name] = value;
         continue;
       }
-      if (name === 'connection' && CLOSE_TOKEN.test(value)) close = true;
+      if (HOP_BY_HOP.has(name)) {
+        if (name === 'connection') {
+          connection = connection ? `${connection}, ${value}` : value;
+          if (CLOSE_TOKEN.test(value)) close = true;
+        } else if (name === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+        continue;
+      }
       // Own fields only: a field named `constructor` or `__proto__` is just a field.
       const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
       if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
@@ -186,7 +202,6 @@ export class ResponseParser {
       if (status === 101) throw protocolError('101 Switching Protocols to a request that did not ask to upgrade');
       return; // Interim (100, 103): the final response follows on the same connection.
     }
-    const te = headers['transfer-encoding'];
     // Only chunked is decoded (as Go's client): another coding would reach the client still applied and undeclared.
     if (te !== undefined && !/^chunked$/i.test(te)) throw protocolError(`unsupported transfer-encoding ${JSON.stringify(te)}`);
     if (te !== undefined && contentLength >= 0) {
@@ -197,7 +212,7 @@ export class ResponseParser {
     }
     this.reusable = !close;
     const sink = this.sink!;
-    sink.onHead({ status, reason: m[3] ?? '', headers });
+    sink.onHead({ status, reason: m[3] ?? '', headers, connection });
     if (this.headRequest || status === 204 || status === 304) return this.complete();
     if (te !== undefined) this.state = State.ChunkSize;
     else if (contentLength === 0) this.complete();

@@ -1,7 +1,7 @@
 import type { Exchange } from './exchange';
 import { ResponseHead, ResponseSink, TOKEN, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
-import { stripHopByHop } from './hop-by-hop';
+import { dropNamedFields } from './hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
 
 /** Why a forward failed before anything was written: lets the balancer choose to retry elsewhere. */
@@ -39,6 +39,13 @@ function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): str
   if (UNSAFE_TARGET.test(target)) throw protocolErrorForRequest(`request target ${JSON.stringify(target)}`);
   let head = `${req.method} ${target} HTTP/1.1\r\n`;
   if (!passHostHeader || headers.host === undefined) head += `host: ${origin.hostHeader}\r\n`;
+  if (ex.direct) {
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined && (name !== 'host' || passHostHeader)) head += `${name}: ${value}\r\n`;
+    }
+    return `${head}\r\n`;
+  }
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || (name === 'host' && !passHostHeader)) continue;
@@ -158,9 +165,9 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
 
   onHead(head: ResponseHead): void {
     clearTimeout(this.timer);
-    stripHopByHop(head.headers, false);
-    // Node frames the body to the client itself (chunked, or by the length kept below).
-    delete head.headers['transfer-encoding'];
+    // The parser left out the usual hop-by-hop fields (and the response is re-framed to the client); these are
+    // the ones the backend named.
+    if (head.connection) dropNamedFields(head.headers, head.connection);
     this.head = head;
   }
 

@@ -181,6 +181,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       }
       let service: string | undefined;
       let target: Handler | undefined;
+      let balanced = false;
       if (!config.service) errors.push('no service: set the router\'s service');
       else {
         service = qualify(config.service, snap.provider);
@@ -190,14 +191,17 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         if (internal) target = internal;
         else if (!svc) errors.push(`service ${service} does not exist`);
         else if (!svc.handler) errors.push(`service ${service} is disabled: ${svc.errors.join('; ')}`);
-        else target = svc.handler;
+        else {
+          target = svc.handler;
+          balanced = svc.config.loadBalancer !== undefined;
+        }
       }
       const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
       routers.set(name, {
         name, provider: snap.provider, config, entryPoints,
         tls: config.tls !== undefined,
         priority: config.priority || (rule?.defaultPriority ?? 0),
-        rule, middlewares: mwNames, service, handler,
+        rule, middlewares: mwNames, service, handler, direct: balanced && chain.length === 0,
         status: statusOf(errors, warnings), errors, warnings,
       });
     }

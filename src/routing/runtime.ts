@@ -19,6 +19,11 @@ export interface RouterRuntime {
   readonly middlewares: string[];
   readonly service?: string;
   readonly handler?: Handler;
+  /**
+   * Its handler is a load balancer's, with no middleware in front: a plain
+   * request for it can be served on the direct path (server/direct-connection.ts).
+   */
+  readonly direct: boolean;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];

@@ -15,9 +15,22 @@ import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
 import { sendError, upgradeRefusal } from './respond';
+import { DirectConnection, DirectHost } from './direct-connection';
+import type { DirectResponse } from './direct-response';
+import type { PlainRequestHead } from './request-head';
+import type { Routable } from '../routing/router-index';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
-export type PreRouting = (req: IncomingMessage, res: ServerResponse, ex: Exchange) => boolean;
+export interface PreRouting {
+  answer: (req: IncomingMessage, res: ServerResponse, ex: Exchange) => boolean;
+  /** Runs on this entrypoint only; on all without. */
+  entryPoint?: string;
+  /** Answers only requests whose target starts with this; any request without. */
+  pathPrefix?: string;
+}
+
+/** What a request served on the direct path has of Node's IncomingMessage (no body, no stream). */
+type DirectRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'httpVersion' | 'httpVersionMajor' | 'httpVersionMinor' | 'socket'>;
 
 export interface EntryPointOptions {
   name: string;
@@ -37,19 +50,31 @@ const unmap = (ip: string | undefined): string => (ip?.startsWith('::ffff:') ? i
  * current table, forwarded headers, then the router's compiled handler.
  * Every failure ends the request with a status; none escapes to the process.
  */
-export class EntryPointServer {
+export class EntryPointServer implements DirectHost {
   readonly server: http.Server;
   private readonly trusted: (ip: string) => boolean;
+  private readonly preRouting: PreRouting[];
   private inFlight = 0;
-  private draining = false;
+  draining = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sockets = new Set<Duplex>();
+  private readonly direct = new Set<DirectConnection>();
+  /** Node's own connection handler: a direct connection's socket goes to it when a request leaves the plain subset. */
+  private nodeConnection?: (socket: Socket) => void;
+  private idleSweep?: NodeJS.Timeout;
+  readonly maxHeadBytes: number;
+  readonly maxFields: number;
+  readonly keepAliveSeconds: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** Requests served on the direct path, and connections handed to Node's server from it (tests, diagnostics). */
+  readonly directStats = { requests: 0, handOffs: 0 };
 
   constructor(private readonly opts: EntryPointOptions) {
     const { cfg } = opts;
     const t = cfg.transport.respondingTimeouts;
     const serverOpts: http.ServerOptions = {
-      maxHeaderSize: cfg.http?.maxHeaderBytes ?? 16_384,
+      maxHeaderSize: (this.maxHeadBytes = cfg.http?.maxHeaderBytes ?? 16_384),
       insecureHTTPParser: false,
       requestTimeout: t.readTimeout,
       // Node refuses a header timeout above the request timeout: the whole request's bound wins.
@@ -67,6 +92,14 @@ export class EntryPointServer {
     if (cfg.transport.maxConnections) this.server.maxConnections = cfg.transport.maxConnections;
     if (cfg.transport.keepAliveMaxRequests) this.server.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
     this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
+    this.maxFields = cfg.http?.maxHeaderCount ?? 100;
+    this.keepAliveSeconds = Math.floor(t.idleTimeout / 1000);
+    this.headersTimeoutMs = serverOpts.headersTimeout ?? 0;
+    this.idleTimeoutMs = t.idleTimeout;
+    this.preRouting = opts.preRouting.filter((p) => p.entryPoint === undefined || p.entryPoint === opts.name);
+    // The direct path keeps no per-socket write timer and counts no requests per connection: with either
+    // bound configured, or TLS, every connection stays with Node's server.
+    if (!opts.tls && !t.writeTimeout && !cfg.transport.keepAliveMaxRequests) this.takeConnections();
     this.server.on('request', (req, res) => this.onRequest(req, res));
     // Node would answer `Expect: 100-continue` before any check; a rejected request must not invite its body.
     this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
@@ -80,6 +113,78 @@ export class EntryPointServer {
         for (const o of opts.observers) o.connectionClosed?.(opts.name, protocol);
       });
     });
+  }
+
+  /**
+   * Reads new connections on the direct path (direct-connection.ts) in
+   * place of Node's server, which keeps its handler for the connections
+   * handed to it.
+   */
+  private takeConnections(): void {
+    const [node] = this.server.listeners('connection') as ((socket: Socket) => void)[];
+    this.nodeConnection = node;
+    this.server.off('connection', node);
+    this.server.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.direct.add(new DirectConnection(socket, this));
+      if (!this.idleSweep && (this.headersTimeoutMs || this.idleTimeoutMs)) this.startIdleSweep();
+    });
+  }
+
+  handOff(socket: Socket, unread: Buffer | null): void {
+    this.directStats.handOffs++;
+    this.nodeConnection!.call(this.server, socket);
+    // Node's parser reads the socket's handle from now on; these bytes came before, so they go first.
+    if (unread) socket.emit('data', unread);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  released(conn: DirectConnection): void {
+    this.direct.delete(conn);
+  }
+
+  /**
+   * The header and idle timeouts of direct connections waiting for a
+   * request, checked on a quarter of the shorter one (at most every 500 ms,
+   * as Node checks its own): one timer for all, none per request.
+   */
+  private startIdleSweep(): void {
+    const shortest = Math.min(...[this.headersTimeoutMs, this.idleTimeoutMs].filter((ms) => ms > 0));
+    const every = Math.max(50, Math.min(500, shortest / 4));
+    this.idleSweep = setInterval(() => {
+      const now = Date.now();
+      for (const conn of this.direct) if (conn.deadline && conn.deadline <= now) conn.closeIfIdle();
+      if (!this.direct.size) {
+        clearInterval(this.idleSweep);
+        this.idleSweep = undefined;
+      }
+    }, every).unref();
+  }
+
+  /**
+   * A plain request (request-head.ts) is served here when it passes the
+   * same hygiene and matches a router whose handler is a bare load
+   * balancer: no middleware and no pre-routing step can see it, so the
+   * balancer, the upstream client and the observers are all that touch
+   * its request and response, and those use only what DirectRequest and
+   * DirectResponse provide. Anything else goes to Node's server.
+   */
+  serve(head: PlainRequestHead, res: DirectResponse, socket: Socket): boolean {
+    for (const p of this.preRouting) if (p.pathPrefix === undefined || head.url.startsWith(p.pathPrefix)) return false;
+    const req: DirectRequest = {
+      method: head.method, url: head.url, headers: head.headers, rawHeaders: head.rawHeaders,
+      httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket,
+    };
+    // Sound by the reasoning above: the direct route reads nothing else of either object.
+    const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, true);
+    if (ex instanceof Error) return false;
+    const router = this.opts.table().match(ex.entryPoint, ex.match);
+    if (!router?.direct) return false;
+    this.inFlight++;
+    this.directStats.requests++;
+    res.once('close', () => this.ended(ex, res.statusCode, 0, res.bodyBytes, !res.writableFinished));
+    this.run(ex, router);
+    return true;
   }
 
   get name(): string {
@@ -115,6 +220,8 @@ export class EntryPointServer {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const conn of this.direct) conn.closeIfIdle();
+    clearInterval(this.idleSweep);
     if (this.inFlight > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
@@ -126,7 +233,7 @@ export class EntryPointServer {
     await closed;
   }
 
-  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade']): Exchange | Error {
+  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct = false): Exchange | Error {
     const rejection = inspectRequest(req, {
       maxHeaderCount: this.opts.cfg.http?.maxHeaderCount ?? 100,
       dropUnderscoreHeaders: this.opts.cfg.http?.dropUnderscoreHeaders ?? true,
@@ -151,7 +258,7 @@ export class EntryPointServer {
     };
     return {
       req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
-      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade,
+      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct,
     };
   }
 
@@ -169,7 +276,7 @@ export class EntryPointServer {
     }
     if (this.bodyTooLarge(req, res)) return;
     if (expectsContinue) res.writeContinue();
-    for (const step of this.opts.preRouting) if (step(req, res, ex)) return;
+    for (const step of this.preRouting) if (step.answer(req, res, ex)) return;
     this.dispatch(ex);
   }
 
@@ -225,6 +332,10 @@ export class EntryPointServer {
       sendError(ex.res, 404, '404 page not found');
       return;
     }
+    this.run(ex, router);
+  }
+
+  private run(ex: Exchange, router: Routable): void {
     ex.routerName = router.name;
     ex.serviceName = router.service;
     router.handler(ex).catch((err: unknown) => this.fail(ex, err));
@@ -256,21 +367,21 @@ export class EntryPointServer {
     const end = (): void => {
       if (ended) return;
       ended = true;
-      this.inFlight--;
-      if (ex && this.opts.observers.length) {
-        const record = {
-          ex, status: res.statusCode, bytesIn,
-          bytesOut: Math.max(0, socket.bytesWritten - writtenBefore - headLength(res)),
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-          aborted: !res.writableFinished,
-        };
-        for (const o of this.opts.observers) o.requestEnded(record);
-      }
-      if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
+      this.ended(ex, res.statusCode, bytesIn, Math.max(0, socket.bytesWritten - writtenBefore - headLength(res)), !res.writableFinished, started);
     };
     res.once('close', end);
     // An upgraded connection outlives its response object: it ends when its socket closes.
     ex?.upgrade?.socket.once('close', end);
+  }
+
+  /** One request is over: observers get its record (when it got as far as an exchange), a draining close its cue. */
+  private ended(ex: Exchange | undefined, status: number, bytesIn: number, bytesOut: number, aborted: boolean, started = ex?.startedAt ?? 0n): void {
+    this.inFlight--;
+    if (ex && this.opts.observers.length) {
+      const record = { ex, status, bytesIn, bytesOut, durationMs: Number(process.hrtime.bigint() - started) / 1e6, aborted };
+      for (const o of this.opts.observers) o.requestEnded(record);
+    }
+    if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
   }
 }
 

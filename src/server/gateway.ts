@@ -138,6 +138,11 @@ export class Gateway {
     return this.entryPoints.find((e) => e.name === entryPoint)?.port ?? 0;
   }
 
+  /** An entrypoint's direct-path counters (server/direct-connection.ts), or undefined for an unknown name. */
+  directStats(entryPoint: string): Readonly<EntryPointServer['directStats']> | undefined {
+    return this.entryPoints.find((e) => e.name === entryPoint)?.directStats;
+  }
+
   push(snapshot: ProviderSnapshot): void {
     if (this.closed) return;
     this.snapshots.set(snapshot.provider, snapshot);

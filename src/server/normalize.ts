@@ -11,6 +11,8 @@ import { routingPath } from '../rules/routing-path';
  */
 export function normalizeTarget(rawPath: string): string | null {
   if (!rawPath.startsWith('/')) return null;
+  // Most paths have nothing to decode, resolve or merge: they are their own normal form.
+  if (PLAIN_PATH.test(rawPath)) return rawPath;
   const decoded = routingPath(rawPath);
   const out: string[] = [];
   const segments = decoded.split('/');
@@ -30,6 +32,9 @@ export function normalizeTarget(rawPath: string): string | null {
   }
   return '/' + out.join('/');
 }
+
+/** Only unreserved and sub-delim characters, no `%`, no segment starting with a dot, no empty segment before the last. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)*\/?$/;
 
 /** Splits a request target into its path and raw query (without `?`). */
 export function splitTarget(url: string): { path: string; query: string } {
@@ -75,6 +80,7 @@ const ESCAPE_OPTION: Record<string, keyof EncodedCharacters> = {
  * counts as an encoded one, because some backends treat it as a separator.
  */
 export function forbiddenEscape(rawPath: string, allow: Partial<EncodedCharacters> = {}): string | null {
+  if (!rawPath.includes('%') && !rawPath.includes('\\')) return null;
   const allowed = { ...ENCODED_CHARACTERS_DEFAULTS, ...allow };
   if (!allowed.allowEncodedBackSlash && rawPath.includes('\\')) return '\\';
   for (const m of rawPath.matchAll(/%([0-9A-Fa-f]{2})/g)) {

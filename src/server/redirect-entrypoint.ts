@@ -8,7 +8,7 @@ import { parseAddress } from './entrypoint';
  * name or `:port`) with `scheme`, as Traefik does for HTTP → HTTPS. Runs
  * after the ACME HTTP-01 responder, so validations still reach it.
  */
-export function entryPointRedirect(redirect: NonNullable<NonNullable<EntryPoint['http']>['redirections']>['entryPoint'], all: Record<string, EntryPoint>): PreRouting {
+export function entryPointRedirect(redirect: NonNullable<NonNullable<EntryPoint['http']>['redirections']>['entryPoint'], all: Record<string, EntryPoint>): PreRouting['answer'] {
   const target = all[redirect.to]?.address ?? redirect.to;
   const port = parseAddress(target.startsWith(':') || target.includes(':') ? target : `:${target}`).port;
   const scheme = redirect.scheme;

@@ -8,7 +8,9 @@
 import http from 'node:http';
 import tls from 'node:tls';
 
-const PREFIX = '/.well-known/acme-challenge/';
+/** Where ACME HTTP-01 validations ask for their tokens (RFC 8555 8.3). */
+export const CHALLENGE_PATH = '/.well-known/acme-challenge/';
+const PREFIX = CHALLENGE_PATH;
 
 export class ChallengeRegistry {
   private readonly tokens = new Map<string, string>();

@@ -1,0 +1,74 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A request head the direct path serves itself: origin-form, HTTP/1.1, no body, every field once. */
+export interface PlainRequestHead {
+  method: string;
+  url: string;
+  /** Lower-cased names, each present once; hop-by-hop fields left out. */
+  headers: IncomingHttpHeaders;
+  /** Names as sent and values, alternating (as Node's `rawHeaders`). */
+  rawHeaders: string[];
+  /** Offset just past the blank line that ends the head. */
+  end: number;
+}
+
+/** Not enough bytes yet for a whole head. */
+export const INCOMPLETE = 0;
+/** Anything outside the plain subset: the connection goes to Node's HTTP server, which decides. */
+export const HAND_OFF = 1;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+// Methods that never carry a body in practice and that every parser knows; others are handed off.
+const REQUEST_LINE = /(GET|HEAD|OPTIONS|DELETE) (\/[!-~]*) HTTP\/1\.1\r\n/y;
+// A field line of a token name and a value of visible ASCII with inner spaces or tabs; obs-text, control
+// bytes, obs-fold and a space before the colon all fall outside and are handed off.
+const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[!-~]+(?:[ \t]+[!-~]+)*)?)[ \t]*\r\n/y;
+/**
+ * Fields whose presence means more than a plain exchange: a body and its
+ * framing, a protocol change, an interim response, a connection to close.
+ * `__proto__` is here because it cannot be an own key of a plain object.
+ */
+const HANDED_OFF_FIELDS = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings', '__proto__']);
+/** Hop-by-hop fields (RFC 9110 7.6.1): kept in `rawHeaders`, left out of `headers`, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer']);
+
+/**
+ * Reads one request head from `buf` at `start` for the direct path, or says
+ * why not. It accepts only a strict subset of what Node's parser (llhttp)
+ * accepts with the same meaning, so a request it takes is one Node would
+ * have read identically; for everything else (bodies, upgrades, HTTP/1.0,
+ * absolute or `*` targets, repeated fields, obs-text, oversized heads,
+ * `Connection` other than keep-alive) it answers HAND_OFF and the exact
+ * bytes go to Node's server, whose hygiene and errors then apply unchanged.
+ * test/unit/request-head.test.ts checks the subset against llhttp itself.
+ */
+export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number, maxFields: number): PlainRequestHead | typeof INCOMPLETE | typeof HAND_OFF {
+  const blank = buf.indexOf(CRLFCRLF, start);
+  if (blank < 0) return buf.length - start > maxHeadBytes ? HAND_OFF : INCOMPLETE;
+  const end = blank + 4;
+  if (end - start > maxHeadBytes) return HAND_OFF;
+  const text = buf.toString('latin1', start, blank + 2);
+  REQUEST_LINE.lastIndex = 0;
+  const line = REQUEST_LINE.exec(text);
+  if (!line) return HAND_OFF;
+  const headers: IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
+  let at = REQUEST_LINE.lastIndex;
+  while (at < text.length) {
+    FIELD_LINE.lastIndex = at;
+    const field = FIELD_LINE.exec(text);
+    if (!field || rawHeaders.length >= maxFields * 2) return HAND_OFF;
+    at = FIELD_LINE.lastIndex;
+    const name = field[1].toLowerCase();
+    if (headers[name] !== undefined || HANDED_OFF_FIELDS.has(name)) return HAND_OFF;
+    const value = field[2];
+    rawHeaders.push(field[1], value);
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return HAND_OFF;
+      continue;
+    }
+    headers[name] = value;
+  }
+  if (headers.host === undefined) return HAND_OFF;
+  return { method: line[1], url: line[2], headers, rawHeaders, end };
+}
