@@ -30,6 +30,8 @@ export interface CallOptions {
 const UNSAFE_VALUE = /[\0\r\n]/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
 const EMPTY = Buffer.alloc(0);
+/** A Connection value that names no other field (the usual one). */
+const BARE_CONNECTION = /^(?:keep-alive|close)$/i;
 
 /** The request line and header block sent upstream, with the bytes the client sent (latin1 round-trips them). */
 function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): string {
@@ -167,7 +169,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     clearTimeout(this.timer);
     // The parser left out the usual hop-by-hop fields (and the response is re-framed to the client); these are
     // the ones the backend named.
-    if (head.connection) dropNamedFields(head.headers, head.connection);
+    if (head.connection && !BARE_CONNECTION.test(head.connection)) dropNamedFields(head.headers, head.connection);
     this.head = head;
   }
 

@@ -94,17 +94,21 @@ export class DirectConnection implements ResponseOwner {
 
   responseDone(res: DirectResponse): void {
     if (res !== this.current) return;
-    process.nextTick(() => {
-      this.current = null;
-      res.closeOnce();
-      if (this.closing) {
-        this.socket.end();
-        return;
-      }
-      if (this.host.idleTimeoutMs) this.deadline = Date.now() + this.host.idleTimeoutMs;
-      if (this.socket.isPaused()) this.socket.resume();
-      if (this.unread) this.next();
-    });
+    this.current = null;
+    if (this.host.idleTimeoutMs) this.deadline = Date.now() + this.host.idleTimeoutMs;
+    // The next request waits a tick: it must not start inside the end() of the one before.
+    if (this.unread || this.closing) process.nextTick(() => this.afterResponse(res));
+    else res.closeOnce();
+  }
+
+  private afterResponse(res: DirectResponse): void {
+    res.closeOnce();
+    if (this.closing) {
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.unread && !this.current) this.next();
   }
 
   private next(): void {

@@ -66,7 +66,9 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
     }
   }
   if (url !== '*') {
-    const escape = forbiddenEscape(originForm(url).split('?')[0], limits.encodedCharacters);
+    const target = originForm(url);
+    const query = target.indexOf('?');
+    const escape = forbiddenEscape(query < 0 ? target : target.slice(0, query), limits.encodedCharacters);
     if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
   }
   if (limits.dropUnderscoreHeaders) for (const name of underscored) delete req.headers[name];
