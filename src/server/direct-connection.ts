@@ -140,7 +140,7 @@ export class DirectConnection implements ResponseOwner {
     while ((chunk = socket.read() as Buffer | null) !== null) this.unread = this.unread ? Buffer.concat([this.unread, chunk]) : chunk;
     const unread = this.unread;
     this.unread = null;
-    this.host.handOff(socket, unread);
+    if (!socket.destroyed) this.host.handOff(socket, unread);
   }
 
   private release(): void {

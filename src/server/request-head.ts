@@ -26,11 +26,12 @@ const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[!-~]+(?:[ \t]+[!-~
 /**
  * Fields whose presence means more than a plain exchange: a body and its
  * framing, a protocol change, an interim response, a connection to close.
- * `__proto__` is here because it cannot be an own key of a plain object.
+ * `__proto__` is here because it cannot be an own key of a plain object,
+ * Proxy-Connection because llhttp reads it as Connection.
  */
-const HANDED_OFF_FIELDS = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings', '__proto__']);
+const HANDED_OFF_FIELDS = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings', '__proto__', 'proxy-connection']);
 /** Hop-by-hop fields (RFC 9110 7.6.1): kept in `rawHeaders`, left out of `headers`, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer']);
 
 /**
  * Reads one request head from `buf` at `start` for the direct path, or says
@@ -54,6 +55,7 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
   const headers: IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
   let at = REQUEST_LINE.lastIndex;
+  let hopByHop: Set<string> | undefined;
   while (at < text.length) {
     FIELD_LINE.lastIndex = at;
     const field = FIELD_LINE.exec(text);
@@ -64,7 +66,8 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
     const value = field[2];
     rawHeaders.push(field[1], value);
     if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return HAND_OFF;
+      if (hopByHop?.has(name) || (name === 'connection' && value.toLowerCase() !== 'keep-alive')) return HAND_OFF;
+      (hopByHop ??= new Set()).add(name);
       continue;
     }
     headers[name] = value;
