@@ -104,11 +104,20 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p === 'traefik' ? '' : `${p}_` });
 
   const cache = new Map<string, Cached>();
-  const entry = (r: RequestRecord, code: string, method: string, protocol: string): Cached => {
+  // The series of the request before: steady traffic mostly repeats it, and comparing six strings (the same
+  // string objects, most of them) costs less than building and hashing the key.
+  let last: { ep: string; router?: string; service?: string; code: number; method: string; protocol: string; c: Cached; key: string } | undefined;
+  const entry = (r: RequestRecord, method: string, protocol: string): Cached => {
     const { ex } = r;
+    const l = last;
+    if (l && l.code === r.status && l.router === ex.routerName && l.service === ex.serviceName && l.ep === ex.entryPoint && l.method === method && l.protocol === protocol && cache.get(l.key) === l.c) return l.c;
+    const code = String(r.status);
     const key = `${ex.entryPoint}\u0001${ex.routerName ?? ''}\u0001${ex.serviceName ?? ''}\u0001${code}\u0001${method}\u0001${protocol}`;
     let c = cache.get(key);
-    if (c) return c;
+    if (c) {
+      last = { ep: ex.entryPoint, router: ex.routerName, service: ex.serviceName, code: r.status, method, protocol, c, key };
+      return c;
+    }
     c = { router: ex.routerName, service: ex.serviceName };
     if (opts.addEntryPointsLabels) c.ep = ep.get([code, method, protocol, ex.entryPoint]);
     if (ex.routerName && opts.addRoutersLabels) {
@@ -123,6 +132,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
       c.retries.inc(0);
     }
     cache.set(key, c);
+    last = { ep: ex.entryPoint, router: ex.routerName, service: ex.serviceName, code: r.status, method, protocol, c, key };
     return c;
   };
   const record = (series: RequestSeries | undefined, seconds: number, r: RequestRecord): void => {
@@ -134,7 +144,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
       if (!opts.addInternals && r.ex.serviceName?.endsWith('@internal')) return;
       const method = METHODS.has(r.ex.req.method ?? '') ? (r.ex.req.method as string) : 'EXTENSION_METHOD';
       const protocol = r.ex.upgrade ? 'websocket' : r.ex.req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
-      const c = entry(r, String(r.status), method, protocol);
+      const c = entry(r, method, protocol);
       const seconds = r.durationMs / 1000;
       record(c.ep, seconds, r);
       record(c.rt, seconds, r);

@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger';
 import type { RequestObserver } from './observer';
 import { normalizeHost } from '../rules/routing-path';
 import { normalizeTarget, splitTarget } from './normalize';
-import { inspectRequest, originForm } from './hygiene';
+import { HygieneLimits, inspectRequest, originForm } from './hygiene';
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
@@ -54,6 +54,7 @@ export class EntryPointServer implements DirectHost {
   readonly server: http.Server;
   private readonly trusted: (ip: string) => boolean;
   private readonly preRouting: PreRouting[];
+  private readonly hygiene: HygieneLimits;
   private inFlight = 0;
   draining = false;
   private idleWaiters: (() => void)[] = [];
@@ -93,6 +94,7 @@ export class EntryPointServer implements DirectHost {
     if (cfg.transport.keepAliveMaxRequests) this.server.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
     this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
     this.maxFields = cfg.http?.maxHeaderCount ?? 100;
+    this.hygiene = { maxHeaderCount: this.maxFields, dropUnderscoreHeaders: cfg.http?.dropUnderscoreHeaders ?? true, encodedCharacters: cfg.http?.encodedCharacters };
     this.keepAliveSeconds = Math.floor(t.idleTimeout / 1000);
     this.headersTimeoutMs = serverOpts.headersTimeout ?? 0;
     this.idleTimeoutMs = t.idleTimeout;
@@ -234,11 +236,7 @@ export class EntryPointServer implements DirectHost {
   }
 
   private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct = false): Exchange | Error {
-    const rejection = inspectRequest(req, {
-      maxHeaderCount: this.opts.cfg.http?.maxHeaderCount ?? 100,
-      dropUnderscoreHeaders: this.opts.cfg.http?.dropUnderscoreHeaders ?? true,
-      encodedCharacters: this.opts.cfg.http?.encodedCharacters,
-    });
+    const rejection = inspectRequest(req, this.hygiene);
     if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);
