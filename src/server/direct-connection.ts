@@ -95,6 +95,7 @@ export class DirectConnection implements ResponseOwner {
   responseDone(res: DirectResponse): void {
     if (res !== this.current) return;
     this.current = null;
+    if (res.closesConnection) this.endAfter = true;
     if (this.host.idleTimeoutMs) this.deadline = Date.now() + this.host.idleTimeoutMs;
     // The next request waits a tick: it must not start inside the end() of the one before.
     if (this.unread || this.closing) process.nextTick(() => this.afterResponse(res));

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { CLOSE_TOKEN } from '../proxy/response-parser';
 
 /** What the connection does for its current response. */
 export interface ResponseOwner {
@@ -50,6 +51,8 @@ export class DirectResponse extends EventEmitter {
   writableFinished = false;
   /** Body bytes written (framing excluded). */
   bodyBytes = 0;
+  /** The head said `Connection: close`: the connection ends after this response. */
+  closesConnection = false;
   private readonly fields = new Map<string, OutgoingHttpHeader>();
   private chunked = false;
   private closed = false;
@@ -131,8 +134,13 @@ export class DirectResponse extends EventEmitter {
     }
     if (!this.fields.has('date')) out += `Date: ${httpDate()}\r\n`;
     const { owner } = this;
-    if (owner.closing) out += 'Connection: close\r\n';
-    else {
+    const own = this.fields.get('connection');
+    // As Node's server: a Connection field set on the response is sent as it is, and `close` in it is obeyed.
+    if (own !== undefined) this.closesConnection = CLOSE_TOKEN.test(String(own));
+    else if (owner.closing) {
+      out += 'Connection: close\r\n';
+      this.closesConnection = true;
+    } else {
       out += 'Connection: keep-alive\r\n';
       if (owner.keepAliveSeconds) out += `Keep-Alive: timeout=${owner.keepAliveSeconds}\r\n`;
     }
