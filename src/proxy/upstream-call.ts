@@ -119,7 +119,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     const conn = (this.conn = this.pool.acquire(this.origin));
     conn.user = this;
     conn.parser.start(this, req.method === 'HEAD');
-    res.once('close', this.onClientClose);
+    // `on`, not `once`: the response is this request's alone and clientLeft() acts only once.
+    res.on('close', this.onClientClose);
     if (!conn.connected) this.arm('dial', this.opts.dialTimeoutMs);
     conn.socket.write(request, 'latin1');
     const te = req.headers['transfer-encoding'];

@@ -39,6 +39,8 @@ export class DirectConnection implements ResponseOwner {
   deadline: number;
   private endAfter = false;
   private released = false;
+  /** The client is not reading its responses: no further request is served until the socket drains. */
+  private awaitingDrain = false;
 
   private readonly onData = (data: Buffer): void => {
     this.unread = this.unread ? Buffer.concat([this.unread, data]) : data;
@@ -62,6 +64,10 @@ export class DirectConnection implements ResponseOwner {
   };
   private readonly onDrain = (): void => {
     this.current?.emit('drain');
+    if (!this.awaitingDrain) return;
+    this.awaitingDrain = false;
+    if (this.unread && !this.current) this.next();
+    else this.socket.resume();
   };
   private readonly onError = (): void => {
     this.socket.destroy();
@@ -108,11 +114,19 @@ export class DirectConnection implements ResponseOwner {
       this.socket.end();
       return;
     }
-    if (this.socket.isPaused()) this.socket.resume();
     if (this.unread && !this.current) this.next();
+    else if (this.socket.isPaused() && !this.awaitingDrain) this.socket.resume();
   }
 
   private next(): void {
+    // As Node's server: responses the client has not read yet stop the next request (pipelined or not), so
+    // a client that sends and never reads cannot make the gateway buffer its answers without bound.
+    if (this.socket.writableNeedDrain) {
+      this.awaitingDrain = true;
+      this.socket.pause();
+      return;
+    }
+    if (this.socket.isPaused() && this.unread!.length <= this.host.maxHeadBytes) this.socket.resume();
     const buf = this.unread!;
     const head = readRequestHead(buf, 0, this.host.maxHeadBytes, this.host.maxFields);
     if (head === INCOMPLETE || head === HAND_OFF) return this.handOff();

@@ -184,7 +184,8 @@ export class EntryPointServer implements DirectHost {
     if (!router?.direct) return false;
     this.inFlight++;
     this.directStats.requests++;
-    res.once('close', () => this.ended(ex, res.statusCode, 0, res.bodyBytes, !res.writableFinished));
+    // `on`, not `once`: a direct response emits `close` exactly once, and once() costs a wrapper per request.
+    res.on('close', () => this.ended(ex, res.statusCode, 0, res.bodyBytes, !res.writableFinished));
     this.run(ex, router);
     return true;
   }
@@ -244,7 +245,8 @@ export class EntryPointServer implements DirectHost {
     const absolute = req.url?.startsWith('/') ? null : /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
     const remoteIp = unmap(req.socket.remoteAddress);
     const tls = Boolean(this.opts.tls);
-    stripHopByHop(req.headers, upgrade !== undefined);
+    // The direct path's reader has left hop-by-hop fields out already (and its Connection names none).
+    if (!direct) stripHopByHop(req.headers, upgrade !== undefined);
     const clientIp = applyForwarded(req.headers, { remoteIp, tls, localPort: req.socket.localPort ?? 0, trusted: this.trusted(remoteIp) });
     const match: MatchRequest = {
       host: normalizeHost(absolute ? absolute[1] : req.headers.host ?? ''),
