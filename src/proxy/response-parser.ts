@@ -16,7 +16,11 @@ export interface ResponseHead {
   connection: string;
 }
 
-/** Receives one response's parts, in order: a head, body chunks (views into the socket's buffers), completion. */
+/**
+ * Receives one response's parts, in order: a head, body chunks, completion.
+ * A chunk is a view of the connection's read buffer, valid only until the
+ * end of the parser call that delivered it: a sink copies what it keeps.
+ */
 export interface ResponseSink {
   onHead(head: ResponseHead): void;
   onBody(chunk: Buffer): void;
@@ -59,6 +63,8 @@ export const protocolError = (message: string): PortierError =>
  * chunk sizes are errors. Bare-LF line ends are accepted, as nginx and Go
  * accept them from upstreams. Interim 1xx responses are skipped. `execute`
  * throws a PortierError `UPSTREAM_INVALID`; the connection is then unusable.
+ * `execute` may be given a view of a buffer the caller reuses: the parser
+ * copies what it keeps, and body chunks are valid only during `onBody`.
  */
 export class ResponseParser {
   private state = State.Idle;
@@ -156,7 +162,8 @@ export class ResponseParser {
       return i + nl + sep - prior;
     }
     if (buf.length > MAX_HEAD_BYTES) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-    this.pending = buf;
+    // Kept past this call: a copy, never a view of the caller's buffer (which may be reused for the next read).
+    this.pending = prior ? buf : Buffer.from(buf);
     return data.length;
   }
 

@@ -221,7 +221,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     if (reusable && this.requestSent) this.pool.release(conn);
     else conn.destroy();
     this.stopBody();
-    this.ex.res.end(body ?? undefined);
+    this.ex.res.end(body ? this.owned(body) : undefined);
     this.settle();
   }
 
@@ -281,11 +281,21 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     if (!this.committed) this.commit();
     this.ex.origin.bytes += chunk.length;
     const { res } = this.ex;
-    if (!res.write(chunk) && this.conn && !this.paused) {
+    if (!res.write(this.owned(chunk)) && this.conn && !this.paused) {
       this.paused = true;
       this.conn.socket.pause();
       res.once('drain', this.onResponseDrain);
     }
+  }
+
+  /**
+   * A body chunk as the response may keep it. Chunks are views of the
+   * connection's read buffer (response-parser.ts): Node's response, and
+   * middlewares behind it (compress, buffering), may hold one past this
+   * call, so they get a copy. A direct response never keeps one.
+   */
+  private owned(chunk: Buffer): Buffer {
+    return this.ex.direct ? chunk : Buffer.from(chunk);
   }
 
   private clientLeft(): void {

@@ -40,7 +40,9 @@ const noBodyStatus = (status: number): boolean => status < 200 || status === 204
  * adds the same Date and Connection fields, but builds the head once, at
  * the first byte, and sends a head with a whole body in one write.
  * It has the part of ServerResponse the direct route uses (the balancer,
- * the upstream client, error answers, observers), with the same meaning.
+ * the upstream client, error answers, observers), with the same meaning,
+ * and one guarantee Node's lacks: it never keeps a chunk it is given past
+ * the call (the upstream client hands it views of a reused read buffer).
  * Events: `drain` from the socket, `close` once, when the response is
  * done or the client went away first (then `writableFinished` is false).
  */
@@ -164,15 +166,16 @@ export class DirectResponse extends EventEmitter {
       if (head) socket.write(head, 'latin1');
       if (payload) {
         socket.write(`${payload.length.toString(16)}\r\n`, 'latin1');
-        socket.write(payload);
+        socket.write(Buffer.from(payload));
         socket.write('\r\n', 'latin1');
       }
       if (last) socket.write(CHUNKED_END);
       socket.uncork();
       return socket.writableLength < socket.writableHighWaterMark;
     }
+    // The caller's buffer may be reused once this returns (upstream read buffer): what the socket may keep is a copy.
     if (!payload) return head ? socket.write(head, 'latin1') : true;
-    if (!head) return socket.write(payload);
+    if (!head) return socket.write(Buffer.from(payload));
     if (head.length + payload.length <= JOIN_LIMIT) {
       const joined = Buffer.allocUnsafe(head.length + payload.length);
       joined.write(head, 0, 'latin1');
@@ -181,7 +184,7 @@ export class DirectResponse extends EventEmitter {
     }
     socket.cork();
     socket.write(head, 'latin1');
-    const ok = socket.write(payload);
+    const ok = socket.write(Buffer.from(payload));
     socket.uncork();
     return ok;
   }

@@ -291,6 +291,60 @@ t.test('request bodies reach the backend byte-exact', async (t) => {
   }
 });
 
+t.test('slow clients at once, on the direct path and through a middleware: each gets its own bytes', async (t) => {
+  // Upstream sockets read into one shared buffer: a chunk a response still holds while another connection
+  // reads would be overwritten. Clients that stall now and then keep chunks queued while the others read.
+  const bodies = Array.from({ length: 4 }, () => crypto.randomBytes(4 << 20));
+  const up = await httpBackend((req, res) => {
+    const body = bodies[Number(req.url?.split('/').pop())];
+    let at = 0;
+    const pump = (): void => {
+      while (at < body.length) if (!res.write(body.subarray(at, (at += 65_536)))) return void res.once('drain', pump);
+      res.end();
+    };
+    pump();
+  });
+  const gw = await startTestGateway({
+    http: {
+      routers: {
+        direct: { rule: 'PathPrefix(`/direct`)', service: 'up' },
+        mw: { rule: 'PathPrefix(`/mw`)', service: 'up', middlewares: ['noop'] },
+      },
+      services: { up: { loadBalancer: { servers: [{ url: up.url }] } } },
+      middlewares: { noop: { headers: {} } },
+    },
+  });
+  t.teardown(async () => {
+    await gw.close();
+    await up.close();
+  });
+  const stalling = (path: string): Promise<Buffer | string> =>
+    within(
+      new Promise<Buffer>((resolve, reject) => {
+        http.get(`${gw.url}${path}`, { agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          let n = 0;
+          res.on('data', (c: Buffer) => {
+            parts.push(c);
+            if (++n % 8 === 0) {
+              res.pause();
+              setTimeout(() => res.resume(), 20);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        }).on('error', reject);
+      }).catch((e: Error) => e.message),
+      20_000,
+    );
+  const paths = ['/direct/0', '/direct/1', '/mw/2', '/mw/3'];
+  const got = await Promise.all(paths.map(stalling));
+  for (const [i, path] of paths.entries()) {
+    const g = got[i];
+    t.ok(Buffer.isBuffer(g) && g.length === bodies[i].length && sha(g) === sha(bodies[i]), `${path}: 4 MB byte-exact (${Buffer.isBuffer(g) ? g.length : g})`);
+  }
+});
+
 t.test('backpressure: 8 MB to a client that waits 500 ms before reading arrive complete', async (t) => {
   const big = crypto.randomBytes(8 << 20);
   const up = await httpBackend((req, res) => {
