@@ -1,5 +1,5 @@
 import type { LoadBalancerConfig } from '../dynamic/model';
-import type { Exchange, Handler } from '../proxy/exchange';
+import type { DirectService, Exchange, Handler } from '../proxy/exchange';
 import { Forwarder, ForwarderOptions, UpstreamFailure } from '../proxy/forwarder';
 import { requestError } from '../errors';
 import { duration } from '../config/decode';
@@ -70,39 +70,56 @@ export class LoadBalancer {
     return Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
   }
 
-  readonly handler: Handler = async (ex) => {
+  /**
+   * Serves `ex`, then calls `done` once: with nothing when the response was
+   * handed off, with the error otherwise (see Handler). Callbacks rather
+   * than promises: the direct path calls it for every request
+   * (RouterRuntime.direct), and `handler` wraps it for middleware chains.
+   */
+  readonly serve: DirectService = (ex, done) => {
     const tried: ServerState[] = [];
     let pinned = this.pinnedServer(ex);
     let last: unknown;
-    for (let attempt = 0; attempt <= this.servers.length; attempt++) {
+    let attempt = 0;
+    const next = (): void => {
       // When every server is passively ejected, try them anyway rather than answer 503 (panic mode):
       // an ejection is a guess from one failure, an active health check's verdict is not.
       const server =
-        pinned ?? this.wrr.next((s) => s.available() && !tried.includes(s)) ?? this.wrr.next((s) => s.healthy && !tried.includes(s));
-      if (!server) break;
+        attempt++ > this.servers.length
+          ? undefined
+          : (pinned ?? this.wrr.next((s) => s.available() && !tried.includes(s)) ?? this.wrr.next((s) => s.healthy && !tried.includes(s)));
+      if (!server) return done(last ?? requestError('NO_SERVER', 503, 'no available server'));
       if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
       pinned = undefined;
       ex.serverUrl = server.url;
-      try {
-        if (ex.upgrade) await this.forwarder.upgrade(ex, ex.upgrade.socket, ex.upgrade.head, server.url);
-        else await this.forwarder.forward(ex, server.url);
-        server.connectionSucceeded();
-        return;
-      } catch (err) {
+      const settled = (err?: unknown): void => {
+        if (err === undefined) {
+          server.connectionSucceeded();
+          return done();
+        }
         last = err;
-        if (!(err instanceof UpstreamFailure)) throw err;
+        if (!(err instanceof UpstreamFailure)) return done(err);
         if (err.notConnected) server.connectionFailed();
         if (err.staleSocket) this.forwarder.dropIdle(server.url);
         // Resent when the server was never reached, a stale keep-alive socket failed, or the connection broke
         // before any response (a replica killed mid-request: RFC 9110 9.2.2, nginx's `proxy_next_upstream error`).
         // A response timeout is not resent: that would double the load on a slow service.
         const again = (err.notConnected || err.staleSocket || err.code === 'UPSTREAM_REFUSED') && !ex.upgrade && replayable(ex);
-        if (!again) throw err;
+        if (!again) return done(err);
         if (!err.staleSocket) tried.push(server);
-      }
+        next();
+      };
+      if (ex.upgrade) this.forwarder.upgrade(ex, ex.upgrade.socket, ex.upgrade.head, server.url).then(() => settled(), settled);
+      else this.forwarder.forward(ex, server.url, settled);
+    };
+    try {
+      next();
+    } catch (err) {
+      done(err);
     }
-    throw last ?? requestError('NO_SERVER', 503, 'no available server');
   };
+
+  readonly handler: Handler = (ex) => new Promise<void>((resolve, reject) => this.serve(ex, (err) => (err === undefined ? resolve() : reject(err))));
 
   private pinnedServer(ex: Exchange): ServerState | undefined {
     if (!this.sticky) return undefined;

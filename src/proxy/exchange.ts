@@ -67,5 +67,12 @@ export const newOrigin = (): Origin => ({ status: 0, bytes: 0, startedAt: 0n, du
  */
 export type Handler = (ex: Exchange) => Promise<void>;
 
+/**
+ * A service as the direct path calls it: `done` once, with nothing when the
+ * response was handed off, with the error (a PortierError with a status)
+ * while nothing was written.
+ */
+export type DirectService = (ex: Exchange, done: (err?: unknown) => void) => void;
+
 /** A middleware wraps the next handler once, at compile time. */
 export type Middleware = (next: Handler) => Handler;

@@ -69,9 +69,9 @@ export class Forwarder {
     this.proxy.on('error', () => undefined);
   }
 
-  forward(ex: Exchange, target: string): Promise<void> {
-    const origin = this.originOf(target);
-    return new Promise<void>((resolve, reject) => new UpstreamCall(ex, origin, this.pool, this.opts, resolve, reject).start());
+  /** Forwards `ex` to `target`; `done` once, with an UpstreamFailure while nothing was written to the client. */
+  forward(ex: Exchange, target: string, done: (err?: Error) => void): void {
+    new UpstreamCall(ex, this.originOf(target), this.pool, this.opts, done).start();
   }
 
   private originOf(target: string): Origin {

@@ -102,8 +102,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     private readonly origin: Origin,
     private readonly pool: UpstreamPool,
     private readonly opts: CallOptions,
-    private readonly resolve: () => void,
-    private readonly reject: (err: Error) => void,
+    private readonly done: (err?: Error) => void,
   ) {}
 
   start(): void {
@@ -335,7 +334,6 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     clearTimeout(this.timer);
     const { origin } = this.ex;
     if (origin.startedAt) origin.durationNs = Number(process.hrtime.bigint() - origin.startedAt);
-    if (err) this.reject(err);
-    else this.resolve();
+    this.done(err);
   }
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ProviderSnapshot, ServiceConfig } from '../dynamic/model';
-import type { Handler, Middleware } from '../proxy/exchange';
+import type { DirectService, Handler, Middleware } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
 import { compileRule } from '../rules/compile';
 import type { CompiledRule, RuleSyntax } from '../rules/types';
@@ -74,6 +74,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     if (!raw) return undefined;
     const { provider, config, errors, warnings } = raw;
     let handler: Handler | undefined;
+    let serve: DirectService | undefined;
     let serverStatus = (): Record<string, 'UP' | 'DOWN'> => ({});
     if (!errors.length && config.loadBalancer) {
       const lbCfg = config.loadBalancer;
@@ -88,6 +89,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         if (lb !== previous?.lb) lb.start();
         nextBalancers.set(name, { key, lb });
         handler = lb.handler;
+        serve = lb.serve;
         serverStatus = () => lb.serverStatus();
       } catch (err) {
         errors.push(errorMessage(err));
@@ -105,7 +107,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       if (!errors.length) handler = new WeightedService(name, children, config.weighted.sticky?.cookie).handler;
     }
     const runtime: ServiceRuntime = {
-      name, provider, config, handler: errors.length ? undefined : handler,
+      name, provider, config, handler: errors.length ? undefined : handler, serve: errors.length ? undefined : serve,
       status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
     };
     services.set(name, runtime);
@@ -181,7 +183,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       }
       let service: string | undefined;
       let target: Handler | undefined;
-      let balanced = false;
+      let direct: DirectService | undefined;
       if (!config.service) errors.push('no service: set the router\'s service');
       else {
         service = qualify(config.service, snap.provider);
@@ -193,7 +195,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         else if (!svc.handler) errors.push(`service ${service} is disabled: ${svc.errors.join('; ')}`);
         else {
           target = svc.handler;
-          balanced = svc.config.loadBalancer !== undefined;
+          direct = svc.serve;
         }
       }
       const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
@@ -201,7 +203,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         name, provider: snap.provider, config, entryPoints,
         tls: config.tls !== undefined,
         priority: config.priority || (rule?.defaultPriority ?? 0),
-        rule, middlewares: mwNames, service, handler, direct: balanced && chain.length === 0,
+        rule, middlewares: mwNames, service, handler, direct: chain.length === 0 ? direct : undefined,
         status: statusOf(errors, warnings), errors, warnings,
       });
     }

@@ -1,6 +1,6 @@
 import type { RouterConfig, ServiceConfig, MiddlewareConfig } from '../dynamic/model';
 import type { CompiledRule } from '../rules/types';
-import type { Handler, Middleware } from '../proxy/exchange';
+import type { DirectService, Handler, Middleware } from '../proxy/exchange';
 
 /** Traefik's status words, shown by the API and dashboard. */
 export type Status = 'enabled' | 'warning' | 'disabled';
@@ -20,10 +20,11 @@ export interface RouterRuntime {
   readonly service?: string;
   readonly handler?: Handler;
   /**
-   * Its handler is a load balancer's, with no middleware in front: a plain
-   * request for it can be served on the direct path (server/direct-connection.ts).
+   * Set when its handler is a load balancer's, with no middleware in front:
+   * a plain request for it can be served on the direct path
+   * (server/direct-connection.ts), through the balancer's callback form.
    */
-  readonly direct: boolean;
+  readonly direct?: DirectService;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];
@@ -34,6 +35,8 @@ export interface ServiceRuntime {
   readonly provider: string;
   readonly config: ServiceConfig;
   readonly handler?: Handler;
+  /** A load balancer's callback form of `handler` (see RouterRuntime.direct). */
+  readonly serve?: DirectService;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];

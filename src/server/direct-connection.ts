@@ -134,12 +134,14 @@ export class DirectConnection implements ResponseOwner {
     this.current = res;
     const deadline = this.deadline;
     this.deadline = 0;
+    // Consumed before serve(): its answer may be complete before serve() returns (an error answered at once).
+    this.unread = head.end < buf.length ? buf.subarray(head.end) : null;
     if (!this.host.serve(head, res, this.socket)) {
       this.current = null;
       this.deadline = deadline;
+      this.unread = buf;
       return this.handOff();
     }
-    this.unread = head.end < buf.length ? buf.subarray(head.end) : null;
   }
 
   private handOff(): void {

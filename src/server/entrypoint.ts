@@ -181,12 +181,17 @@ export class EntryPointServer implements DirectHost {
     const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, true);
     if (ex instanceof Error) return false;
     const router = this.opts.table().match(ex.entryPoint, ex.match);
-    if (!router?.direct) return false;
+    const service = router?.direct;
+    if (!service) return false;
     this.inFlight++;
     this.directStats.requests++;
     // `on`, not `once`: a direct response emits `close` exactly once, and once() costs a wrapper per request.
     res.on('close', () => this.ended(ex, res.statusCode, 0, res.bodyBytes, !res.writableFinished));
-    this.run(ex, router);
+    ex.routerName = router.name;
+    ex.serviceName = router.service;
+    service(ex, (err) => {
+      if (err !== undefined) this.fail(ex, err);
+    });
     return true;
   }
 
