@@ -1,19 +1,60 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { PortierError } from '../errors';
 
-export interface ResponseHead {
-  status: number;
-  /** Reason phrase as sent; may be empty. */
-  reason: string;
+/**
+ * A final response head. Its end-to-end fields are kept as received, in
+ * `fields`; the `headers` object is built only when something asks for it.
+ * Most responses are passed on without one.
+ */
+export class ResponseHead {
+  private built: IncomingHttpHeaders | undefined;
+
+  constructor(
+    readonly status: number,
+    /** Reason phrase as sent; may be empty. */
+    readonly reason: string,
+    /**
+     * The end-to-end fields in order, as name and value pairs: lower-cased
+     * names, one entry per field line. Hop-by-hop fields (RFC 9110 7.6.1)
+     * and Transfer-Encoding are framing of this connection, left out.
+     */
+    readonly fields: readonly string[],
+    /** The Connection field's value ('' without one): it may name more fields that are hop-by-hop. */
+    readonly connection: string,
+  ) {}
+
   /**
-   * The end-to-end fields: lower-cased names; Set-Cookie always an array,
-   * other repeated fields joined with ", " (as Node does). Hop-by-hop
-   * fields (RFC 9110 7.6.1) and Transfer-Encoding are framing of this
-   * connection, left out here.
+   * The fields as Node presents a message's headers: Set-Cookie always an
+   * array, other repeated fields joined with ", ". Built on first use; from
+   * then on this object, changes included, is the head's truth.
    */
-  headers: IncomingHttpHeaders;
-  /** The Connection field's value ('' without one): it may name more fields that are hop-by-hop. */
-  connection: string;
+  get headers(): IncomingHttpHeaders {
+    return (this.built ??= headersOf(this.fields));
+  }
+
+  get headersBuilt(): boolean {
+    return this.built !== undefined;
+  }
+
+  /** The first value of a field, without building `headers`. */
+  get(name: string): string | undefined {
+    for (let i = 0; i < this.fields.length; i += 2) if (this.fields[i] === name) return this.fields[i + 1];
+    return undefined;
+  }
+}
+
+function headersOf(fields: readonly string[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    // Own fields only: a field named `constructor` or `__proto__` is just a field.
+    const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
+    else if (name === '__proto__') Object.defineProperty(headers, name, { value: prev === undefined ? value : `${prev}, ${value}`, enumerable: true, writable: true, configurable: true });
+    else headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+  }
+  return headers;
 }
 
 /**
@@ -48,6 +89,8 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces
 // and tabs (RFC 9110 5.5): no other control byte, so a stray CR cannot end a line early.
 const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;
+const CONTENT_LENGTH = /^\d{1,15}$/;
+const CHUNKED = /^chunked$/i;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
 /** A Connection field value with the `close` option. */
 export const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
@@ -174,7 +217,7 @@ export class ResponseParser {
     const m = STATUS_LINE.exec(statusLine);
     if (!m) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
     const status = Number(m[2]);
-    const headers: IncomingHttpHeaders = {};
+    let fields: string[] = [];
     let contentLength = -1;
     let close = m[1] === '0';
     let connection = '';
@@ -187,10 +230,11 @@ export class ResponseParser {
       const name = f[1].toLowerCase();
       const value = trimOws(f[2]);
       if (name === 'content-length') {
-        if (!/^\d{1,15}$/.test(value)) throw protocolError(`content-length ${JSON.stringify(value)}`);
+        if (!CONTENT_LENGTH.test(value)) throw protocolError(`content-length ${JSON.stringify(value)}`);
         if (contentLength >= 0 && contentLength !== Number(value)) throw protocolError('conflicting content-length values');
+        // Equal repeats are one length: passed on once.
+        if (contentLength < 0) fields.push(name, value);
         contentLength = Number(value);
-        headers[name] = value;
         continue;
       }
       if (HOP_BY_HOP.has(name)) {
@@ -200,27 +244,23 @@ export class ResponseParser {
         } else if (name === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
         continue;
       }
-      // Own fields only: a field named `constructor` or `__proto__` is just a field.
-      const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
-      if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
-      else if (name === '__proto__') Object.defineProperty(headers, name, { value: prev === undefined ? value : `${prev}, ${value}`, enumerable: true, writable: true, configurable: true });
-      else headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+      fields.push(name, value);
     }
     if (status < 200) {
       if (status === 101) throw protocolError('101 Switching Protocols to a request that did not ask to upgrade');
       return; // Interim (100, 103): the final response follows on the same connection.
     }
     // Only chunked is decoded (as Go's client): another coding would reach the client still applied and undeclared.
-    if (te !== undefined && !/^chunked$/i.test(te)) throw protocolError(`unsupported transfer-encoding ${JSON.stringify(te)}`);
+    if (te !== undefined && !CHUNKED.test(te)) throw protocolError(`unsupported transfer-encoding ${JSON.stringify(te)}`);
     if (te !== undefined && contentLength >= 0) {
       // RFC 9112 6.3: Transfer-Encoding wins, and the connection is not to be trusted afterwards.
-      delete headers['content-length'];
+      fields = fields.filter((_, i) => fields[i - (i % 2)] !== 'content-length');
       contentLength = -1;
       close = true;
     }
     this.reusable = !close;
     const sink = this.sink!;
-    sink.onHead({ status, reason: m[3] ?? '', headers, connection });
+    sink.onHead(new ResponseHead(status, m[3] ?? '', fields, connection));
     if (this.headRequest || status === 204 || status === 304) return this.complete();
     if (te !== undefined) this.state = State.ChunkSize;
     else if (contentLength === 0) this.complete();

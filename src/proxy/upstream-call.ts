@@ -30,6 +30,14 @@ export interface CallOptions {
 const UNSAFE_VALUE = /[\0\r\n]/;
 const UNSAFE_TARGET = /[\0-\x20\x7f]/;
 const EMPTY = Buffer.alloc(0);
+const EVENT_STREAM = /^text\/event-stream/i;
+
+/** The field at `i` (a name's index in a name/value list) repeats one before it. */
+function repeated(fields: readonly string[], i: number): boolean {
+  for (let j = 0; j < i; j += 2) if (fields[j] === fields[i]) return true;
+  return false;
+}
+
 /** A Connection value that names no other field (the usual one). */
 const BARE_CONNECTION = /^(?:keep-alive|close)$/i;
 
@@ -188,7 +196,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       // that dies in between still gets a 502 or a retry). A stream or long poll gets its head within the
       // service's flushInterval, an event stream at once.
       const { flushIntervalMs } = this.opts;
-      if (flushIntervalMs <= 0 || /^text\/event-stream/i.test(String(this.head.headers['content-type'] ?? ''))) return this.flushHead();
+      if (flushIntervalMs <= 0 || EVENT_STREAM.test(this.head.get('content-type') ?? '')) return this.flushHead();
       this.flushArmed = true;
       this.timer = setTimeout(() => this.flushHead(), flushIntervalMs);
     }
@@ -250,22 +258,34 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   private commit(): void {
     clearTimeout(this.timer);
     const { ex } = this;
-    const { headers, status, reason } = this.head!;
+    const head = this.head!;
+    const { status, reason } = head;
     this.head = null;
     ex.origin.status = status;
     try {
-      for (const hook of ex.responseHooks) hook(status, headers, ex);
+      for (const hook of ex.responseHooks) hook(status, head.headers, ex);
       const { res } = ex;
-      const own = res.getHeader('set-cookie');
-      // A sticky cookie set before forwarding joins the backend's cookies rather than being replaced by them.
-      if (own !== undefined && headers['set-cookie']) headers['set-cookie'] = [...(Array.isArray(own) ? own : [String(own)]), ...headers['set-cookie']];
       // Node announces `Connection: close` on a connection's last allowed request (keepAliveMaxRequests) but
       // only closes it when the header is set explicitly.
       if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
       // Set one by one, not passed to writeHead: observers (access log, compress) read them back with getHeader.
-      for (const name in headers) {
-        const value = headers[name];
-        if (value !== undefined) res.setHeader(name, value);
+      // The backend's value replaces one set before forwarding, except Set-Cookie: a sticky cookie joins the
+      // backend's cookies.
+      if (head.headersBuilt) {
+        const { headers } = head;
+        for (const name in headers) {
+          const value = headers[name];
+          if (value === undefined) continue;
+          if (name === 'set-cookie') res.appendHeader(name, value);
+          else res.setHeader(name, value);
+        }
+      } else {
+        const { fields } = head;
+        for (let i = 0; i < fields.length; i += 2) {
+          const name = fields[i];
+          if (name === 'set-cookie' || repeated(fields, i)) res.appendHeader(name, fields[i + 1]);
+          else res.setHeader(name, fields[i + 1]);
+        }
       }
       if (reason) res.writeHead(status, reason);
       else res.writeHead(status);

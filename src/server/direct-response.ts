@@ -77,6 +77,15 @@ export class DirectResponse extends EventEmitter {
     return this;
   }
 
+  /** Adds a value to a field (a second value makes it a list, as Node's appendHeader). */
+  appendHeader(name: string, value: OutgoingHttpHeader): this {
+    const key = name.toLowerCase();
+    const prev = this.fields.get(key);
+    if (prev === undefined) return this.setHeader(key, value);
+    const add = Array.isArray(value) ? value : [String(value)];
+    return this.setHeader(key, Array.isArray(prev) ? [...prev, ...add] : [String(prev), ...add]);
+  }
+
   getHeader(name: string): OutgoingHttpHeader | undefined {
     return this.fields.get(name.toLowerCase());
   }
