@@ -186,10 +186,7 @@ export class DirectResponse extends EventEmitter {
     if (!payload) return head ? socket.write(head, 'latin1') : true;
     if (!head) return socket.write(Buffer.from(payload));
     if (head.length + payload.length <= JOIN_LIMIT) {
-      const joined = Buffer.allocUnsafe(head.length + payload.length);
-      joined.write(head, 0, 'latin1');
-      payload.copy(joined, head.length);
-      return socket.write(joined);
+      return socket.write(head + payload.toString('latin1'), 'latin1');
     }
     socket.cork();
     socket.write(head, 'latin1');
