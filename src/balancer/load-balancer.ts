@@ -9,6 +9,8 @@ import { HealthChecker } from './health-check';
 import { StickyCookie } from './sticky';
 import type { Logger } from '../log/logger';
 
+const AVAILABLE = (s: ServerState): boolean => s.available();
+const HEALTHY = (s: ServerState): boolean => s.healthy;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** A request whose body has not been read can be sent again. */
@@ -77,17 +79,22 @@ export class LoadBalancer {
    * (RouterRuntime.direct), and `handler` wraps it for middleware chains.
    */
   readonly serve: DirectService = (ex, done) => {
-    const tried: ServerState[] = [];
+    // Allocated only when a server failed: most requests are served by their first pick.
+    let tried: ServerState[] | undefined;
     let pinned = this.pinnedServer(ex);
     let last: unknown;
     let attempt = 0;
     const next = (): void => {
       // When every server is passively ejected, try them anyway rather than answer 503 (panic mode):
       // an ejection is a guess from one failure, an active health check's verdict is not.
+      const skip = tried;
       const server =
         attempt++ > this.servers.length
           ? undefined
-          : (pinned ?? this.wrr.next((s) => s.available() && !tried.includes(s)) ?? this.wrr.next((s) => s.healthy && !tried.includes(s)));
+          : (pinned ??
+            (skip
+              ? (this.wrr.next((s) => s.available() && !skip.includes(s)) ?? this.wrr.next((s) => s.healthy && !skip.includes(s)))
+              : (this.wrr.next(AVAILABLE) ?? this.wrr.next(HEALTHY))));
       if (!server) return done(last ?? requestError('NO_SERVER', 503, 'no available server'));
       if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
       pinned = undefined;
@@ -106,7 +113,7 @@ export class LoadBalancer {
         // A response timeout is not resent: that would double the load on a slow service.
         const again = (err.notConnected || err.staleSocket || err.code === 'UPSTREAM_REFUSED') && !ex.upgrade && replayable(ex);
         if (!again) return done(err);
-        if (!err.staleSocket) tried.push(server);
+        if (!err.staleSocket) (tried ??= []).push(server);
         next();
       };
       if (ex.upgrade) this.forwarder.upgrade(ex, ex.upgrade.socket, ex.upgrade.head, server.url).then(() => settled(), settled);

@@ -17,8 +17,10 @@ export class ServerState {
     private readonly ejectMs = 10_000,
   ) {}
 
-  available(now = Date.now()): boolean {
-    return this.healthy && now >= this.ejectedUntil;
+  available(): boolean {
+    // The clock is read only while an ejection is on (every pick asks every server).
+    if (this.ejectedUntil !== 0 && Date.now() >= this.ejectedUntil) this.ejectedUntil = 0;
+    return this.healthy && this.ejectedUntil === 0;
   }
 
   /** A connection to the server failed (refused, reset before a response). */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { PortierError } from '../errors';
+import { lowerName } from './field-names';
 
 /**
  * A final response head. Its end-to-end fields are kept as received, in
@@ -112,13 +113,7 @@ function decimal(s: string): number {
   return n;
 }
 
-/** Field names as most servers write them, lower-cased once (and then compared by identity, hashed once). */
-const COMMON_NAMES = new Map(
-  ['Server', 'Date', 'Content-Type', 'Content-Length', 'Connection', 'Keep-Alive', 'Transfer-Encoding', 'Cache-Control', 'Set-Cookie', 'ETag',
-    'Last-Modified', 'Vary', 'Location', 'Content-Encoding', 'Accept-Ranges', 'Expires', 'X-Powered-By', 'Strict-Transport-Security']
-    .flatMap((n) => [[n, n.toLowerCase()], [n.toLowerCase(), n.toLowerCase()]] as [string, string][]),
-);
-const lowerName = (name: string): string => COMMON_NAMES.get(name) ?? name.toLowerCase();
+
 /** An HTTP field name (RFC 9110 5.6.2 token). */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { lowerName } from '../proxy/field-names';
 
 /** A request head the direct path serves itself: origin-form, HTTP/1.1, no body, every field once. */
 export interface PlainRequestHead {
@@ -61,7 +62,7 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
     const field = FIELD_LINE.exec(text);
     if (!field || rawHeaders.length >= maxFields * 2) return HAND_OFF;
     at = FIELD_LINE.lastIndex;
-    const name = field[1].toLowerCase();
+    const name = lowerName(field[1]);
     if (headers[name] !== undefined || HANDED_OFF_FIELDS.has(name)) return HAND_OFF;
     const value = field[2];
     rawHeaders.push(field[1], value);
