@@ -86,7 +86,10 @@ const protocolErrorForRequest = (what: string): UpstreamFailure =>
  */
 export class UpstreamCall implements ResponseSink, ConnectionUser {
   private conn: UpstreamConnection | null = null;
+  /** The flush interval's timer (a head waiting for its body). */
   private timer?: NodeJS.Timeout;
+  /** What the connection's deadline is set for, if it is. */
+  private waiting: 'dial' | 'response' | undefined;
   private timedOut: 'dial' | 'response' | undefined;
   /** The response head, received and not yet written to the client. */
   private head: ResponseHead | null = null;
@@ -165,7 +168,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   onConnected(): void {
-    clearTimeout(this.timer);
+    this.disarm();
     if (this.requestSent && !this.head && !this.committed) this.arm('response', this.opts.responseHeaderTimeoutMs);
   }
 
@@ -174,7 +177,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   onHead(head: ResponseHead): void {
-    clearTimeout(this.timer);
+    this.disarm();
     // The parser left out the usual hop-by-hop fields (and the response is re-framed to the client); these are
     // the ones the backend named.
     if (head.connection && !BARE_CONNECTION.test(head.connection)) dropNamedFields(head.headers, head.connection);
@@ -331,13 +334,24 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   private arm(kind: 'dial' | 'response', ms: number): void {
-    clearTimeout(this.timer);
-    if (ms <= 0) return;
-    this.timer = setTimeout(() => {
-      if (this.settled || !this.conn) return;
-      this.timedOut = kind;
-      this.abandon(new Error(`${kind} timeout`));
-    }, ms);
+    this.disarm();
+    if (ms <= 0 || !this.conn) return;
+    this.waiting = kind;
+    this.pool.setDeadline(this.conn, ms);
+  }
+
+  private disarm(): void {
+    if (this.waiting === undefined) return;
+    this.waiting = undefined;
+    if (this.conn) this.conn.deadline = 0;
+  }
+
+  onDeadline(): void {
+    const kind = this.waiting;
+    this.waiting = undefined;
+    if (this.settled || !this.conn || kind === undefined) return;
+    this.timedOut = kind;
+    this.abandon(new Error(`${kind} timeout`));
   }
 
   private failure(err: Error, conn: UpstreamConnection | null): UpstreamFailure {

@@ -37,7 +37,12 @@ export interface ConnectionUser {
   onBatchEnd(): void;
   /** The connection failed or closed; `err` says how. */
   onConnectionError(err: Error): void;
+  /** The connection's deadline passed (see UpstreamPool.setDeadline). */
+  onDeadline(): void;
 }
+
+/** How late past its deadline a connection's user may hear of it. */
+export const DEADLINE_RESOLUTION_MS = 20;
 
 /**
  * One upstream socket with its response parser. A connection carries one
@@ -51,6 +56,8 @@ export class UpstreamConnection {
   /** Has carried a request before the current one. */
   reused = false;
   idleSince = 0;
+  /** When the current user stops waiting (ms since the epoch); 0: it is not waiting. */
+  deadline = 0;
 
   constructor(
     readonly origin: Origin,
@@ -150,6 +157,7 @@ export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
   private readonly all = new Set<UpstreamConnection>();
   private sweeper?: NodeJS.Timeout;
+  private deadlines?: NodeJS.Timeout;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -180,9 +188,38 @@ export class UpstreamPool {
     return conn;
   }
 
+  /**
+   * Gives `conn`'s user a deadline `ms` from now (dial, response head).
+   * One coarse check per pool, running only while deadlines are set, rather
+   * than a timer armed and cleared for every request: upstream timeouts are
+   * seconds, where 20 ms of slack is nothing.
+   */
+  setDeadline(conn: UpstreamConnection, ms: number): void {
+    conn.deadline = Date.now() + ms;
+    if (!this.deadlines) this.deadlines = setInterval(() => this.checkDeadlines(), DEADLINE_RESOLUTION_MS).unref();
+  }
+
+  private checkDeadlines(): void {
+    const now = Date.now();
+    let set = 0;
+    for (const conn of this.all) {
+      if (!conn.deadline) continue;
+      if (conn.deadline > now) set++;
+      else {
+        conn.deadline = 0;
+        conn.user?.onDeadline();
+      }
+    }
+    if (!set) {
+      clearInterval(this.deadlines);
+      this.deadlines = undefined;
+    }
+  }
+
   /** Takes back a connection whose last response was complete and reusable. */
   release(conn: UpstreamConnection): void {
     conn.user = null;
+    conn.deadline = 0;
     if (conn.socket.destroyed || !conn.parser.idle) return conn.destroy();
     let list = this.idle.get(conn.origin.key);
     if (!list) this.idle.set(conn.origin.key, (list = []));
@@ -214,7 +251,9 @@ export class UpstreamPool {
 
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.deadlines);
     this.sweeper = undefined;
+    this.deadlines = undefined;
     for (const conn of this.all) conn.destroy();
     this.all.clear();
     this.idle.clear();
