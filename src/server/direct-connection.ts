@@ -63,7 +63,7 @@ export class DirectConnection implements ResponseOwner {
     this.current?.closeOnce();
   };
   private readonly onDrain = (): void => {
-    this.current?.emit('drain');
+    this.current?.drained();
     if (!this.awaitingDrain) return;
     this.awaitingDrain = false;
     if (this.unread && !this.current) this.next();
