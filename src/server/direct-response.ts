@@ -63,8 +63,8 @@ export class DirectResponse {
     private readonly headRequest: boolean,
   ) {}
 
-  private closeListeners: (() => void)[] = [];
-  private drainListeners: (() => void)[] = [];
+  private closeListeners: (() => void)[] | null = null;
+  private drainListeners: (() => void)[] | null = null;
 
   /**
    * The two events there are, without an EventEmitter (whose set-up and
@@ -72,8 +72,8 @@ export class DirectResponse {
    * once and a `drain` listener fires at most once, so `once` is `on`.
    */
   on(event: 'close' | 'drain', listener: () => void): this {
-    if (event === 'close') this.closeListeners.push(listener);
-    else if (event === 'drain') this.drainListeners.push(listener);
+    if (event === 'close') (this.closeListeners ??= []).push(listener);
+    else if (event === 'drain') (this.drainListeners ??= []).push(listener);
     else throw new Error(`a direct response has no ${JSON.stringify(event)} event`);
     return this;
   }
@@ -84,16 +84,16 @@ export class DirectResponse {
 
   off(event: 'close' | 'drain', listener: () => void): this {
     const list = event === 'close' ? this.closeListeners : this.drainListeners;
-    const i = list.indexOf(listener);
-    if (i >= 0) list.splice(i, 1);
+    const i = list ? list.indexOf(listener) : -1;
+    if (i >= 0) list!.splice(i, 1);
     return this;
   }
 
   /** The socket drained: each waiting listener runs, once. */
   drained(): void {
     const listeners = this.drainListeners;
-    this.drainListeners = [];
-    for (const l of listeners) l();
+    this.drainListeners = null;
+    if (listeners) for (const l of listeners) l();
   }
 
   /**
@@ -157,7 +157,7 @@ export class DirectResponse {
   closeOnce(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.closeListeners) l();
+    if (this.closeListeners) for (const l of this.closeListeners) l();
   }
 
   private get bodyless(): boolean {
