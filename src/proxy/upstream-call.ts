@@ -231,8 +231,9 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     if (reusable && this.requestSent) this.pool.release(conn);
     else conn.destroy();
     this.stopBody();
-    this.ex.res.end(body ? this.owned(body) : undefined);
+    // Settled first: the response's close (which ending it may fire at once) then finds nothing to abandon.
     this.settle();
+    this.ex.res.end(body ? this.owned(body) : undefined);
   }
 
   onConnectionError(err: Error): void {
