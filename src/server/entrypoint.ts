@@ -178,7 +178,7 @@ export class EntryPointServer implements DirectHost {
       httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket,
     };
     // Sound by the reasoning above: the direct route reads nothing else of either object.
-    const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, true);
+    const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, head);
     if (ex instanceof Error) return false;
     const router = this.opts.table().match(ex.entryPoint, ex.match);
     const service = router?.direct;
@@ -241,7 +241,8 @@ export class EntryPointServer implements DirectHost {
     await closed;
   }
 
-  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct = false): Exchange | Error {
+  /** `direct`: from the direct path, with what its reader saw (see PlainRequestHead.forwarded). */
+  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct?: { forwarded: boolean }): Exchange | Error {
     const rejection = inspectRequest(req, this.hygiene);
     if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
@@ -252,7 +253,7 @@ export class EntryPointServer implements DirectHost {
     const tls = Boolean(this.opts.tls);
     // The direct path's reader has left hop-by-hop fields out already (and its Connection names none).
     if (!direct) stripHopByHop(req.headers, upgrade !== undefined);
-    const clientIp = applyForwarded(req.headers, { remoteIp, tls, localPort: req.socket.localPort ?? 0, trusted: this.trusted(remoteIp) });
+    const clientIp = applyForwarded(req.headers, { remoteIp, tls, localPort: req.socket.localPort ?? 0, trusted: this.trusted(remoteIp) }, direct?.forwarded ?? true);
     const match: MatchRequest = {
       host: normalizeHost(absolute ? absolute[1] : req.headers.host ?? ''),
       path,
@@ -263,7 +264,7 @@ export class EntryPointServer implements DirectHost {
     };
     return {
       req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
-      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct,
+      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct: direct !== undefined,
     };
   }
 

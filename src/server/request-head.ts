@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { lowerName } from '../proxy/field-names';
+import { FORWARDED } from '../proxy/forwarded';
+
+const FORWARDED_FIELDS = new Set(FORWARDED);
 
 /** A request head the direct path serves itself: origin-form, HTTP/1.1, no body, every field once. */
 export interface PlainRequestHead {
@@ -11,6 +14,8 @@ export interface PlainRequestHead {
   rawHeaders: string[];
   /** Offset just past the blank line that ends the head. */
   end: number;
+  /** It carries one of the fields Portier sets (X-Forwarded-*, X-Real-Ip, Forwarded). */
+  forwarded: boolean;
 }
 
 /** Not enough bytes yet for a whole head. */
@@ -58,6 +63,7 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
   const rawHeaders: string[] = [];
   let at = REQUEST_LINE.lastIndex;
   let hopByHop: Set<string> | undefined;
+  let forwarded = false;
   while (at < fieldsEnd) {
     FIELD_LINE.lastIndex = at;
     const field = FIELD_LINE.exec(text);
@@ -73,7 +79,10 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
       continue;
     }
     headers[name] = value;
+    // x… and f…: a first letter spares most names the set lookup.
+    const first = name.charCodeAt(0);
+    if ((first === 120 || first === 102) && FORWARDED_FIELDS.has(name)) forwarded = true;
   }
   if (headers.host === undefined) return HAND_OFF;
-  return { method: line[1], url: line[2], headers, rawHeaders, end };
+  return { method: line[1], url: line[2], headers, rawHeaders, end, forwarded };
 }

@@ -21,6 +21,8 @@ interface Accepted {
   rawHeaders: string[];
   /** Offset of the end of the head in the whole buffer (prefix included); default: the buffer's length. */
   end?: number;
+  /** It carries a field Portier sets (X-Forwarded-*, X-Real-Ip, Forwarded); default false. */
+  forwarded?: boolean;
 }
 
 interface Case {
@@ -110,6 +112,16 @@ const cases: Case[] = [
     maxFields: 3,
     raw: head(['Host: x', 'A: 1', 'B: 2']),
     expect: { method: 'GET', url: '/a', headers: { host: 'x', a: '1', b: '2' }, rawHeaders: ['Host', 'x', 'A', '1', 'B', '2'] },
+  },
+  ...(['X-Forwarded-For', 'x-real-ip', 'Forwarded', 'X-Forwarded-Prefix'] as const).map((name) => ({
+    name: `${name}: flagged as carrying a field Portier sets`,
+    raw: head(['Host: x', `${name}: 1.2.3.4`]),
+    expect: { method: 'GET', url: '/a', headers: { host: 'x', [name.toLowerCase()]: '1.2.3.4' }, rawHeaders: ['Host', 'x', name, '1.2.3.4'], forwarded: true },
+  })),
+  {
+    name: 'X-Forwarded-Fo (not one of them): not flagged',
+    raw: head(['Host: x', 'X-Forwarded-Fo: y']),
+    expect: { method: 'GET', url: '/a', headers: { host: 'x', 'x-forwarded-fo': 'y' }, rawHeaders: ['Host', 'x', 'X-Forwarded-Fo', 'y'] },
   },
 
   // Not a whole head yet.
@@ -296,9 +308,10 @@ for (const c of cases) {
     if (typeof c.expect === 'number') t.equal(describe(got), describe(c.expect), `${describe(c.expect)}: ${shown}`);
     else if (typeof got === 'number') t.fail(`expected accepted, got ${describe(got)}: ${shown}`);
     else {
-      const { end = buf.length, ...fields } = c.expect;
+      const { end = buf.length, forwarded = false, ...fields } = c.expect;
       t.same({ method: got.method, url: got.url, headers: { ...got.headers }, rawHeaders: got.rawHeaders }, fields, 'method, url, headers, rawHeaders');
       t.equal(got.end, end, 'end');
+      t.equal(got.forwarded, forwarded, 'forwarded');
     }
     // Whatever the expectation, an accepted head must read the same in llhttp.
     if (typeof got !== 'number') t.same(disagreements(buf, prefix.length, got, max), [], 'llhttp reads the same');
