@@ -79,8 +79,8 @@ const protocolErrorForRequest = (what: string): UpstreamFailure =>
 /**
  * One request forwarded over one pooled connection: the head and body go
  * up, the response streams back through the exchange's response (its
- * hooks run before the head goes out). Settles exactly once: rejects with
- * an UpstreamFailure while nothing was written to the client, resolves
+ * hooks run before the head goes out). Calls `done` exactly once: with
+ * an UpstreamFailure while nothing was written to the client, with nothing
  * otherwise. A client that leaves tears the upstream connection down; a
  * connection is pooled again only after a complete, reusable exchange.
  */
@@ -103,10 +103,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   private held: Buffer | null = null;
   private onRequestData?: (chunk: Buffer) => void;
   private readonly onClientClose = (): void => this.clientLeft();
-  private readonly onResponseDrain = (): void => {
-    this.paused = false;
-    this.conn?.socket.resume();
-  };
+  /** Made when the client first pushes back (most responses never do). */
+  private onResponseDrain?: () => void;
 
   constructor(
     private readonly ex: Exchange,
@@ -222,7 +220,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     this.conn = null;
     if (this.paused) {
       // The response is whole; a connection paused for the client's backpressure must not be pooled paused.
-      this.ex.res.off('drain', this.onResponseDrain);
+      this.ex.res.off('drain', this.onResponseDrain!);
       conn.socket.resume();
     }
     const body = this.held;
@@ -307,7 +305,13 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     if (!res.write(this.owned(chunk)) && this.conn && !this.paused) {
       this.paused = true;
       this.conn.socket.pause();
-      res.once('drain', this.onResponseDrain);
+      res.once(
+        'drain',
+        (this.onResponseDrain ??= (): void => {
+          this.paused = false;
+          this.conn?.socket.resume();
+        }),
+      );
     }
   }
 

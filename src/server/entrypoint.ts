@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger';
 import type { RequestObserver } from './observer';
 import { normalizeHost } from '../rules/routing-path';
 import { normalizeTarget, splitTarget } from './normalize';
-import { HygieneLimits, inspectRequest, originForm } from './hygiene';
+import { HygieneLimits, inspectPlainRequest, inspectRequest, originForm } from './hygiene';
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
 import { PortierError, errorMessage } from '../errors';
@@ -243,7 +243,7 @@ export class EntryPointServer implements DirectHost {
 
   /** `direct`: from the direct path, with what its reader saw (see PlainRequestHead.forwarded). */
   private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct?: { forwarded: boolean }): Exchange | Error {
-    const rejection = inspectRequest(req, this.hygiene);
+    const rejection = direct ? inspectPlainRequest(req, this.hygiene) : inspectRequest(req, this.hygiene);
     if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);

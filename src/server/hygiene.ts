@@ -75,6 +75,23 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
   return null;
 }
 
+/**
+ * inspectRequest for a head the direct path's reader accepted
+ * (request-head.ts), which has already ensured HTTP/1.1, no
+ * Transfer-Encoding, an origin-form target, one Host and at most
+ * `maxHeaderCount` lines: what is left is the Host syntax, the encoded
+ * characters and the underscored names.
+ */
+export function inspectPlainRequest(req: IncomingMessage, limits: HygieneLimits): Rejection | null {
+  if (!HOST_SYNTAX.test(req.headers.host!)) return { status: 400, reason: 'invalid Host header' };
+  const url = req.url!;
+  const query = url.indexOf('?');
+  const escape = forbiddenEscape(query < 0 ? url : url.slice(0, query), limits.encodedCharacters);
+  if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
+  if (limits.dropUnderscoreHeaders) for (const name in req.headers) if (name.includes('_')) delete req.headers[name];
+  return null;
+}
+
 /** `http://host:port/path` → `host:port`, or null when not an http(s) absolute URL. */
 function absoluteAuthority(url: string): string | null {
   const m = /^https?:\/\/([^/?#]+)(?:[/?#]|$)/i.exec(url);
