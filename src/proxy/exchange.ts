@@ -20,6 +20,7 @@ export interface Exchange {
   /** Path and query sent upstream; middlewares rewrite them. */
   path: string;
   query: string;
+  /** When the request arrived (hrtime); 0n when nothing records timings (no observers): then no clock is read. */
   readonly startedAt: bigint;
   routerName?: string;
   serviceName?: string;

@@ -123,7 +123,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       this.settle(err as Error);
       return;
     }
-    this.ex.origin.startedAt = process.hrtime.bigint();
+    if (this.ex.startedAt) this.ex.origin.startedAt = process.hrtime.bigint();
     const conn = (this.conn = this.pool.acquire(this.origin));
     conn.user = this;
     conn.parser.start(this, req.method === 'HEAD');

@@ -264,7 +264,7 @@ export class EntryPointServer implements DirectHost {
     };
     return {
       req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
-      path, query: target.query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct: direct !== undefined,
+      path, query: target.query, startedAt: this.opts.observers.length ? process.hrtime.bigint() : 0n, retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct: direct !== undefined,
     };
   }
 
