@@ -1,5 +1,6 @@
 import t from 'tap';
 import { normalizeTarget } from '../../src/server/normalize';
+import { prng } from '../helpers/prng';
 
 /**
  * normalizeTarget's fast exit (a path matching PLAIN_PATH is returned as
@@ -59,17 +60,6 @@ t.test('table', (t) => {
   t.end();
 });
 
-/** mulberry32: small and seedable, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.NORMALIZE_SEED ?? 0xfa57);
 const ITERATIONS = Number(process.env.NORMALIZE_ITERATIONS ?? 5000);

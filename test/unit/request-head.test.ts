@@ -1,5 +1,6 @@
 import t from 'tap';
 import { HAND_OFF, INCOMPLETE, readRequestHead, type PlainRequestHead } from '../../src/server/request-head';
+import { prng } from '../helpers/prng';
 
 /**
  * readRequestHead (the direct path's request reader) against a table of
@@ -322,17 +323,6 @@ for (const c of cases) {
 // ---------------------------------------------------------------------------
 // Differential: seeded random mutations of plain requests.
 
-/** mulberry32: small, seedable, good enough to spread mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.REQUEST_HEAD_SEED ?? 0x5eed1234);
 const ITERATIONS = Number(process.env.REQUEST_HEAD_ITERATIONS ?? 6000);
