@@ -18,7 +18,6 @@ import { sendError, upgradeRefusal } from './respond';
 import { DirectConnection, DirectHost } from './direct-connection';
 import type { DirectResponse } from './direct-response';
 import type { PlainRequestHead } from './request-head';
-import type { Routable } from '../routing/router-index';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
 export interface PreRouting {
@@ -338,10 +337,6 @@ export class EntryPointServer implements DirectHost {
       sendError(ex.res, 404, '404 page not found');
       return;
     }
-    this.run(ex, router);
-  }
-
-  private run(ex: Exchange, router: Routable): void {
     ex.routerName = router.name;
     ex.serviceName = router.service;
     router.handler(ex).catch((err: unknown) => this.fail(ex, err));
