@@ -55,7 +55,7 @@ export class EntryPointServer implements DirectHost {
   private readonly preRouting: PreRouting[];
   private readonly hygiene: HygieneLimits;
   private inFlight = 0;
-  draining = false;
+  private stopping = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sockets = new Set<Duplex>();
   private readonly direct = new Set<DirectConnection>();
@@ -194,6 +194,11 @@ export class EntryPointServer implements DirectHost {
     return true;
   }
 
+  /** Stopping: responses say `Connection: close` (read by direct connections too). */
+  get draining(): boolean {
+    return this.stopping;
+  }
+
   get name(): string {
     return this.opts.name;
   }
@@ -224,7 +229,7 @@ export class EntryPointServer implements DirectHost {
     // so a load balancer in front notices before connections are refused.
     const acceptFor = this.opts.cfg.transport.lifeCycle.requestAcceptGraceTimeout;
     if (acceptFor > 0) await new Promise((resolve) => setTimeout(resolve, acceptFor));
-    this.draining = true;
+    this.stopping = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const conn of this.direct) conn.closeIfIdle();
