@@ -85,8 +85,8 @@ const enum State {
 }
 
 /**
- * The status of `HTTP/1.x NNN[ reason]` (x 0 or 1, NNN from 100; a reason of
- * any bytes but NUL, CR and LF), or -1 for any other line. By hand: this
+ * The status of `HTTP/1.x NNN[ reason]` (x 0 or 1, NNN from 100 to 599; a
+ * reason of any bytes but NUL, CR and LF), or -1 for any other line. By hand: this
  * runs once per response, and a regular expression with captures cost a
  * fifth of the head's parsing.
  */
@@ -96,7 +96,7 @@ function statusOf(line: string): number {
   const a = line.charCodeAt(9) - 48;
   const b = line.charCodeAt(10) - 48;
   const c = line.charCodeAt(11) - 48;
-  if (a < 1 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return -1;
+  if (a < 1 || a > 5 || b < 0 || b > 9 || c < 0 || c > 9) return -1;
   if (line.length > 12 && (line.charCodeAt(12) !== 32 || /[\0\r]/.test(line))) return -1;
   return a * 100 + b * 10 + c;
 }
@@ -118,7 +118,7 @@ function decimal(s: string): number {
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces
 // and tabs (RFC 9110 5.5): no other control byte, so a stray CR cannot end a line early.
-const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r?\n/y;
+const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r\n/y;
 const CHUNKED = /^chunked$/i;
 const CHUNK_SIZE = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/;
 /** A Connection field value with the `close` option. */
@@ -132,13 +132,18 @@ export const protocolError = (message: string): PortierError =>
 
 /**
  * An incremental HTTP/1.1 response parser for one upstream connection,
- * strict where a lenient reading could desynchronise the connection:
- * conflicting Content-Length values, obs-fold, control bytes and malformed
- * chunk sizes are errors. Bare-LF line ends are accepted, as nginx and Go
- * accept them from upstreams. Interim 1xx responses are skipped. `execute`
- * throws a PortierError `UPSTREAM_INVALID`; the connection is then unusable.
- * `execute` may be given a view of a buffer the caller reuses: the parser
- * copies what it keeps, and body chunks are valid only during `onBody`.
+ * strict where a lenient reading could desynchronise the connection or be
+ * read differently by another parser: a status outside 100-599, a line end
+ * other than CRLF (in the head and in chunk framing), Transfer-Encoding
+ * together with Content-Length, conflicting Content-Length values,
+ * obs-fold, control bytes and malformed chunk sizes are errors. Interim
+ * 1xx responses are skipped. A response is reported not reusable when
+ * bytes follow its end in the same `execute` call: they answer no request,
+ * and they are never parsed as the next response (Portier sends one
+ * request at a time). `execute` throws a PortierError `UPSTREAM_INVALID`;
+ * the connection is then unusable. `execute` may be given a view of a
+ * buffer the caller reuses: the parser copies what it keeps, and body
+ * chunks are valid only during `onBody`.
  */
 export class ResponseParser {
   private state = State.Idle;
@@ -167,12 +172,11 @@ export class ResponseParser {
   }
 
   execute(data: Buffer): void {
-    if (this.state !== State.Idle) this.received += data.length;
+    if (this.state === State.Idle) throw protocolError('data received with no request outstanding');
+    this.received += data.length;
     let i = 0;
     while (i < data.length) {
       switch (this.state) {
-        case State.Idle:
-          throw protocolError('data received with no request outstanding');
         case State.Head:
           i = this.readHead(data, i);
           break;
@@ -182,10 +186,7 @@ export class ResponseParser {
           this.sink!.onBody(i === 0 && n === data.length ? data : data.subarray(i, i + n));
           i += n;
           this.remaining -= n;
-          if (this.remaining === 0) {
-            if (this.state === State.Length) this.complete();
-            else this.state = State.ChunkDataEnd;
-          }
+          if (this.remaining === 0) this.state = this.state === State.Length ? State.Idle : State.ChunkDataEnd;
           break;
         }
         case State.ChunkSize:
@@ -200,6 +201,14 @@ export class ResponseParser {
           i = data.length;
           break;
       }
+      if (this.state === State.Idle) {
+        // The response ended: what follows it in this read answers no request, so the connection is not reused
+        // and the bytes are refused, even if the sink has started another response from onComplete.
+        const trailing = i < data.length;
+        this.complete(this.reusable && !trailing);
+        if (trailing) throw protocolError('data received with no request outstanding');
+        return;
+      }
     }
   }
 
@@ -207,33 +216,32 @@ export class ResponseParser {
   eof(): void {
     if (this.state === State.Idle) return;
     if (this.state === State.UntilClose) {
-      this.reusable = false;
-      this.complete();
+      this.state = State.Idle;
+      this.complete(false);
       return;
     }
     throw protocolError(this.state === State.Head ? 'connection closed before a complete response head' : 'connection closed mid-body');
   }
 
-  private complete(): void {
-    this.state = State.Idle;
+  /** Reports the response's end (its state is already Idle). */
+  private complete(reusable: boolean): void {
     const sink = this.sink!;
     this.sink = null;
-    sink.onComplete(this.reusable);
+    sink.onComplete(reusable);
   }
 
   private readHead(data: Buffer, i: number): number {
     const prior = this.pending?.length ?? 0;
     const buf = this.pending ? Buffer.concat([this.pending, data.subarray(i)]) : i === 0 ? data : data.subarray(i);
-    // The head ends at a line end followed by an empty line: LF then LF or CRLF (CRLF CRLF is the usual case).
-    for (let nl = buf.indexOf(10, Math.max(0, prior - 2)); nl >= 0 && nl + 1 < buf.length; nl = buf.indexOf(10, nl + 1)) {
-      const next = buf[nl + 1];
-      if (next === 13 && nl + 2 === buf.length) break;
-      const sep = next === 10 ? 2 : next === 13 && buf[nl + 2] === 10 ? 3 : 0;
-      if (!sep) continue;
-      if (nl + sep > MAX_HEAD_BYTES) break;
+    // The head ends at CRLF CRLF. Every LF is checked as it is found (the last two of an earlier call again, for
+    // the bytes that now follow them): a bare LF is refused at once, not after a head that never ends.
+    for (let nl = buf.indexOf(10, Math.max(0, prior - 2)); nl >= 0; nl = buf.indexOf(10, nl + 1)) {
+      if (buf[nl - 1] !== 13) throw protocolError('bare LF line end in the response head');
+      if (buf[nl + 1] !== 13 || buf[nl + 2] !== 10) continue;
+      if (nl + 3 > MAX_HEAD_BYTES) break;
       this.pending = null;
       this.parseHead(buf.toString('latin1', 0, nl + 1));
-      return i + nl + sep - prior;
+      return i + nl + 3 - prior;
     }
     if (buf.length > MAX_HEAD_BYTES) throw protocolError(`head larger than ${MAX_HEAD_BYTES} bytes`);
     // Kept past this call: a copy, never a view of the caller's buffer (which may be reused for the next read).
@@ -241,13 +249,13 @@ export class ResponseParser {
     return data.length;
   }
 
-  /** `text`: the status line and field lines, each with its line end. */
+  /** `text`: the status line and field lines, each with its CRLF. */
   private parseHead(text: string): void {
     const eol = text.indexOf('\n');
-    const statusLine = stripCr(text.slice(0, eol));
+    const statusLine = text.slice(0, eol - 1);
     const status = statusOf(statusLine);
     if (status < 0) throw protocolError(`status line ${JSON.stringify(statusLine.slice(0, 64))}`);
-    let fields: string[] = [];
+    const fields: string[] = [];
     let contentLength = -1;
     let close = statusLine.charCodeAt(7) === 48;
     let connection = '';
@@ -255,7 +263,7 @@ export class ResponseParser {
     for (let at = eol + 1, n = 1; at < text.length; n++) {
       FIELD_LINE.lastIndex = at;
       const f = FIELD_LINE.exec(text);
-      if (!f) throw fieldError(stripCr(text.slice(at, text.indexOf('\n', at))), n);
+      if (!f) throw fieldError(text.slice(at, text.indexOf('\n', at) - 1), n);
       at = FIELD_LINE.lastIndex;
       const name = lowerName(f[1]);
       const value = trimOws(f[2]);
@@ -283,18 +291,14 @@ export class ResponseParser {
     }
     // Only chunked is decoded (as Go's client): another coding would reach the client still applied and undeclared.
     if (te !== undefined && !CHUNKED.test(te)) throw protocolError(`unsupported transfer-encoding ${JSON.stringify(te)}`);
-    if (te !== undefined && contentLength >= 0) {
-      // RFC 9112 6.3: Transfer-Encoding wins, and the connection is not to be trusted afterwards.
-      fields = fields.filter((_, i) => fields[i - (i % 2)] !== 'content-length');
-      contentLength = -1;
-      close = true;
-    }
+    // Two framings: RFC 9112 6.3 lets Transfer-Encoding win, but a message sent with both is how responses are
+    // smuggled past a parser that picks the other, so it is refused (even where no body follows).
+    if (te !== undefined && contentLength >= 0) throw protocolError('both transfer-encoding and content-length');
     this.reusable = !close;
     const sink = this.sink!;
     sink.onHead(new ResponseHead(status, statusLine.length > 13 ? statusLine.slice(13) : '', fields, connection));
-    if (this.headRequest || status === 204 || status === 304) return this.complete();
-    if (te !== undefined) this.state = State.ChunkSize;
-    else if (contentLength === 0) this.complete();
+    if (this.headRequest || status === 204 || status === 304 || contentLength === 0) this.state = State.Idle;
+    else if (te !== undefined) this.state = State.ChunkSize;
     else if (contentLength > 0) {
       this.state = State.Length;
       this.remaining = contentLength;
@@ -306,7 +310,7 @@ export class ResponseParser {
     this.reusable = false;
   }
 
-  /** Reads one line (without its line end) into `line`; -1 when the buffer ended first (kept for the next call). */
+  /** Reads one line (without its CRLF) into `line`; -1 when the buffer ended first (kept for the next call). */
   private readLine(data: Buffer, i: number): number {
     const nl = data.indexOf(10, i);
     const prior = this.pending?.length ?? 0;
@@ -316,8 +320,9 @@ export class ResponseParser {
       return -1;
     }
     if (prior + nl - i > MAX_LINE_BYTES) throw protocolError('chunk framing line too long');
+    if ((nl > i ? data[nl - 1] : prior ? this.pending![prior - 1] : -1) !== 13) throw protocolError('bare LF line end in chunk framing');
     const text = data.toString('latin1', i, nl);
-    this.line = stripCr(this.pending ? this.pending.toString('latin1') + text : text);
+    this.line = (this.pending ? this.pending.toString('latin1') + text : text).slice(0, -1);
     this.pending = null;
     return nl + 1;
   }
@@ -338,7 +343,7 @@ export class ResponseParser {
     } else if (this.state === State.ChunkDataEnd) {
       if (line !== '') throw protocolError('chunk data longer than its size');
       this.state = State.ChunkSize;
-    } else if (line === '') this.complete();
+    } else if (line === '') this.state = State.Idle;
     else if ((this.trailerBytes += line.length) > MAX_HEAD_BYTES) throw protocolError('trailers too large');
   }
 }
@@ -358,4 +363,3 @@ function fieldError(line: string, n: number): PortierError {
   return protocolError(`control character in header ${JSON.stringify(line.slice(0, colon).toLowerCase())}`);
 }
 
-const stripCr = (s: string): string => (s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s);

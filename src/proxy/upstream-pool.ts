@@ -152,6 +152,16 @@ export interface PoolOptions {
  * Keep-alive connections per origin, most recently used first (the warmest
  * socket, and the rest age out). Idle connections are closed before
  * `idleTimeoutMs`, so a reuse never races the backend's own idle close.
+ *
+ * A connection that receives bytes nobody asked for is retired: after its
+ * response's end in the same read (the parser reports it not reusable),
+ * or at any time while it is idle (UpstreamConnection.onData). Bytes that
+ * only arrive once the connection carries its next request cannot be told
+ * from that request's answer, as HTTP/1.1 pairs answers with requests by
+ * order alone: a backend that sends an extra response with Nagle on, held
+ * back until this side's delayed ACK rides on the next request, shifts the
+ * answers on that connection while it is reused. Go's and nginx's pools
+ * share this; the fix is the backend's.
  */
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();

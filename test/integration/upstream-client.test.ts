@@ -210,10 +210,12 @@ const rawCases: RawCase[] = [
     headers: { 'x-secret': undefined, 'keep-alive': undefined, 'proxy-connection': undefined, connection: /^close$/, 'x-kept': 'yes' },
     reused: true,
   },
-  { name: 'Transfer-Encoding and Content-Length: chunked wins, connection dropped', raw: 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', status: 200, body: 'ok', reused: false },
   { name: 'extra bytes after a Content-Length body', raw: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA', status: 200, body: 'hello', reused: false },
   { name: 'garbage status line', raw: 'ICY 200 OK\r\nContent-Length: 2\r\n\r\nok', status: 502, reused: false },
   { name: 'obs-fold header', raw: 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok', status: 502, reused: false },
+  { name: 'Transfer-Encoding and Content-Length', raw: 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', status: 502, reused: false },
+  { name: 'bare-LF line ends in the head', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok', status: 502, reused: false },
+  { name: 'status 999', raw: 'HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok', status: 502, reused: false },
   { name: 'conflicting Content-Length', raw: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok', status: 502, reused: false },
   // Head and bad chunk in one read: nothing has reached the client yet, so a 502 can still be sent.
   { name: 'bad chunk size', raw: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n', status: 502, reused: false },

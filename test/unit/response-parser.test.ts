@@ -18,8 +18,15 @@ interface ExpResp extends Resp {
 
 interface Case {
   name: string;
-  /** Response bytes, latin1. */
-  raw: string;
+  /** Response bytes, latin1; a list is separate reads, never joined (Portier sends one request at a time). */
+  raw: string | string[];
+  /**
+   * Bytes that follow the last response, answering no request: refused when
+   * fed in a read of their own, and in the last response's read too, where
+   * that response is reported not reusable and the bytes are refused even
+   * though the next response was started from its onComplete.
+   */
+  extra?: string;
   /** The request was a HEAD. */
   headRequest?: boolean;
   /** Call eof() after the last byte. */
@@ -74,9 +81,10 @@ const cases: Case[] = [
   {
     name: 'content-length body',
     raw: `${HI}Content-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello`,
+    extra: `${HI}Content-Length: 0\r\n\r\n`,
     expect: ok('hello', { 'content-length': '5', 'content-type': 'text/plain' }, true, { exact: true }),
   },
-  { name: 'content-length 0', raw: `${HI}Content-Length: 0\r\n\r\n`, expect: ok('', { 'content-length': '0' }, true, { exact: true }) },
+  { name: 'content-length 0', raw: `${HI}Content-Length: 0\r\n\r\n`, extra: 'X', expect: ok('', { 'content-length': '0' }, true, { exact: true }) },
   {
     name: 'content-length body with CRLFCRLF, LFLF, NUL and latin1 bytes',
     raw: `${HI}Content-Length: 9\r\n\r\n\r\n\r\n\n\n\0\xff\xe9`,
@@ -107,6 +115,7 @@ const cases: Case[] = [
   {
     name: 'chunked, several chunks',
     raw: chunked('5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n'),
+    extra: `${HI}Content-Length: 0\r\n\r\n`,
     expect: ok('hello world', { 'transfer-encoding': undefined }, true, { exact: true }),
   },
   { name: 'chunked, single empty body', raw: chunked('0\r\n\r\n'), expect: ok('', { 'transfer-encoding': undefined }) },
@@ -128,9 +137,14 @@ const cases: Case[] = [
   {
     name: 'trailers are skipped, not in body or headers',
     raw: chunked('3\r\nabc\r\n0\r\nX-Checksum: 123\r\nExpires: never\r\n\r\n'),
+    extra: 'X',
     expect: ok('abc', { 'transfer-encoding': undefined, 'x-checksum': undefined, expires: undefined }, true, { exact: true }),
   },
-  { name: 'chunked with bare-LF line ends', raw: `${HI}Transfer-Encoding: chunked\n\n5\nhello\n0\nX-T: 1\n\n`, expect: ok('hello') },
+  // Line ends in chunk framing are CRLF, as in the head.
+  { name: 'bare LF ending a chunk size', raw: chunked('5\nhello\r\n0\r\n\r\n'), expect: { error: /bare LF line end in chunk framing/ } },
+  { name: 'bare LF ending chunk data', raw: chunked('5\r\nhello\n0\r\n\r\n'), expect: { error: /bare LF line end in chunk framing/ } },
+  { name: 'bare LF ending a trailer', raw: chunked('5\r\nhello\r\n0\r\nX-T: 1\n\r\n'), expect: { error: /bare LF line end in chunk framing/ } },
+  { name: 'bare LF ending the chunked body', raw: chunked('5\r\nhello\r\n0\r\n\n'), expect: { error: /bare LF line end in chunk framing/ } },
   { name: 'chunked is case-insensitive', raw: `${HI}Transfer-Encoding: Chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`, expect: ok('hi') },
   // Only chunked is decoded; any other transfer-coding would reach the client as an undeclared, still-coded body.
   { name: 'transfer-encoding gzip, chunked', raw: `${HI}Transfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`, expect: { error: /unsupported transfer-encoding "gzip, chunked"/ } },
@@ -138,15 +152,22 @@ const cases: Case[] = [
   { name: 'transfer-encoding chunked, gzip', raw: `${HI}Transfer-Encoding: chunked, gzip\r\n\r\n2\r\nhi\r\n0\r\n\r\n`, expect: { error: /unsupported transfer-encoding "chunked, gzip"/ } },
   { name: 'transfer-encoding gzip alone', raw: `${HI}Transfer-Encoding: gzip\r\n\r\n\x1f\x8b`, expect: { error: /unsupported transfer-encoding "gzip"/ } },
   { name: 'transfer-encoding identity', raw: `${HI}Transfer-Encoding: identity\r\n\r\nhi`, expect: { error: /unsupported transfer-encoding "identity"/ } },
+  // Two framings: whichever a parser picks, another may pick the other.
   {
-    name: 'content-length with transfer-encoding: TE wins, CL removed, not reusable',
+    name: 'content-length with transfer-encoding',
     raw: `${HI}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-    expect: ok('hello', { 'transfer-encoding': undefined, 'content-length': undefined }, false, { exact: true }),
+    expect: { error: /both transfer-encoding and content-length/ },
   },
   {
     name: 'transfer-encoding before content-length',
     raw: `${HI}Transfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
-    expect: ok('hi', { 'content-length': undefined }, false),
+    expect: { error: /both transfer-encoding and content-length/ },
+  },
+  { name: 'content-length 0 with transfer-encoding', raw: `${HI}Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, expect: { error: /both transfer-encoding and content-length/ } },
+  {
+    name: 'both on a 304, where no body follows',
+    raw: 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n',
+    expect: { error: /both transfer-encoding and content-length/ },
   },
   { name: 'chunk size zz', raw: chunked('zz\r\nhello\r\n0\r\n\r\n'), expect: { error: /chunk size "zz"/ } },
   { name: 'chunk size empty', raw: chunked('\r\nhello\r\n0\r\n\r\n'), expect: { error: /chunk size ""/ } },
@@ -163,8 +184,8 @@ const cases: Case[] = [
     expect: { error: /chunk framing line too long/ },
   },
   {
-    name: 'chunk framing line at 4096 bytes (LF)',
-    raw: `${HI}Transfer-Encoding: chunked\n\n1;${'x'.repeat(4094)}\na\n0\n\n`,
+    name: 'chunk framing line of 4096 bytes, its CR included',
+    raw: chunked(`1;${'x'.repeat(4093)}\r\na\r\n0\r\n\r\n`),
     expect: ok('a'),
   },
   {
@@ -193,7 +214,7 @@ const cases: Case[] = [
     expect: ok('hi', { connection: 'keep-alive' }, false),
   },
   { name: 'HTTP/1.0 close-delimited', raw: 'HTTP/1.0 200 OK\r\n\r\nbody', eof: true, expect: ok('body', {}, false) },
-  { name: 'connection: close', raw: `${HI}Connection: close\r\nContent-Length: 2\r\n\r\nhi`, expect: ok('hi', { connection: 'close' }, false) },
+  { name: 'connection: close', raw: `${HI}Connection: close\r\nContent-Length: 2\r\n\r\nhi`, extra: 'X', expect: ok('hi', { connection: 'close' }, false) },
   {
     name: 'connection: keep-alive, close',
     raw: `${HI}Connection: keep-alive, close\r\nContent-Length: 2\r\n\r\nhi`,
@@ -213,16 +234,14 @@ const cases: Case[] = [
   {
     name: '204 ignores content-length',
     raw: 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n',
+    // Body bytes after a 204 are not its body.
+    extra: 'hello',
     expect: { status: 204, reason: 'No Content', headers: { 'content-length': '5' }, body: '', reusable: true },
   },
   {
-    name: '204 body bytes are not read as body',
-    raw: 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello',
-    expect: { error: /data received with no request outstanding/ },
-  },
-  {
-    name: '304 ignores content-length and transfer-encoding',
+    name: '304 ignores content-length',
     raw: 'HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: "x"\r\n\r\n',
+    extra: `${HI}Content-Length: 0\r\n\r\n`,
     expect: { status: 304, reason: 'Not Modified', headers: { etag: '"x"' }, body: '', reusable: true },
   },
   {
@@ -231,15 +250,15 @@ const cases: Case[] = [
     expect: { status: 304, reason: 'Not Modified', headers: {}, body: '', reusable: true },
   },
   { name: '204 without framing is not close-delimited', raw: 'HTTP/1.1 204 \r\n\r\n', expect: { status: 204, reason: '', headers: {}, body: '', reusable: true } },
-  { name: 'HEAD with content-length', raw: `${HI}Content-Length: 1234\r\n\r\n`, headRequest: true, expect: ok('', { 'content-length': '1234' }) },
+  { name: 'HEAD with content-length', raw: `${HI}Content-Length: 1234\r\n\r\n`, headRequest: true, extra: 'hi', expect: ok('', { 'content-length': '1234' }) },
   { name: 'HEAD with chunked', raw: `${HI}Transfer-Encoding: chunked\r\n\r\n`, headRequest: true, expect: ok('', {}) },
   { name: 'HEAD without framing', raw: `${HI}Content-Type: text/html\r\n\r\n`, headRequest: true, expect: ok('', {}, true) },
   { name: 'HEAD with connection: close', raw: `${HI}Connection: close\r\nContent-Length: 9\r\n\r\n`, headRequest: true, expect: ok('', {}, false) },
-  { name: 'HEAD response followed by bytes', raw: `${HI}Content-Length: 2\r\n\r\nhi`, headRequest: true, expect: { error: /no request outstanding/ } },
   // interim responses
   {
     name: '100 Continue before the final response',
     raw: `HTTP/1.1 100 Continue\r\n\r\n${HI}Content-Length: 2\r\n\r\nhi`,
+    extra: `${HI}Content-Length: 0\r\n\r\n`,
     expect: ok('hi', { 'content-length': '2' }, true, { exact: true }),
   },
   {
@@ -249,9 +268,10 @@ const cases: Case[] = [
   },
   {
     name: 'several interim responses, interim framing headers ignored',
-    raw: `HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 103 Early Hints\nConnection: close\n\n${chunked('2\r\nhi\r\n0\r\n\r\n')}`,
+    raw: `HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 103 Early Hints\r\nConnection: close\r\n\r\n${chunked('2\r\nhi\r\n0\r\n\r\n')}`,
     expect: ok('hi', { 'transfer-encoding': undefined, connection: undefined }, true, { exact: true }),
   },
+  { name: 'interim response with bare-LF line ends', raw: `HTTP/1.1 100 Continue\n\n${HI}Content-Length: 2\r\n\r\nhi`, expect: { error: /bare LF line end in the response head/ } },
   { name: 'interim response only', raw: 'HTTP/1.1 100 Continue\r\n\r\n', expect: [] },
   { name: 'interim response then eof', raw: 'HTTP/1.1 100 Continue\r\n\r\n', eof: true, expect: { error: /before a complete response head/ } },
   { name: '100 Continue to a HEAD request', raw: `HTTP/1.1 100 Continue\r\n\r\n${HI}Content-Length: 2\r\n\r\n`, headRequest: true, expect: ok('') },
@@ -326,19 +346,22 @@ const cases: Case[] = [
   },
   { name: 'empty reason after a space', raw: 'HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nhi', expect: ok('hi', {}, true, { reason: '' }) },
   { name: 'no reason, no space', raw: 'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nhi', expect: ok('hi', {}, true, { reason: '' }) },
-  { name: 'bare-LF line ends', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\nX-A: b\n\nhi', expect: ok('hi', { 'x-a': 'b' }) },
-  { name: 'mixed line ends, CRLF then LF blank line', raw: 'HTTP/1.1 200 OK\nX-A: b\r\nContent-Length: 2\r\n\nhi', expect: ok('hi', { 'x-a': 'b' }) },
-  {
-    name: 'mixed line ends, LF then CRLF blank line',
-    raw: 'HTTP/1.1 200 OK\nContent-Length: 2\n\r\nhi',
-    expect: ok('hi', { 'content-length': '2' }),
-  },
+  // Line ends are CRLF: nginx and Go accept a bare LF from upstreams, but a parser that does not reads another head.
+  { name: 'bare-LF line ends', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\nX-A: b\n\nhi', expect: { error: /bare LF line end in the response head/ } },
+  { name: 'bare LF ending the status line only', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nhi', expect: { error: /bare LF line end in the response head/ } },
+  { name: 'bare LF ending a field line', raw: `${HI}X-A: b\nContent-Length: 2\r\n\r\nhi`, expect: { error: /bare LF line end in the response head/ } },
+  { name: 'bare LF ending the last field line', raw: `${HI}Content-Length: 2\n\r\nhi`, expect: { error: /bare LF line end in the response head/ } },
+  { name: 'bare LF as the blank line', raw: `${HI}Content-Length: 2\r\n\nhi`, expect: { error: /bare LF line end in the response head/ } },
+  { name: 'bare LF before any other byte', raw: `\n${HI}Content-Length: 0\r\n\r\n`, expect: { error: /bare LF line end in the response head/ } },
   { name: 'status line HTTP/2', raw: 'HTTP/2 200 OK\r\n\r\n', expect: { error: /status line "HTTP\/2 200 OK"/ } },
   { name: 'status line HTTP/1.2', raw: 'HTTP/1.2 200 OK\r\n\r\n', expect: { error: /status line/ } },
   { name: 'status line lower-case http', raw: 'http/1.1 200 OK\r\n\r\n', expect: { error: /status line/ } },
   { name: 'two-digit status', raw: 'HTTP/1.1 20 OK\r\n\r\n', expect: { error: /status line "HTTP\/1.1 20 OK"/ } },
   { name: 'four-digit status', raw: 'HTTP/1.1 2000 OK\r\n\r\n', expect: { error: /status line/ } },
   { name: 'status 099', raw: 'HTTP/1.1 099 X\r\n\r\n', expect: { error: /status line/ } },
+  { name: 'status 000', raw: 'HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n', expect: { error: /status line "HTTP\/1.1 000 X"/ } },
+  { name: 'status 600', raw: 'HTTP/1.1 600 X\r\nContent-Length: 0\r\n\r\n', expect: { error: /status line "HTTP\/1.1 600 X"/ } },
+  { name: 'status 999', raw: 'HTTP/1.1 999 X\r\nContent-Length: 0\r\n\r\n', expect: { error: /status line "HTTP\/1.1 999 X"/ } },
   { name: 'no space after status', raw: 'HTTP/1.1 200OK\r\n\r\n', expect: { error: /status line/ } },
   { name: 'NUL in reason', raw: 'HTTP/1.1 200 O\0K\r\n\r\n', expect: { error: /status line/ } },
   { name: 'leading blank line', raw: '\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', expect: { error: /status line ""/ } },
@@ -351,39 +374,31 @@ const cases: Case[] = [
   { name: 'head of exactly 64 KiB, content-length 0', raw: headOf(MAX_HEAD_BYTES), expect: ok('', { 'content-length': '0' }) },
   { name: 'head over 64 KiB', raw: headOf(MAX_HEAD_BYTES + 1), expect: { error: /head larger than 65536 bytes/ } },
   { name: 'head over 64 KiB, never ending', raw: `${HI}X-Big: ${'b'.repeat(MAX_HEAD_BYTES)}`, expect: { error: /head larger than 65536 bytes/ } },
-  // more than one response
-  {
-    name: 'data after a complete response with no request outstanding',
-    raw: `${HI}Content-Length: 2\r\n\r\nhi${HI}Content-Length: 0\r\n\r\n`,
-    expect: { error: /data received with no request outstanding/ },
-  },
-  {
-    name: 'data after a chunked response with no request outstanding',
-    raw: chunked('0\r\n\r\nX'),
-    expect: { error: /data received with no request outstanding/ },
-  },
+  // more than one response on one connection, each in reads of its own
   {
     name: 'reused: start() again after onComplete',
-    raw: `${HI}Content-Length: 2\r\n\r\nhi${chunked('3\r\nabc\r\n0\r\n\r\n')}HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n`,
+    raw: [`${HI}Content-Length: 2\r\n\r\nhi`, chunked('3\r\nabc\r\n0\r\n\r\n'), 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'],
     restart: 2,
     expect: [ok('hi', { 'content-length': '2' }), ok('abc', { 'transfer-encoding': undefined }), { status: 404, reason: 'Not Found', headers: {}, body: '', reusable: true }],
   },
   {
     name: 'reused: second response close-delimited',
-    raw: `HTTP/1.1 100 Continue\r\n\r\n${HI}Content-Length: 1\r\n\r\n1HTTP/1.1 200 OK\n\nrest`,
+    raw: [`HTTP/1.1 100 Continue\r\n\r\n${HI}Content-Length: 1\r\n\r\n1`, 'HTTP/1.1 200 OK\r\n\r\nrest'],
     restart: 1,
     eof: true,
     expect: [ok('1'), ok('rest', {}, false)],
   },
   {
     name: 'reused: bytes beyond the restarted response',
-    raw: `${HI}Content-Length: 0\r\n\r\n${HI}Content-Length: 0\r\n\r\nX`,
+    raw: [`${HI}Content-Length: 0\r\n\r\n`, `${HI}Content-Length: 0\r\n\r\n`],
     restart: 1,
-    expect: { error: /no request outstanding/ },
+    extra: 'X',
+    expect: [ok(''), ok('')],
   },
 ];
 
-function run(c: Case, pieces: Buffer[]): Outcome {
+/** `reuseAtOnce`: start() again from every onComplete, as if the connection's next request raced in. */
+function run(c: Case, pieces: Buffer[], reuseAtOnce = false): Outcome {
   const p = new ResponseParser();
   const out: Outcome = { responses: [], error: null, idle: false, problems: [] };
   let starts = 0;
@@ -410,7 +425,7 @@ function run(c: Case, pieces: Buffer[]): Outcome {
         done = true;
         if (resp) resp.reusable = reusable;
         if (!p.idle) out.problems.push('not idle in onComplete');
-        if (starts <= (c.restart ?? 0)) begin();
+        if (starts <= (c.restart ?? 0) || reuseAtOnce) begin();
       },
     };
   };
@@ -480,29 +495,45 @@ function check(t: Test, c: Case, got: Outcome): void {
   t.equal(got.idle, finished, 'idle');
 }
 
+const REFUSED = 'invalid upstream response: data received with no request outstanding';
+
 for (const c of cases) {
   t.test(c.name, async (t) => {
-    const raw = Buffer.from(c.raw, 'latin1');
-    const whole = run(c, raw.length ? [raw] : []);
+    const reads = (typeof c.raw === 'string' ? [c.raw] : c.raw).map((r) => Buffer.from(r, 'latin1')).filter((r) => r.length > 0);
+    const whole = run(c, reads);
     check(t, c, whole);
 
     const bytes: Buffer[] = [];
-    for (let i = 0; i < raw.length; i++) bytes.push(raw.subarray(i, i + 1));
+    for (const read of reads) for (let i = 0; i < read.length; i++) bytes.push(read.subarray(i, i + 1));
     const byByte = run(c, bytes);
     t.ok(equal(byByte, whole), 'fed one byte at a time: same outcome') || t.same(byByte, whole);
 
-    let firstBad = -1;
+    let firstBad = '';
     let bad: Outcome | null = null;
     let badCount = 0;
-    for (let cut = 1; cut < raw.length; cut++) {
-      const got = run(c, [raw.subarray(0, cut), raw.subarray(cut)]);
-      if (!equal(got, whole)) {
-        badCount++;
-        if (firstBad < 0) [firstBad, bad] = [cut, got];
+    let cuts = 0;
+    for (const [r, read] of reads.entries()) {
+      for (let cut = 1; cut < read.length; cut++, cuts++) {
+        const got = run(c, [...reads.slice(0, r), read.subarray(0, cut), read.subarray(cut), ...reads.slice(r + 1)]);
+        if (!equal(got, whole)) {
+          badCount++;
+          if (!bad) [firstBad, bad] = [`${cut} of read ${r + 1}`, got];
+        }
       }
     }
     if (bad) t.same(bad, whole, `split at ${firstBad} (of ${badCount} bad cuts): same outcome`);
-    else t.pass(`split at each of ${Math.max(0, raw.length - 1)} cut points: same outcome`);
+    else t.pass(`split at each of ${cuts} cut points: same outcome`);
+
+    if (c.extra === undefined) return;
+    const extra = Buffer.from(c.extra, 'latin1');
+    t.same(run(c, [...reads, extra]), { ...whole, error: REFUSED }, 'extra bytes in a read of their own: refused, the response stands');
+    const last = whole.responses.length - 1;
+    const joined = run(c, [...reads.slice(0, -1), Buffer.concat([reads[reads.length - 1], extra])], true);
+    t.same(
+      joined,
+      { ...whole, responses: whole.responses.map((resp, n) => (n === last ? { ...resp, reusable: false } : resp)), error: REFUSED, idle: false },
+      "extra bytes in the response's read: not reusable, refused though the next response was started",
+    );
   });
 }
 
