@@ -2,7 +2,7 @@ import type { StaticConfig } from './config/static';
 import type { Logger } from './log/logger';
 import type { Handler } from './proxy/exchange';
 import type { ProviderSnapshot } from './dynamic/model';
-import { Gateway, isTlsEntryPoint } from './server/gateway';
+import { Gateway } from './server/gateway';
 import { TlsManager } from './tls/index';
 import { CHALLENGE_PATH } from './tls/challenges';
 import type { PreRouting } from './server/entrypoint';
@@ -68,7 +68,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
   });
   const gateway = new Gateway({
     config, providers, middlewareTypes, log, internal, preRouting, observers: obs.observers,
-    tlsFor: (ep) => (isTlsEntryPoint(ep, config.entryPoints[ep]) ? tls.httpsServerOptions() : undefined),
+    tlsFor: () => tls.httpsServerOptions(),
   });
   gateway.onChange((table, snapshots) => {
     tls.update(mergedTlsConfig(snapshots.values()), tlsRouters(table, config));
@@ -82,7 +82,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     await obs.close();
     throw err;
   }
-  for (const [name, server] of gateway.servers()) if (isTlsEntryPoint(name, config.entryPoints[name])) tls.attach(server as unknown as import('node:tls').Server);
+  for (const server of gateway.secureServers().values()) tls.attach(server);
   await plugins.afterStart();
   return {
     gateway,

@@ -37,6 +37,7 @@ const entryPoint = object({
   address: withDefault(address, ''),
   asDefault: optional(boolean),
   forwardedHeaders: object({ trustedIPs: withDefault(list(string), []), insecure: withDefault(boolean, false) }),
+  proxyProtocol: optional(object({ trustedIPs: withDefault(list(string), []), insecure: withDefault(boolean, false) })),
   transport: object({
       respondingTimeouts: object({
         readHeaderTimeout: withDefault(duration, ENTRYPOINT_DEFAULTS.readHeaderTimeoutMs),

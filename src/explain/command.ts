@@ -77,7 +77,8 @@ async function explainOffline(file: string | undefined, q: ExplainQuery): Promis
   const fp = config.providers.file;
   const dynamic = fp && (fp.filename || fp.directory) ? readDynamicFiles(fp).config : {};
   const provider = new StaticProvider('file', dynamic);
-  const gateway = new Gateway({ config, providers: [], middlewareTypes, log: silentLogger });
+  // Every entrypoint of a running Portier ends TLS; this one never listens, so no certificate is needed.
+  const gateway = new Gateway({ config, providers: [], middlewareTypes, log: silentLogger, tlsFor: () => ({}) });
   try {
     await provider.start((snap) => gateway.push(snap));
     gateway.flush();

@@ -125,7 +125,8 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
   const { match, url } = matchRequestFor(q);
   const ep = pickEntryPoint(q, url, eps);
   const entryPoint = ep.name;
-  const tls = ep.tls;
+  // Every entrypoint ends TLS: the request is TLS when its URL says https or its entrypoint has http.tls.
+  const tls = ep.tls || url.protocol === 'https:';
   const routers = [...table.routers.values()].sort(byPriority);
   const describe = (r: RouterRuntime, reason: string): ExplainedRouter => ({
     router: r.name,
@@ -137,9 +138,10 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
     reason,
   });
   const usable = (r: RouterRuntime): boolean => r.rule !== undefined && r.handler !== undefined;
-  // As the table routes: a router with tls serves only TLS requests; on a TLS entrypoint every router does.
-  const here = (r: RouterRuntime): boolean => r.entryPoints.includes(entryPoint) && (tls || !r.tls);
-  const winner = table.match(entryPoint, match);
+  // As the table routes: a router with tls serves only TLS requests, one without only plaintext ones; on an
+  // entrypoint with http.tls every router is a TLS router.
+  const here = (r: RouterRuntime): boolean => r.entryPoints.includes(entryPoint) && (ep.tls ? tls : tls === r.tls);
+  const winner = table.match(entryPoint, tls, match);
 
   const nearMisses: ExplainedRouter[] = [];
   for (const r of routers) {
@@ -150,10 +152,10 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
     if (r.errors.length && (related || matches || !r.rule)) reason = `${matches ? 'its rule matches, but the router is ' : ''}disabled: ${r.errors.join('; ')}`;
     else if (!usable(r)) continue;
     else if (matches && !r.entryPoints.includes(entryPoint)) reason = `its rule matches, but it is on entrypoint(s) ${r.entryPoints.join(', ')}, not ${entryPoint}`;
-    else if (matches && !here(r)) reason = 'its rule matches, but it only serves HTTPS (tls set) and this entrypoint is plain HTTP';
+    else if (matches && !here(r)) reason = r.tls || ep.tls ? 'its rule matches, but it only serves HTTPS (tls set) and this request is plain HTTP' : 'its rule matches, but it only serves plain HTTP (no tls) and this request is HTTPS';
     else if (matches && winner) reason = `its rule matches too, but ${winner.name} has a higher priority (${winner.priority} > ${r.priority})`;
     else if (related && here(r)) reason = 'a matcher failed';
-    else if (related) reason = r.entryPoints.includes(entryPoint) ? 'it only serves HTTPS (tls set) and a matcher failed' : `not on entrypoint ${entryPoint}, and a matcher failed`;
+    else if (related) reason = r.entryPoints.includes(entryPoint) ? `it only serves ${tls ? 'plain HTTP' : 'HTTPS (tls set)'} and a matcher failed` : `not on entrypoint ${entryPoint}, and a matcher failed`;
     if (reason) nearMisses.push(describe(r, reason));
     if (nearMisses.length >= NEAR_MISS_LIMIT) break;
   }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { RequestRecord } from '../server/observer';
 import type { StaticConfig } from '../config/static';
+import { peerOf } from '../server/connection-router';
 
 export type AccessLogConfig = NonNullable<StaticConfig['accessLog']>;
 type Mode = 'keep' | 'drop' | 'redact';
@@ -49,10 +50,12 @@ export function accessLogFields(r: RequestRecord, requestCount: number, now = Da
       serviceAddr = ex.serverUrl;
     }
   }
+  // A trusted PROXY header's client, as for the address.
+  const port = peerOf(ex.req.socket)?.port ?? ex.req.socket.remotePort;
   return {
-    ClientAddr: `${ex.remoteIp}:${ex.req.socket.remotePort ?? 0}`,
+    ClientAddr: `${ex.remoteIp}:${port ?? 0}`,
     ClientHost: ex.clientIp,
-    ClientPort: String(ex.req.socket.remotePort ?? ''),
+    ClientPort: String(port ?? ''),
     ClientUsername: basicUser(ex.req.headers.authorization),
     DownstreamContentSize: r.bytesOut,
     DownstreamStatus: r.status,

@@ -14,8 +14,11 @@ import { RouterRuntime, ServiceRuntime, MiddlewareRuntime, statusOf, qualify } f
 import { RoutingTable } from './table';
 
 export interface CompileOptions {
-  /** Entrypoint names and which of them terminate TLS and which routers attach to by default. */
-  entryPoints: Record<string, { tls: boolean; asDefault: boolean; middlewares: string[] }>;
+  /**
+   * Entrypoint names: which make every router TLS (`http.tls`), which can end TLS at all (Portier has a TLS
+   * manager), which routers attach to by default.
+   */
+  entryPoints: Record<string, { tls: boolean; endsTls: boolean; asDefault: boolean; middlewares: string[] }>;
   defaultRuleSyntax: 'v2' | 'v3' | 'auto';
   transport: ForwarderOptions;
   middlewareTypes: ReadonlyMap<string, MiddlewareType<unknown>>;
@@ -169,6 +172,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const warnings = [...(snap.warnings?.[`routers.${bare}`] ?? [])];
       const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
       for (const ep of entryPoints) if (!opts.entryPoints[ep]) errors.push(`entryPoint ${JSON.stringify(ep)} does not exist`);
+      if (config.tls !== undefined) tlsReach(entryPoints, opts.entryPoints, errors, warnings);
       const rule = compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, errors, warnings);
       if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, snap.provider, list, errors, warnings);
       const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
@@ -215,6 +219,15 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
   return new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
+}
+
+/** A TLS router on an entrypoint that cannot end TLS is never served there: said on the router, an error when it is nowhere. */
+function tlsReach(entryPoints: string[], all: CompileOptions['entryPoints'], errors: string[], warnings: string[]): void {
+  const unable = entryPoints.filter((ep) => all[ep] && !all[ep].endsTls);
+  if (unable.length === 0) return;
+  const text = `tls: entrypoint(s) ${unable.join(', ')} cannot end TLS, so this router is not served there`;
+  if (unable.length === entryPoints.length) errors.push(text);
+  else warnings.push(text);
 }
 
 function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: CompileCache, errors: string[], warnings: string[]): CompiledRule | undefined {

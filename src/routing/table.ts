@@ -8,7 +8,8 @@ import { RouterIndex, Routable } from './router-index';
  * already matched keep the handlers they were given.
  */
 export class RoutingTable {
-  private readonly indexes = new Map<string, RouterIndex>();
+  /** Per entrypoint: the routers for plaintext connections, and for TLS ones. */
+  private readonly indexes = new Map<string, { plain: RouterIndex; tls: RouterIndex }>();
 
   constructor(
     readonly routers: ReadonlyMap<string, RouterRuntime>,
@@ -19,8 +20,10 @@ export class RoutingTable {
   ) {
     const usable = [...routers.values()].filter((r): r is Routable => r.handler !== undefined && r.rule !== undefined);
     for (const [ep, tls] of Object.entries(entryPoints)) {
-      // Traefik's rule: a router with tls serves only TLS requests; on a TLS entrypoint every router does.
-      this.indexes.set(ep, new RouterIndex(usable.filter((r) => r.entryPoints.includes(ep) && (tls || !r.tls))));
+      // Traefik's rule: a router with tls serves only TLS connections, one without only plaintext ones;
+      // an entrypoint with http.tls makes every router on it a TLS router.
+      const on = usable.filter((r) => r.entryPoints.includes(ep));
+      this.indexes.set(ep, { plain: new RouterIndex(tls ? [] : on.filter((r) => !r.tls)), tls: new RouterIndex(tls ? on : on.filter((r) => r.tls)) });
     }
   }
 
@@ -28,11 +31,13 @@ export class RoutingTable {
     return new RoutingTable(new Map(), new Map(), new Map(), entryPoints);
   }
 
-  match(entryPoint: string, req: MatchRequest): Routable | undefined {
-    return this.indexes.get(entryPoint)?.match(req);
+  match(entryPoint: string, tls: boolean, req: MatchRequest): Routable | undefined {
+    const pair = this.indexes.get(entryPoint);
+    return pair && (tls ? pair.tls : pair.plain).match(req);
   }
 
-  index(entryPoint: string): RouterIndex | undefined {
-    return this.indexes.get(entryPoint);
+  index(entryPoint: string, tls: boolean): RouterIndex | undefined {
+    const pair = this.indexes.get(entryPoint);
+    return pair && (tls ? pair.tls : pair.plain);
   }
 }

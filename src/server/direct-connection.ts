@@ -73,9 +73,11 @@ export class DirectConnection implements ResponseOwner {
     this.socket.destroy();
   };
 
+  /** `first`: bytes already read from the socket (by the entrypoint's connection router). */
   constructor(
     readonly socket: Socket,
     private readonly host: DirectHost,
+    first?: Buffer,
   ) {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -83,6 +85,7 @@ export class DirectConnection implements ResponseOwner {
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     this.deadline = host.headersTimeoutMs ? Date.now() + host.headersTimeoutMs : 0;
+    if (first) this.onData(first);
   }
 
   get closing(): boolean {

@@ -1,6 +1,7 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import net, { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { EntryPoint } from '../config/static';
 import { Exchange, newOrigin } from '../proxy/exchange';
@@ -18,6 +19,8 @@ import { sendError, upgradeRefusal } from './respond';
 import { DirectConnection, DirectHost } from './direct-connection';
 import type { DirectResponse } from './direct-response';
 import type { PlainRequestHead } from './request-head';
+import { ConnectionRoutes, peerOf, routeConnection, unmapped } from './connection-router';
+import type { ClientHello } from './client-hello';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
 export interface PreRouting {
@@ -38,29 +41,43 @@ export interface EntryPointOptions {
   log: Logger;
   observers: RequestObserver[];
   preRouting: PreRouting[];
-  /** Present when this entrypoint terminates TLS. */
+  /** TLS server options: present when this entrypoint can terminate TLS (connections that start with a ClientHello). */
   tls?: https.ServerOptions;
 }
 
-const unmap = (ip: string | undefined): string => (ip?.startsWith('::ffff:') ? ip.slice(7) : ip ?? '');
-
 /**
- * One listening socket: hygiene checks, normalisation, routing by the
- * current table, forwarded headers, then the router's compiled handler.
- * Every failure ends the request with a status; none escapes to the process.
+ * One listening socket, routing connections: each new connection's first
+ * bytes decide (connection-router.ts) between a PROXY header, TLS (ended
+ * here with the certificate for its SNI) and plaintext; both then reach
+ * the same HTTP handling: hygiene checks, normalisation, routing by the
+ * current table (TLS routers for TLS connections only), forwarded headers,
+ * then the router's compiled handler. Every failure ends the request with
+ * a status; none escapes to the process.
  */
 export class EntryPointServer implements DirectHost {
+  /** The listening socket. */
+  readonly listener: net.Server;
+  /** Node's HTTP server for plaintext connections (never listens itself: connections are handed to it). */
   readonly server: http.Server;
+  /** Node's HTTPS server ending TLS on this entrypoint's connections, when it can. */
+  readonly secure?: https.Server;
   private readonly trusted: (ip: string) => boolean;
   private readonly preRouting: PreRouting[];
   private readonly hygiene: HygieneLimits;
   private inFlight = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly sockets = new Set<Duplex>();
+  private readonly sockets = new Set<Socket>();
   private readonly direct = new Set<DirectConnection>();
-  /** Node's own connection handler: a direct connection's socket goes to it when a request leaves the plain subset. */
-  private nodeConnection?: (socket: Socket) => void;
+  /** Responses on Node's servers not yet written: told to close their connection when a drain starts. */
+  private readonly pending = new Set<ServerResponse>();
+  /** Node's own connection handlers, for plaintext and for TLS sockets after the handshake. */
+  private readonly nodeConnection: (socket: Socket) => void;
+  private readonly nodeSecureConnection?: (socket: TLSSocket) => void;
+  private readonly directPath: boolean;
+  /** Node's servers: plaintext, and TLS when this entrypoint ends it. */
+  private readonly engines: http.Server[];
+  private readonly routes: ConnectionRoutes;
   private idleSweep?: NodeJS.Timeout;
   readonly maxHeadBytes: number;
   readonly maxFields: number;
@@ -73,8 +90,10 @@ export class EntryPointServer implements DirectHost {
   constructor(private readonly opts: EntryPointOptions) {
     const { cfg } = opts;
     const t = cfg.transport.respondingTimeouts;
+    this.maxHeadBytes = cfg.http?.maxHeaderBytes ?? 16_384;
     const serverOpts: http.ServerOptions = {
-      maxHeaderSize: (this.maxHeadBytes = cfg.http?.maxHeaderBytes ?? 16_384),
+      // Node counts fewer bytes of a head than the limit means (no separators); hygiene.ts counts them all.
+      maxHeaderSize: this.maxHeadBytes,
       insecureHTTPParser: false,
       requestTimeout: t.readTimeout,
       // Node refuses a header timeout above the request timeout: the whole request's bound wins.
@@ -84,57 +103,101 @@ export class EntryPointServer implements DirectHost {
       connectionsCheckingInterval: 500,
       noDelay: true,
     };
-    // A TLS client that never finishes its handshake is a slowloris too: same bound as the headers (Node: 120 s).
-    const handshakeTimeout = serverOpts.headersTimeout || 120_000;
-    this.server = opts.tls ? https.createServer({ ...serverOpts, handshakeTimeout, ...opts.tls }) : http.createServer(serverOpts);
-    this.server.maxHeadersCount = 0;
-    if (t.writeTimeout) this.server.setTimeout(t.writeTimeout);
-    if (cfg.transport.maxConnections) this.server.maxConnections = cfg.transport.maxConnections;
-    if (cfg.transport.keepAliveMaxRequests) this.server.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
-    this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
-    this.maxFields = cfg.http?.maxHeaderCount ?? 100;
-    this.hygiene = { maxHeaderCount: this.maxFields, dropUnderscoreHeaders: cfg.http?.dropUnderscoreHeaders ?? true, encodedCharacters: cfg.http?.encodedCharacters };
-    this.keepAliveSeconds = Math.floor(t.idleTimeout / 1000);
     this.headersTimeoutMs = serverOpts.headersTimeout ?? 0;
     this.idleTimeoutMs = t.idleTimeout;
+    this.server = http.createServer(serverOpts);
+    // A TLS client that never finishes its handshake is a slowloris too: same bound as the headers (Node: 120 s).
+    if (opts.tls) this.secure = https.createServer({ ...serverOpts, handshakeTimeout: this.headersTimeoutMs || 120_000, ...opts.tls });
+    this.engines = this.secure ? [this.server, this.secure] : [this.server];
+    this.listener = net.createServer({ noDelay: true });
+    if (cfg.transport.maxConnections) this.listener.maxConnections = cfg.transport.maxConnections;
+    this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
+    const pp = cfg.proxyProtocol;
+    const proxyTrusted = pp ? trustedPeers(pp.trustedIPs, pp.insecure, `entryPoints.${opts.name}.proxyProtocol.trustedIPs`) : () => false;
+    this.maxFields = cfg.http?.maxHeaderCount ?? 100;
+    this.hygiene = { maxHeaderCount: this.maxFields, maxHeaderBytes: this.maxHeadBytes, dropUnderscoreHeaders: cfg.http?.dropUnderscoreHeaders ?? true, encodedCharacters: cfg.http?.encodedCharacters };
+    this.keepAliveSeconds = Math.floor(t.idleTimeout / 1000);
     this.preRouting = opts.preRouting.filter((p) => p.entryPoint === undefined || p.entryPoint === opts.name);
     // The direct path keeps no per-socket write timer and counts no requests per connection: with either
-    // bound configured, or TLS, every connection stays with Node's server.
-    if (!opts.tls && !t.writeTimeout && !cfg.transport.keepAliveMaxRequests) this.takeConnections();
-    this.server.on('request', (req, res) => this.onRequest(req, res));
-    // Node would answer `Expect: 100-continue` before any check; a rejected request must not invite its body.
-    this.server.on('checkContinue', (req, res) => this.onRequest(req, res, true));
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
-    const protocol = opts.tls ? 'https' : 'http';
-    this.server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Duplex) => {
+    // bound configured, every connection stays with Node's server.
+    this.directPath = !t.writeTimeout && !cfg.transport.keepAliveMaxRequests;
+    for (const engine of this.engines) {
+      engine.maxHeadersCount = 0;
+      if (t.writeTimeout) engine.setTimeout(t.writeTimeout);
+      if (cfg.transport.keepAliveMaxRequests) engine.maxRequestsPerSocket = cfg.transport.keepAliveMaxRequests;
+      engine.on('request', (req, res) => this.onRequest(req, res));
+      // Node would answer `Expect: 100-continue` before any check; a rejected request must not invite its body.
+      engine.on('checkContinue', (req, res) => this.onRequest(req, res, true));
+      engine.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    }
+    [this.nodeConnection] = this.server.listeners('connection') as ((socket: Socket) => void)[];
+    if (this.secure) {
+      const secure = this.secure;
+      [this.nodeSecureConnection] = secure.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+      secure.off('secureConnection', this.nodeSecureConnection);
+      secure.on('secureConnection', (socket: TLSSocket) => this.opened(socket, 'https', secure));
+      secure.on('tlsClientError', (err, socket) => this.refused(socket as Socket, `TLS handshake failed: ${err.message}`));
+    }
+    this.routes = {
+      proxyTrusted,
+      firstBytesTimeoutMs: this.headersTimeoutMs,
+      plain: (socket, first) => this.opened(socket, 'http', null, first),
+      tls: (socket, hello, first) => this.startTls(socket, hello, first),
+      refused: (socket, reason) => this.refused(socket, reason),
+    };
+    this.listener.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      for (const o of opts.observers) o.connectionOpened?.(opts.name, protocol);
-      socket.once('close', () => {
-        this.sockets.delete(socket);
-        for (const o of opts.observers) o.connectionClosed?.(opts.name, protocol);
-      });
+      socket.once('close', () => this.sockets.delete(socket));
+      routeConnection(socket, this.routes);
     });
   }
 
   /**
-   * Reads new connections on the direct path (direct-connection.ts) in
-   * place of Node's server, which keeps its handler for the connections
-   * handed to it.
+   * Where TCP routers (HostSNI, passthrough) will choose first; today every
+   * ClientHello is answered here, with the certificate for its SNI (the
+   * default one when none matches), or refused when this entrypoint has no
+   * TLS at all.
    */
-  private takeConnections(): void {
-    const [node] = this.server.listeners('connection') as ((socket: Socket) => void)[];
-    this.nodeConnection = node;
-    this.server.off('connection', node);
-    this.server.on('connection', (socket: Socket) => {
-      socket.setNoDelay(true);
-      this.direct.add(new DirectConnection(socket, this));
-      if (!this.idleSweep && (this.headersTimeoutMs || this.idleTimeoutMs)) this.startIdleSweep();
-    });
+  private startTls(socket: Socket, hello: ClientHello, first: Buffer): void {
+    if (!this.secure) return this.refused(socket, `TLS ClientHello (SNI ${JSON.stringify(hello.serverName)}) on an entrypoint without TLS`);
+    // Node's TLS socket reads what the raw socket has buffered before its own handle: the hello goes first.
+    socket.pause();
+    socket.unshift(first);
+    this.secure.emit('connection', socket);
+  }
+
+  private refused(socket: Socket, reason: string): void {
+    this.opts.log.debug('connection refused', { peer: socket.remoteAddress, reason });
+    socket.destroy();
+  }
+
+  /**
+   * A connection ready for HTTP (plaintext, or TLS once its handshake is
+   * done): the direct path reads it, or Node's server when the entrypoint
+   * keeps every connection there.
+   */
+  private opened(socket: Socket, protocol: 'http' | 'https', secure: https.Server | null, first?: Buffer): void {
+    const { observers, name } = this.opts;
+    if (observers.length) {
+      for (const o of observers) o.connectionOpened?.(name, protocol);
+      socket.once('close', () => {
+        for (const o of observers) o.connectionClosed?.(name, protocol);
+      });
+    }
+    socket.setNoDelay(true);
+    if (!this.directPath) return this.toNode(socket, first ?? null, secure !== null);
+    this.direct.add(new DirectConnection(socket, this, first));
+    if (!this.idleSweep && (this.headersTimeoutMs || this.idleTimeoutMs)) this.startIdleSweep();
   }
 
   handOff(socket: Socket, unread: Buffer | null): void {
     this.directStats.handOffs++;
-    this.nodeConnection!.call(this.server, socket);
+    this.toNode(socket, unread, (socket as TLSSocket).encrypted === true);
+  }
+
+  private toNode(socket: Socket, unread: Buffer | null, encrypted: boolean): void {
+    if (encrypted) this.nodeSecureConnection!.call(this.secure, socket as TLSSocket);
+    else this.nodeConnection.call(this.server, socket);
     // Node's parser reads the socket's handle from now on; these bytes came before, so they go first.
     if (unread) socket.emit('data', unread);
     if (socket.isPaused()) socket.resume();
@@ -179,7 +242,7 @@ export class EntryPointServer implements DirectHost {
     // Sound by the reasoning above: the direct route reads nothing else of either object.
     const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, head);
     if (ex instanceof Error) return false;
-    const router = this.opts.table().match(ex.entryPoint, ex.match);
+    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
     const service = router?.direct;
     if (!service) return false;
     this.inFlight++;
@@ -206,17 +269,20 @@ export class EntryPointServer implements DirectHost {
   listen(): Promise<{ host: string; port: number }> {
     const { host, port } = parseAddress(this.opts.cfg.address);
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port, exclusive: true }, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
+      this.listener.once('error', reject);
+      this.listener.listen({ host, port, exclusive: true }, () => {
+        this.listener.off('error', reject);
+        // Node's HTTP servers start tracking connections (header and request timeouts, closeIdleConnections)
+        // on their 'listening' event; they never listen themselves, so they hear it from the listener.
+        for (const e of this.engines) e.emit('listening');
+        const addr = this.listener.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: host ?? '', port });
       });
     });
   }
 
   get port(): number {
-    const addr = this.server.address();
+    const addr = this.listener.address();
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
@@ -230,8 +296,11 @@ export class EntryPointServer implements DirectHost {
     const acceptFor = this.opts.cfg.transport.lifeCycle.requestAcceptGraceTimeout;
     if (acceptFor > 0) await new Promise((resolve) => setTimeout(resolve, acceptFor));
     this.stopping = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    // A response already under way when the drain began says `Connection: close` too.
+    for (const res of this.pending) if (!res.headersSent) res.shouldKeepAlive = false;
+    const engines = this.engines;
+    for (const e of engines) e.closeIdleConnections();
     for (const conn of this.direct) conn.closeIfIdle();
     clearInterval(this.idleSweep);
     if (this.inFlight > 0) {
@@ -240,7 +309,11 @@ export class EntryPointServer implements DirectHost {
         new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
-    this.server.closeAllConnections();
+    for (const e of engines) {
+      e.closeAllConnections();
+      // Stops Node's connection checks; the servers never listened, so this only ends their tracking.
+      e.close();
+    }
     for (const s of this.sockets) s.destroy();
     await closed;
   }
@@ -253,8 +326,8 @@ export class EntryPointServer implements DirectHost {
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);
     if (path === null) return new PortierError('BAD_REQUEST', 'invalid request target', { status: 400 });
     const absolute = req.url?.startsWith('/') ? null : /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
-    const remoteIp = unmap(req.socket.remoteAddress);
-    const tls = Boolean(this.opts.tls);
+    const remoteIp = peerOf(req.socket)?.address ?? unmapped(req.socket.remoteAddress);
+    const tls = (req.socket as TLSSocket).encrypted === true;
     // The direct path's reader has left hop-by-hop fields out already (and its Connection names none).
     if (!direct) stripHopByHop(req.headers, upgrade !== undefined);
     const clientIp = applyForwarded(req.headers, { remoteIp, tls, localPort: req.socket.localPort ?? 0, trusted: this.trusted(remoteIp) }, direct?.forwarded ?? true);
@@ -273,7 +346,11 @@ export class EntryPointServer implements DirectHost {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
-    if (this.draining) res.setHeader('connection', 'close');
+    if (this.draining) res.shouldKeepAlive = false;
+    else {
+      this.pending.add(res);
+      res.once('close', () => this.pending.delete(res));
+    }
     this.handle(req, res, this.exchange(req, res), expectsContinue);
   }
 
@@ -337,7 +414,7 @@ export class EntryPointServer implements DirectHost {
   }
 
   private dispatch(ex: Exchange): void {
-    const router = this.opts.table().match(ex.entryPoint, ex.match);
+    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
     if (!router) {
       sendError(ex.res, 404, '404 page not found');
       return;

@@ -19,7 +19,7 @@ export interface GatewayOptions {
   log: Logger;
   observers?: RequestObserver[];
   preRouting?: PreRouting[];
-  /** TLS server options for the entrypoints that terminate TLS. */
+  /** TLS server options for an entrypoint: every one given them ends TLS on connections that start with a ClientHello. */
   tlsFor?: (entryPoint: string) => https.ServerOptions | undefined;
   /** `name@internal` services (API, dashboard, ping) and the snapshot that routes to them. */
   internal?: { services: Record<string, Handler>; snapshot: ProviderSnapshot };
@@ -56,12 +56,14 @@ export class Gateway {
     const st = config.serversTransport;
     const eps = config.entryPoints;
     const explicitDefault = Object.values(eps).some((e) => e.asDefault);
+    const tlsOptions = new Map(Object.keys(eps).map((name) => [name, opts.tlsFor?.(name)]));
     this.compileOptions = {
       entryPoints: Object.fromEntries(
         Object.entries(eps).map(([name, e]) => [
           name,
           {
             tls: isTlsEntryPoint(name, e),
+            endsTls: tlsOptions.get(name) !== undefined,
             asDefault: explicitDefault ? Boolean(e.asDefault) : name !== 'traefik' && !(name === 'metrics' && config.metrics?.prometheus?.entryPoint === 'metrics'),
             middlewares: e.http?.middlewares ?? [],
           },
@@ -87,7 +89,7 @@ export class Gateway {
       this.entryPoints.push(
         new EntryPointServer({
           name, cfg, table: () => this.current, log: opts.log.child({ entryPoint: name }),
-          observers: opts.observers ?? [], preRouting: opts.preRouting ?? [], tls: opts.tlsFor?.(name),
+          observers: opts.observers ?? [], preRouting: opts.preRouting ?? [], tls: tlsOptions.get(name),
         }),
       );
     }
@@ -128,9 +130,14 @@ export class Gateway {
     this.flush();
   }
 
-  /** The listening servers, by entrypoint name (TLS attaches its default-certificate follower to them). */
-  servers(): Map<string, EntryPointServer['server']> {
-    return new Map(this.entryPoints.map((e) => [e.name, e.server]));
+  /** The TLS-ending servers, by entrypoint name (TLS attaches its default-certificate follower to them). */
+  secureServers(): Map<string, NonNullable<EntryPointServer['secure']>> {
+    return new Map(this.entryPoints.flatMap((e) => (e.secure ? [[e.name, e.secure] as const] : [])));
+  }
+
+  /** An entrypoint's listening socket (tests count its connections). */
+  listener(entryPoint: string): EntryPointServer['listener'] | undefined {
+    return this.entryPoints.find((e) => e.name === entryPoint)?.listener;
   }
 
   /** Port an entrypoint actually listens on (useful with port 0). */

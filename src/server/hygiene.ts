@@ -3,6 +3,8 @@ import { forbiddenEscape, type EncodedCharacters } from './normalize';
 
 export interface HygieneLimits {
   maxHeaderCount: number;
+  /** The whole head's bytes: request line, field lines and the blank line, as sent without extra whitespace. */
+  maxHeaderBytes: number;
   dropUnderscoreHeaders: boolean;
   encodedCharacters?: Partial<EncodedCharacters>;
 }
@@ -45,6 +47,7 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
   }
   const raw = req.rawHeaders;
   if (raw.length / 2 > limits.maxHeaderCount) return { status: 431, reason: `more than ${limits.maxHeaderCount} header lines` };
+  if (headBytes(req) > limits.maxHeaderBytes) return { status: 431, reason: `request head over ${limits.maxHeaderBytes} bytes` };
   let hosts = 0;
   const underscored: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -90,6 +93,19 @@ export function inspectPlainRequest(req: IncomingMessage, limits: HygieneLimits)
   if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
   if (limits.dropUnderscoreHeaders) for (const name in req.headers) if (name.includes('_')) delete req.headers[name];
   return null;
+}
+
+/**
+ * The size of a head as the direct path's reader counts it (request-head.ts):
+ * Node's parser counts only the target, names and values, so its own limit
+ * lets heads through that are hundreds of bytes over.
+ */
+function headBytes(req: IncomingMessage): number {
+  // "METHOD SP target SP HTTP/1.x CRLF", then "name: value CRLF" per field, then CRLF.
+  let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) n += raw[i].length + raw[i + 1].length + 4;
+  return n;
 }
 
 /** `http://host:port/path` → `host:port`, or null when not an http(s) absolute URL. */

@@ -15,6 +15,8 @@ export function entryPointRedirect(redirect: NonNullable<NonNullable<EntryPoint[
   const defaultPort = scheme === 'https' ? 443 : 80;
   const suffix = port && port !== defaultPort ? `:${port}` : '';
   return (req, res, ex) => {
+    // Traefik's redirection is a router without tls: a TLS connection on this entrypoint is routed as usual.
+    if (ex.tls) return false;
     const host = ex.match.host.includes(':') ? `[${ex.match.host}]` : ex.match.host;
     const location = `${scheme}://${host}${suffix}${req.url?.startsWith('/') ? req.url : ex.path}`;
     const safe = req.method === 'GET' || req.method === 'HEAD';

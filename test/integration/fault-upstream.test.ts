@@ -36,7 +36,7 @@ async function backend(handler: http.RequestListener): Promise<Backend> {
 }
 
 const gatewayConnections = (gw: TestGateway): Promise<number> =>
-  new Promise((r, j) => gw.gateway.servers().get('web')!.getConnections((e, n) => (e ? j(e) : r(n))));
+  new Promise((r, j) => gw.gateway.listener('web')!.getConnections((e, n) => (e ? j(e) : r(n))));
 
 async function settle(what: string, read: () => Promise<number>, want: (n: number) => boolean, timeoutMs = 10_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
