@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { boolean, list, object, optional, required, string, withDefault } from '../src/config/decode';
-import { configError, errorMessage } from '../src/errors';
+import { configError } from '../src/errors';
 import type { Exchange } from '../src/proxy/exchange';
+import { TRANSPORT_DEFAULTS, loadCa, loadClientCertificate } from '../src/proxy/transport';
 import { defineMiddleware } from './types';
 import { check } from './lib/decoders';
 import { goRegex, regexOption } from './lib/goregex';
@@ -38,35 +38,29 @@ const AUTH_TIMEOUT_MS = 30_000;
  * Asks an auth server about each request (a GET with the original headers
  * and X-Forwarded-Method/-Proto/-Host/-Uri/-For). A 2xx lets the request
  * through, with chosen auth response headers copied onto it; anything else
- * is returned to the client as is.
+ * is returned to the client as is. The auth server is reached through a
+ * transport of its own, made from `tls` as a serversTransport is from its
+ * keys: `ca` as rootCAs, `cert` and `key` as a client certificate.
  */
 export default defineMiddleware({
   type: 'forwardAuth',
   options,
-  create(opts) {
+  create(opts, ctx) {
     const address = new URL(opts.address);
-    const secure = address.protocol === 'https:';
-    const read = (file: string | undefined, what: string): Buffer | undefined => {
-      if (file === undefined) return undefined;
-      try {
-        return readFileSync(file);
-      } catch (err) {
-        throw configError(`tls.${what}`, `cannot read ${file}: ${errorMessage(err)}`);
-      }
-    };
-    const agent = secure
-      ? new https.Agent({
-          keepAlive: true,
-          ca: read(opts.tls?.ca, 'ca'),
-          cert: read(opts.tls?.cert, 'cert'),
-          key: read(opts.tls?.key, 'key'),
-          rejectUnauthorized: !opts.tls?.insecureSkipVerify,
-        })
-      : new http.Agent({ keepAlive: true });
+    const { ca, cert, key, insecureSkipVerify = false } = opts.tls ?? {};
+    if ((cert === undefined) !== (key === undefined)) throw configError(cert === undefined ? 'tls.cert' : 'tls.key', 'is required with a client certificate');
     const copyRegex = opts.authResponseHeadersRegex ? goRegex(opts.authResponseHeadersRegex, 'authResponseHeadersRegex', 'i') : undefined;
     const copyNames = opts.authResponseHeaders.map((h) => h.toLowerCase());
     const onlyHeaders = opts.authRequestHeaders.map((h) => h.toLowerCase());
     const cookieNames = new Set(opts.addAuthCookiesToResponse);
+    const agent = ctx
+      .transport({
+        ...TRANSPORT_DEFAULTS,
+        insecureSkipVerify,
+        rootCAs: ca === undefined ? undefined : [loadCa(ca, 'tls.ca')],
+        certificates: cert === undefined || key === undefined ? undefined : [loadClientCertificate(cert, 'tls.cert', key, 'tls.key')],
+      })
+      .agent(address.protocol === 'https:');
 
     return (next) => async (ex) => {
       holdRequestBody(ex);

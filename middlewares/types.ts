@@ -1,6 +1,7 @@
 import type { Decoder } from '../src/config/decode';
 import type { Handler, Middleware } from '../src/proxy/exchange';
 import type { Logger } from '../src/log/logger';
+import type { Transport, TransportOptions } from '../src/proxy/transport';
 
 /** What a middleware may ask of the gateway when it is created. */
 export interface MiddlewareContext {
@@ -9,6 +10,8 @@ export interface MiddlewareContext {
   /** The compiled middleware of another name, for `chain`. */
   middleware(name: string): Middleware | undefined;
   log: Logger;
+  /** A transport for the middleware's own calls out (forwardAuth's), closed once the middleware is replaced. */
+  transport(options: TransportOptions): Transport;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { HealthCheckConfig } from '../dynamic/model';
 import { duration } from '../config/decode';
 import type { ServerState } from './server-state';
 import type { Logger } from '../log/logger';
+import type { Transport } from '../proxy/transport';
 
 const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -16,7 +17,8 @@ const SENSITIVE = ['authorization', 'www-authenticate', 'cookie', 'cookie2'];
  * `interval`), `timeout` (5s) for the whole check; redirects are followed
  * (at most 10) unless `followRedirects: false`; healthy on 2xx/3xx or exactly
  * `status` when set. A server that fails is taken out and checked on; it
- * comes back on the first pass.
+ * comes back on the first pass. An `https` check goes through the service's
+ * transport, so a certificate that forwarding refuses fails the check too.
  */
 export class HealthChecker {
   private readonly timers = new Map<ServerState, NodeJS.Timeout>();
@@ -28,6 +30,7 @@ export class HealthChecker {
   constructor(
     private readonly cfg: HealthCheckConfig,
     private readonly servers: ServerState[],
+    private readonly transport: Transport,
     private readonly log: Logger,
     private readonly onChange: () => void,
   ) {
@@ -101,9 +104,12 @@ export class HealthChecker {
   }
 
   private request(target: URL, method: string, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<{ status: number; location?: string } | undefined> {
-    const client = target.protocol === 'https:' ? https : http;
+    const secure = target.protocol === 'https:';
     return new Promise((resolve) => {
-      const req = client.request(target, { method, headers, signal, agent: false, rejectUnauthorized: false }, (res) => {
+      // A connection of its own (no agent): a kept-alive socket that the server closed meanwhile would fail the
+      // check and take a healthy server out.
+      const options = { method, headers, signal, agent: false, ...(secure ? this.transport.tlsFor(target.hostname) : {}) };
+      const req = (secure ? https : http).request(target, options, (res) => {
         // The deadline may abort a body still arriving; the verdict is already taken.
         res.on('error', () => undefined).resume();
         resolve({ status: res.statusCode ?? 0, location: res.headers.location });

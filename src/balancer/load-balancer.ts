@@ -1,6 +1,7 @@
 import type { LoadBalancerConfig } from '../dynamic/model';
 import type { DirectService, Exchange, Handler } from '../proxy/exchange';
-import { Forwarder, ForwarderOptions, UpstreamFailure } from '../proxy/forwarder';
+import { FORWARDER_DEFAULTS, Forwarder, UpstreamFailure } from '../proxy/forwarder';
+import type { Transport } from '../proxy/transport';
 import { requestError } from '../errors';
 import { duration } from '../config/decode';
 import { SmoothWeightedRoundRobin } from './wrr';
@@ -35,8 +36,12 @@ export class LoadBalancer {
   private readonly sticky?: StickyCookie;
   private readonly stickyIndex = new Map<string, ServerState>();
 
-  /** `previous`: the balancer this one replaces; servers it shares keep their health verdict. */
-  constructor(name: string, cfg: LoadBalancerConfig, transport: ForwarderOptions, log: Logger, onHealthChange: () => void, previous?: LoadBalancer) {
+  /**
+   * Forwards, upgrades and checks health through `transport` (its
+   * serversTransport's). `previous`: the balancer this one replaces; servers
+   * it shares keep their health verdict.
+   */
+  constructor(name: string, cfg: LoadBalancerConfig, transport: Transport, log: Logger, onHealthChange: () => void, previous?: LoadBalancer) {
     this.servers = cfg.servers.map((s) => {
       const state = new ServerState(s.url, s.weight ?? 1);
       if (previous?.servers.find((p) => p.url === s.url)?.healthy === false && cfg.healthCheck) state.checkFailed();
@@ -45,14 +50,15 @@ export class LoadBalancer {
     this.wrr = new SmoothWeightedRoundRobin(this.servers.map((s) => ({ item: s, weight: s.weight })));
     const flush = cfg.responseForwarding?.flushInterval;
     // Traefik: a negative flushInterval flushes at once.
-    const flushIntervalMs = flush === undefined ? transport.flushIntervalMs : flush.trim().startsWith('-') ? 0 : duration(flush, `services.${name}.loadBalancer.responseForwarding.flushInterval`);
-    const preservePath = new Set(cfg.servers.filter((s) => s.preservePath).map((s) => s.url));
-    this.forwarder = new Forwarder({ ...transport, passHostHeader: cfg.passHostHeader ?? true, flushIntervalMs }, preservePath);
-    if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, log.child({ service: name }), onHealthChange);
+    const flushIntervalMs = flush === undefined ? FORWARDER_DEFAULTS.flushIntervalMs : flush.trim().startsWith('-') ? 0 : duration(flush, `services.${name}.loadBalancer.responseForwarding.flushInterval`);
+    if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, transport, log.child({ service: name }), onHealthChange);
     if (cfg.sticky?.cookie) {
       this.sticky = new StickyCookie(cfg.sticky.cookie, name);
       for (const s of this.servers) this.stickyIndex.set(StickyCookie.valueFor(s.url), s);
     }
+    const preservePath = new Set(cfg.servers.filter((s) => s.preservePath).map((s) => s.url));
+    // Last: the forwarder takes a share of the transport that only close() gives back, so nothing may throw after it.
+    this.forwarder = new Forwarder(transport, { passHostHeader: cfg.passHostHeader ?? FORWARDER_DEFAULTS.passHostHeader, flushIntervalMs }, preservePath);
   }
 
   start(): void {
@@ -60,12 +66,13 @@ export class LoadBalancer {
   }
 
   /**
-   * Stops health checks. In-flight requests keep their sockets; idle ones
-   * close on their own timeout. `force` (shutdown) destroys every socket.
+   * Stops health checks and gives the transport back. In-flight requests
+   * keep their sockets; `force` (shutdown) destroys every socket once no
+   * other balancer uses the transport.
    */
   close(force = false): void {
     this.health?.close();
-    if (force) this.forwarder.close();
+    this.forwarder.close(force);
   }
 
   serverStatus(): Record<string, 'UP' | 'DOWN'> {

@@ -138,6 +138,7 @@ const middleware: Decoder<MiddlewareConfig> = (raw, path) => {
 const serversTransport = object({
   serverName: optional(string),
   rootCAs: optional(list(string)),
+  certificates: optional(list(object({ certFile: required(string), keyFile: required(string) }))),
   insecureSkipVerify: optional(boolean),
   maxIdleConnsPerHost: optional(int),
   forwardingTimeouts: optional(object({ dialTimeout: optional(string), responseHeaderTimeout: optional(string), idleConnTimeout: optional(string) })),

@@ -98,6 +98,8 @@ export interface ServersTransportConfig {
   serverName?: string;
   /** PEM files of the CAs that sign the servers' certificates; they replace the system's CAs. */
   rootCAs?: string[];
+  /** Client certificates (PEM files) for servers that ask for one. */
+  certificates?: { certFile: string; keyFile: string }[];
 }
 
 /** `<type>: {options}`: exactly one key, the middleware's Traefik type name. */

@@ -1,38 +1,23 @@
 import type http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Exchange } from './exchange';
 import { upgradeRefusal } from '../server/respond';
-import { UpstreamCall, UpstreamFailure } from './upstream-call';
-import { Origin, UpstreamPool, parseOrigin } from './upstream-pool';
+import { CallOptions, UpstreamCall, UpstreamFailure } from './upstream-call';
+import type { Origin } from './upstream-pool';
+import { TRANSPORT_DEFAULTS, Transport } from './transport';
 
+/** What a service sets for its own forwarding; the rest is its transport's. */
 export interface ForwarderOptions {
   passHostHeader: boolean;
-  /** Connect timeout; 504 when exceeded. */
-  dialTimeoutMs: number;
-  /** From request sent to response headers; 0 = none. 504 when exceeded. */
-  responseHeaderTimeoutMs: number;
-  /** Idle keep-alive sockets are closed after this, before a backend's own idle timeout would race a reuse. */
-  idleConnTimeoutMs: number;
-  maxIdleConnsPerHost: number;
-  insecureSkipVerify: boolean;
-  /** SNI and certificate name for TLS servers; default the URL's host name (none for an IP). */
-  serverName?: string;
-  /** PEM CA certificates that replace the system's for TLS servers. */
-  rootCAs?: string[];
   /** How long a response head that arrived alone waits for its body; 0 sends it at once. */
   flushIntervalMs: number;
 }
 
-export const FORWARDER_DEFAULTS: ForwarderOptions = {
+/** The static serversTransport's defaults and a service's: where the gateway's configuration starts. */
+export const FORWARDER_DEFAULTS = {
+  ...TRANSPORT_DEFAULTS,
   passHostHeader: true,
-  dialTimeoutMs: 30_000,
-  responseHeaderTimeoutMs: 60_000,
-  idleConnTimeoutMs: 4_000,
-  maxIdleConnsPerHost: 64,
-  insecureSkipVerify: false,
   // Traefik's default `responseForwarding.flushInterval`.
   flushIntervalMs: 100,
 };
@@ -47,23 +32,27 @@ export const FORWARDER_DEFAULTS: ForwarderOptions = {
  */
 export class Forwarder {
   private readonly proxy: httpProxy;
-  private readonly pool: UpstreamPool;
+  /** The same for every call: a forwarded request allocates no options. */
+  private readonly call: CallOptions;
   private readonly upgrades = new WeakMap<http.IncomingMessage, () => void>();
   /** Per server URL, parsed once. */
   private readonly origins = new Map<string, Origin>();
-  private readonly wsAgents = new Map<string, https.Agent>();
+  private closed = false;
 
-  /** `preservePath`: the server URLs whose path is prepended to requests (Traefik's `preservePath: true`). */
+  /**
+   * Takes a share of `transport` until close(). `preservePath`: the server
+   * URLs whose path is prepended to requests (Traefik's `preservePath: true`).
+   */
   constructor(
-    private readonly opts: ForwarderOptions,
+    private readonly transport: Transport,
+    opts: ForwarderOptions,
     private readonly preservePath: ReadonlySet<string> = new Set(),
   ) {
-    this.pool = new UpstreamPool({
-      maxIdlePerOrigin: opts.maxIdleConnsPerHost,
-      idleTimeoutMs: opts.idleConnTimeoutMs,
-      tls: { rejectUnauthorized: !opts.insecureSkipVerify, servername: opts.serverName, ca: opts.rootCAs },
-    });
-    this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader, secure: !opts.insecureSkipVerify });
+    transport.retain();
+    const { dialTimeoutMs, responseHeaderTimeoutMs } = transport.options;
+    this.call = { passHostHeader: opts.passHostHeader, flushIntervalMs: opts.flushIntervalMs, dialTimeoutMs, responseHeaderTimeoutMs };
+    // No TLS options here: the transport's agent sets them (wsOptions).
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader });
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) => this.onUpgraded(proxyReq, req, socket));
     // http-proxy rethrows when no listener is attached; every call passes its own callback too.
     this.proxy.on('error', () => undefined);
@@ -71,12 +60,12 @@ export class Forwarder {
 
   /** Forwards `ex` to `target`; `done` once, with an UpstreamFailure while nothing was written to the client. */
   forward(ex: Exchange, target: string, done: (err?: Error) => void): void {
-    new UpstreamCall(ex, this.originOf(target), this.pool, this.opts, done).start();
+    new UpstreamCall(ex, this.originOf(target), this.transport.pool, this.call, done).start();
   }
 
   private originOf(target: string): Origin {
     let origin = this.origins.get(target);
-    if (!origin) this.origins.set(target, (origin = parseOrigin(target, this.preservePath.has(target))));
+    if (!origin) this.origins.set(target, (origin = this.transport.origin(target, this.preservePath.has(target))));
     return origin;
   }
 
@@ -102,20 +91,12 @@ export class Forwarder {
   }
 
   /**
-   * An `https` server's WebSocket goes through the same TLS checks as its
-   * requests (CAs, server name); without an agent Node would send the
-   * client's Host as SNI and trust only the system's CAs.
+   * A WebSocket goes through the same transport as its server's requests:
+   * without its agent, Node would send the client's Host as SNI and trust
+   * only the system's CAs.
    */
   private wsOptions(target: string): httpProxy.ServerOptions {
-    const origin = this.originOf(target);
-    if (!origin.tls) return { target };
-    let agent = this.wsAgents.get(target);
-    if (!agent) {
-      const servername = this.opts.serverName ?? (net.isIP(origin.host) ? undefined : origin.host);
-      agent = new https.Agent({ keepAlive: false, servername, ca: this.opts.rootCAs, rejectUnauthorized: !this.opts.insecureSkipVerify });
-      this.wsAgents.set(target, agent);
-    }
-    return { target, agent };
+    return { target, agent: this.transport.agent(this.originOf(target).tls) };
   }
 
   /** Ties the two sockets of an upgraded connection together: either closing closes the other. */
@@ -140,13 +121,15 @@ export class Forwarder {
 
   /** Closes the idle keep-alive connections to `target` (see UpstreamPool.dropIdle). */
   dropIdle(target: string): void {
-    this.pool.dropIdle(target);
+    this.transport.pool.dropIdle(target);
   }
 
-  close(): void {
-    this.pool.close();
-    for (const agent of this.wsAgents.values()) agent.destroy();
+  /** Gives the transport back (Transport.release): `force` destroys connections still in use. */
+  close(force: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
     this.proxy.close();
+    this.transport.release(force);
   }
 
   /** A failed upgrade never reached a backend that answered: like a refused connection. */

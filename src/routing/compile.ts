@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { ProviderSnapshot, ServiceConfig } from '../dynamic/model';
 import type { DirectService, Handler, Middleware } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
@@ -6,9 +5,9 @@ import { compileRule } from '../rules/compile';
 import type { CompiledRule, RuleSyntax } from '../rules/types';
 import { LoadBalancer } from '../balancer/load-balancer';
 import { WeightedService } from '../balancer/weighted';
-import type { ForwarderOptions } from '../proxy/forwarder';
+import { Transport, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
 import { duration } from '../config/decode';
-import { configError, errorMessage } from '../errors';
+import { errorMessage } from '../errors';
 import type { Logger } from '../log/logger';
 import { RouterRuntime, ServiceRuntime, MiddlewareRuntime, statusOf, qualify } from './runtime';
 import { RoutingTable } from './table';
@@ -20,7 +19,8 @@ export interface CompileOptions {
    */
   entryPoints: Record<string, { tls: boolean; endsTls: boolean; asDefault: boolean; middlewares: string[] }>;
   defaultRuleSyntax: 'v2' | 'v3' | 'auto';
-  transport: ForwarderOptions;
+  /** The static serversTransport: the transport of services that name none. */
+  transport: TransportOptions;
   middlewareTypes: ReadonlyMap<string, MiddlewareType<unknown>>;
   log: Logger;
   /** Called when a health check changes a server's state, to refresh views (API, metrics). */
@@ -32,11 +32,14 @@ export interface CompileOptions {
 /** Parts kept across recompiles while their configuration is unchanged: health, keep-alive sockets, rate-limit buckets. */
 export interface CompileCache {
   balancers: Map<string, { key: string; lb: LoadBalancer }>;
-  middlewares: Map<string, { key: string; mw: Middleware }>;
+  /** With the transports a middleware made (forwardAuth's), released when it is replaced. */
+  middlewares: Map<string, { key: string; mw: Middleware; transports: Transport[] }>;
+  /** By qualified serversTransport name ('' for the static one). */
+  transports: Map<string, { key: string; transport: Transport }>;
   rules: Map<string, { rule: CompiledRule; warnings: string[] } | { error: string }>;
 }
 
-export const newCompileCache = (): CompileCache => ({ balancers: new Map(), middlewares: new Map(), rules: new Map() });
+export const newCompileCache = (): CompileCache => ({ balancers: new Map(), middlewares: new Map(), transports: new Map(), rules: new Map() });
 
 const STATEFUL_FREE = new Set(['chain', 'errors']);
 
@@ -51,12 +54,24 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   const middlewares = new Map<string, MiddlewareRuntime>();
   const routers = new Map<string, RouterRuntime>();
   const nextBalancers = new Map<string, { key: string; lb: LoadBalancer }>();
-  const nextMiddlewares = new Map<string, { key: string; mw: Middleware }>();
+  const nextMiddlewares = new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
   const serviceUsers = new Map<string, string[]>();
   const middlewareUsers = new Map<string, string[]>();
   const list = [...snapshots];
-  // Resolved once per compile: services sharing a serversTransport share its CA files, read once.
-  const transports = new Map<string, ForwarderOptions>();
+  // Resolved once per compile: services sharing a serversTransport share its files, read once, and its transport.
+  const nextTransports = new Map<string, { key: string; transport: Transport }>();
+  const transportOf = (ref: string | undefined, provider: string): { key: string; transport: Transport } => {
+    const q = ref ? qualify(ref, provider) : '';
+    let entry = nextTransports.get(q);
+    if (!entry) {
+      const options = transportFor(ref, provider, list, opts.transport);
+      const key = JSON.stringify(options);
+      const previous = cache.transports.get(q);
+      entry = { key, transport: previous?.key === key && !previous.transport.closed ? previous.transport : new Transport(options) };
+      nextTransports.set(q, entry);
+    }
+    return entry;
+  };
 
   const rawServices = new Map<string, { provider: string; config: ServiceConfig; errors: string[]; warnings: string[] }>();
   for (const snap of list) {
@@ -83,12 +98,11 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const lbCfg = config.loadBalancer;
       if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
       try {
-        const ref = lbCfg.serversTransport ? qualify(lbCfg.serversTransport, provider) : '';
-        let transport = transports.get(ref);
-        if (!transport) transports.set(ref, (transport = transportFor(lbCfg.serversTransport, provider, list, opts.transport)));
-        const key = JSON.stringify([lbCfg, transport]);
+        const transport = transportOf(lbCfg.serversTransport, provider);
+        // The same transport key means the same transport: the previous balancer still holds it.
+        const key = JSON.stringify([lbCfg, transport.key]);
         const previous = cache.balancers.get(name);
-        const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport, opts.log, opts.onHealthChange, previous?.lb);
+        const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
         if (lb !== previous?.lb) lb.start();
         nextBalancers.set(name, { key, lb });
         handler = lb.handler;
@@ -136,6 +150,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     if (stack.includes(name)) errors.push(`middleware cycle: ${[...stack, name].join(' -> ')}`);
     else if (!type) errors.push(`unknown middleware type ${JSON.stringify(typeKey)}`);
     else if (!errors.length) {
+      const made: Transport[] = [];
       try {
         const options = type.options(config[typeKey], `http.middlewares.${name.slice(0, name.lastIndexOf('@'))}.${type.type}`);
         const key = JSON.stringify(config);
@@ -149,9 +164,16 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
             return dep.middleware;
           },
           log: opts.log.child({ middleware: name }),
+          transport: (options) => {
+            const t = new Transport(options).retain();
+            made.push(t);
+            return t;
+          },
         });
-        if (!STATEFUL_FREE.has(type.type.toLowerCase())) nextMiddlewares.set(name, { key, mw });
+        if (!STATEFUL_FREE.has(type.type.toLowerCase())) nextMiddlewares.set(name, { key, mw, transports: reusable ? previous.transports : made });
       } catch (err) {
+        // Nothing went through them yet.
+        for (const t of made) t.release(true);
         errors.push(errorMessage(err));
       }
     }
@@ -216,8 +238,10 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   for (const [name, users] of middlewareUsers) middlewares.get(name)?.usedBy.push(...users);
 
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();
+  for (const [name, { mw, transports }] of cache.middlewares) if (nextMiddlewares.get(name)?.mw !== mw) for (const t of transports) t.release(false);
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
+  cache.transports = nextTransports;
   return new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
 }
 
@@ -264,19 +288,8 @@ function checkTlsOptions(ref: string, provider: string, snaps: ProviderSnapshot[
   else warnings.push(`tls.options ${JSON.stringify(ref)}: only the default TLS options apply; this router uses them`);
 }
 
-/** A CA file for a serversTransport, read once per configuration change. */
-function readCa(file: string, path: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw configError(path, `cannot read ${file}: ${errorMessage(err)}`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw configError(path, `${file} holds no PEM certificate`);
-  return text;
-}
-
-function transportFor(ref: string | undefined, provider: string, snaps: ProviderSnapshot[], base: ForwarderOptions): ForwarderOptions {
+/** A serversTransport's options (the static one's without `ref`), its files read once per configuration change. */
+function transportFor(ref: string | undefined, provider: string, snaps: ProviderSnapshot[], base: TransportOptions): TransportOptions {
   if (!ref) return base;
   const q = qualify(ref, provider);
   const at = q.lastIndexOf('@');
@@ -288,7 +301,11 @@ function transportFor(ref: string | undefined, provider: string, snaps: Provider
   return {
     ...base,
     serverName: t.serverName ?? base.serverName,
-    rootCAs: t.rootCAs ? t.rootCAs.map((file, i) => readCa(file, `serversTransports.${q.slice(0, at)}.rootCAs[${i}]`)) : base.rootCAs,
+    rootCAs: t.rootCAs ? t.rootCAs.map((file, i) => loadCa(file, `serversTransports.${q.slice(0, at)}.rootCAs[${i}]`)) : base.rootCAs,
+    certificates: t.certificates?.map((c, i) => {
+      const field = `serversTransports.${q.slice(0, at)}.certificates[${i}]`;
+      return loadClientCertificate(c.certFile, `${field}.certFile`, c.keyFile, `${field}.keyFile`);
+    }) ?? base.certificates,
     insecureSkipVerify: t.insecureSkipVerify ?? base.insecureSkipVerify,
     maxIdleConnsPerHost: t.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost,
     dialTimeoutMs: ft.dialTimeout ? duration(ft.dialTimeout, `${path}.dialTimeout`) : base.dialTimeoutMs,

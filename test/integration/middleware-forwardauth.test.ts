@@ -116,14 +116,16 @@ t.test('invalid forwardAuth options disable their routers', async (t) => {
       badaddress: { forwardAuth: { address: 'auth:9000' } },
       badregex: { forwardAuth: { address: 'http://127.0.0.1:1/', authResponseHeadersRegex: '(' } },
       badca: { forwardAuth: { address: 'https://127.0.0.1:1/', tls: { ca: '/nonexistent/ca.pem' } } },
+      halfcert: { forwardAuth: { address: 'https://127.0.0.1:1/', tls: { cert: '/nonexistent/client.crt' } } },
     },
-    { noaddress: ['noaddress'], badaddress: ['badaddress'], badregex: ['badregex'], badca: ['badca'] },
+    { noaddress: ['noaddress'], badaddress: ['badaddress'], badregex: ['badregex'], badca: ['badca'], halfcert: ['halfcert'] },
   );
   const cases = [
     { router: 'noaddress', error: /forwardAuth\.address: is required/ },
     { router: 'badaddress', error: /forwardAuth\.address: must be an http:\/\/ or https:\/\/ URL/ },
     { router: 'badregex', error: /forwardAuth\.authResponseHeadersRegex: invalid regular expression/ },
     { router: 'badca', error: /tls\.ca: cannot read \/nonexistent\/ca\.pem/ },
+    { router: 'halfcert', error: /tls\.key: is required with a client certificate/ },
   ];
   for (const c of cases) t.match(bench.routerErrors(c.router).join('\n'), c.error, c.router);
 });

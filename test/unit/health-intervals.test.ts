@@ -2,6 +2,7 @@ import t from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HealthChecker } from '../../src/balancer/health-check';
+import { TRANSPORT_DEFAULTS, Transport } from '../../src/proxy/transport';
 import { ServerState } from '../../src/balancer/server-state';
 import { silentLogger } from '../../src/log/logger';
 import type { HealthCheckConfig } from '../../src/dynamic/model';
@@ -35,7 +36,7 @@ for (const c of cases) {
     });
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const server = new ServerState(`http://127.0.0.1:${(backend.address() as AddressInfo).port}`, 1);
-    const checker = new HealthChecker({ path: '/health', timeout: '200ms', ...c.hc }, [server], silentLogger, () => undefined);
+    const checker = new HealthChecker({ path: '/health', timeout: '200ms', ...c.hc }, [server], new Transport(TRANSPORT_DEFAULTS), silentLogger, () => undefined);
     t.teardown(() => {
       checker.close();
       backend.closeAllConnections();

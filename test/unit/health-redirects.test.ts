@@ -2,6 +2,7 @@ import t from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HealthChecker } from '../../src/balancer/health-check';
+import { TRANSPORT_DEFAULTS, Transport } from '../../src/proxy/transport';
 import { ServerState } from '../../src/balancer/server-state';
 import { silentLogger } from '../../src/log/logger';
 import type { HealthCheckConfig } from '../../src/dynamic/model';
@@ -82,7 +83,7 @@ for (const c of cases) {
       main.close();
       other.close();
     });
-    const checker = new HealthChecker({ timeout: '2s', ...c.hc }, [new ServerState(main.url, 1)], silentLogger, () => undefined);
+    const checker = new HealthChecker({ timeout: '2s', ...c.hc }, [new ServerState(main.url, 1)], new Transport(TRANSPORT_DEFAULTS), silentLogger, () => undefined);
     t.equal(await checker.probe(main.url), c.healthy, 'verdict');
     if (c.seen) {
       const want = c.seen.map((s) => (s.host === 'OTHER' ? { ...s, host: new URL(other.url).host } : s));

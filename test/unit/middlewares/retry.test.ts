@@ -1,10 +1,11 @@
 import t from 'tap';
 import retry from '../../../middlewares/retry';
 import { silentLogger } from '../../../src/log/logger';
+import { Transport, TransportOptions } from '../../../src/proxy/transport';
 import { request } from '../../helpers/http';
 import { exchangeServer, flakyHandler } from './harness';
 
-const ctx = { service: () => undefined, middleware: () => undefined, log: silentLogger };
+const ctx = { service: () => undefined, middleware: () => undefined, log: silentLogger, transport: (o: TransportOptions) => new Transport(o) };
 
 t.test('retry: attempts, backoff, idempotency, retryAttempts', async (t) => {
   const cases = [
