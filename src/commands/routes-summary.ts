@@ -21,7 +21,8 @@ export function routesSummary(table: RoutingTable, config: StaticConfig, ports: 
     for (const ep of r.entryPoints) {
       const port = ports(ep) || parseAddress(config.entryPoints[ep]?.address ?? ':0').port;
       const epConfig = config.entryPoints[ep];
-      const scheme = epConfig && isTlsEntryPoint(ep, epConfig) ? 'https' : 'http';
+      // A router with tls is served over TLS on whichever entrypoint it names; http.tls makes every router TLS.
+      const scheme = r.tls || (epConfig && isTlsEntryPoint(ep, epConfig)) ? 'https' : 'http';
       const suffix = (scheme === 'http' && port === 80) || (scheme === 'https' && port === 443) ? '' : `:${port}`;
       for (const host of r.rule?.hosts ?? []) lines.push(`  ${scheme}://${host}${suffix}/  →  ${r.service} (${up} server${up === 1 ? '' : 's'} up)`);
       if (!r.rule?.hosts) lines.push(`  ${r.config.rule} on ${ep}  →  ${r.service} (${up} up)`);
