@@ -64,6 +64,8 @@ export default defineMiddleware({
       ex.res.once('close', () => spool.dispose());
       if (!(await readBody(ex.req, spool, opts.maxRequestBodyBytes))) return tooLarge(ex);
       await spool.seal();
+      // The client left while its body was being written out: nobody is waiting for an answer.
+      if (ex.res.destroyed) return;
       const hasBody = spool.bytes > 0 || ex.req.headers['content-length'] !== undefined || ex.req.headers['transfer-encoding'] !== undefined;
 
       for (let attempts = 1; ; attempts++) {
@@ -89,6 +91,7 @@ export default defineMiddleware({
         if (failure !== undefined) throw failure;
         if (captured.tooBig()) return respond(ex, 500, {}, 'Internal Server Error\n');
         await captured.body.seal();
+        if (ex.res.destroyed) return;
         return replay(ex, captured.status(), captured.headers(), captured.body);
       }
     };
@@ -100,16 +103,31 @@ function tooLarge(ex: Exchange): Promise<void> {
   return respond(ex, 413, { connection: 'close' }, 'Request Entity Too Large\n');
 }
 
-/** Reads the request into the spool; false as soon as it exceeds `max` (0 = no limit). */
+/**
+ * Reads the request into the spool; false as soon as it exceeds `max` (0 =
+ * no limit). While the spool's file has a backlog the request is paused,
+ * so a fast client waits on TCP instead of filling memory.
+ */
 function readBody(req: IncomingMessage, spool: Spool, max: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
+    const stop = (): void => {
+      req.off('data', onData);
+      req.pause();
+    };
     const onData = (chunk: Buffer): void => {
-      spool.write(chunk);
-      if (max > 0 && spool.bytes > max) {
-        req.off('data', onData);
-        req.pause();
-        resolve(false);
+      if (max > 0 && spool.bytes + chunk.length > max) {
+        stop();
+        return resolve(false);
       }
+      if (spool.write(chunk)) return;
+      req.pause();
+      spool.drained().then(
+        () => req.resume(),
+        (err: unknown) => {
+          stop();
+          reject(err);
+        },
+      );
     };
     req.on('data', onData);
     req.once('end', () => resolve(true));

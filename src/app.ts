@@ -19,6 +19,8 @@ export interface Portier {
   engine?: Engine;
   tls: TlsManager;
   close(graceMs?: number): Promise<void>;
+  /** What a close() in progress is still waiting for, for a stop that gives up at a deadline to say so. */
+  pending(): string[];
 }
 
 export interface StartOptions {
@@ -84,6 +86,15 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
   }
   for (const server of gateway.secureServers().values()) tls.attach(server);
   await plugins.afterStart();
+  const closing = new Set<string>();
+  const step = async (what: string, work: Promise<void>): Promise<void> => {
+    closing.add(what);
+    try {
+      await work;
+    } finally {
+      closing.delete(what);
+    }
+  };
   return {
     gateway,
     engine: plugins.engine,
@@ -92,12 +103,16 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
       terminating = true;
       // Live event streams never end by themselves; a graceful stop would wait for them.
       obs.events.close();
+      // ACME orders are abandoned at once, not after the drain: an order against an unreachable CA could
+      // outlast any grace period, and the attempt is persisted, so the next start keeps to the schedule.
+      const acmeStopped = step('ACME resolvers', tls.close());
       // Routes go first, so no request is sent to a replica that is about to stop.
-      await gateway.close(graceMs);
-      await plugins.close();
-      await tls.close();
-      await obs.close();
+      await step('gateway (providers, in-flight requests)', gateway.close(graceMs));
+      await step('runtime engine', plugins.close());
+      await acmeStopped;
+      await step('metrics and access log', obs.close());
     },
+    pending: () => [...closing, ...tls.pending()],
   };
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadStaticConfig } from './config/load';
+import type { StaticConfig } from './config/static';
 import { createLogger } from './log/logger';
 import { openLogFile } from './log/log-file';
 import { errorMessage, PortierError } from './errors';
@@ -84,7 +85,14 @@ async function run(args: Parsed): Promise<number> {
       process.exit(1);
     }
     stopping = true;
-    log.info('stopping: finishing in-flight requests', { signal });
+    const deadlineMs = stopDeadlineMs(config);
+    log.info('stopping: finishing in-flight requests', { signal, deadlineMs });
+    // The grace period bounds the drain; this bounds everything else a stop waits for (a provider, a timer in a
+    // library), so that an orchestrator's SIGTERM is never answered with a process that lingers until SIGKILL.
+    setTimeout(() => {
+      log.error('stopping: deadline passed, exiting with work still pending', { deadlineMs, pending: portier.pending().join('; ') });
+      process.exit(1);
+    }, deadlineMs).unref();
     portier.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -96,6 +104,12 @@ async function run(args: Parsed): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return new Promise<number>(() => undefined);
+}
+
+/** The longest an entrypoint's stop may take (requestAcceptGraceTimeout, then graceTimeOut), plus a second. */
+function stopDeadlineMs(config: StaticConfig): number {
+  const lifeCycles = Object.values(config.entryPoints).map((ep) => ep.transport.lifeCycle);
+  return Math.max(0, ...lifeCycles.map((l) => l.requestAcceptGraceTimeout + l.graceTimeOut)) + 1000;
 }
 
 /** Waits (at most 10 s) until every service that has servers has one up, so the printed summary is true. */

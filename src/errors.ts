@@ -21,6 +21,7 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: 'upstream timed out',
   UPSTREAM_INVALID: 'upstream sent an invalid response',
   BAD_REQUEST: 'malformed request',
+  STOPPED: 'abandoned because the process is stopping',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

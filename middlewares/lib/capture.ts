@@ -4,7 +4,7 @@ import { Spool } from './spool';
 
 export interface Captured {
   res: ServerResponse;
-  /** Resolves when the handler ended the response. */
+  /** Resolves when the handler ended the response; rejects if the body could not be held. */
   ended: Promise<void>;
   status(): number;
   headers(): OutgoingHttpHeaders;
@@ -23,7 +23,13 @@ export function captureResponse(req: IncomingMessage, memBytes: number, maxBytes
   const body = new Spool(memBytes);
   let over = false;
   let done: () => void = () => undefined;
-  const ended = new Promise<void>((resolve) => (done = resolve));
+  let fail: (err: unknown) => void = () => undefined;
+  const ended = new Promise<void>((resolve, reject) => {
+    done = resolve;
+    fail = reject;
+  });
+  // Read only after the handler returns, which it may instead fail: that must not count as unhandled.
+  ended.catch(() => undefined);
   const toBuffer = (chunk: unknown, enc?: unknown): Buffer =>
     Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
 
@@ -35,17 +41,34 @@ export function captureResponse(req: IncomingMessage, memBytes: number, maxBytes
     else if (h && typeof h === 'object') for (const [k, v] of Object.entries(h as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
     return res;
   } as ServerResponse['writeHead'];
-  const append = (chunk: unknown, enc?: unknown): void => {
-    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+  let draining = false;
+  /** False, as a socket's write, while the spool's file has a backlog; 'drain' follows as from a socket. */
+  const append = (chunk: unknown, enc?: unknown): boolean => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return true;
     const buf = toBuffer(chunk, enc);
     if (maxBytes > 0 && body.bytes + buf.length > maxBytes) over = true;
-    if (!over) body.write(buf);
+    if (over || body.write(buf)) return true;
+    if (!draining) {
+      draining = true;
+      body.drained().then(
+        () => {
+          draining = false;
+          res.emit('drain');
+        },
+        (err: unknown) => {
+          fail(err);
+          // As a client that left: the handler stops sending.
+          res.emit('close');
+        },
+      );
+    }
+    return false;
   };
   res.write = function (chunk: unknown, enc?: unknown, cb?: unknown) {
-    append(chunk, enc);
+    const ok = append(chunk, enc);
     const callback = [enc, cb].find((a) => typeof a === 'function') as (() => void) | undefined;
     if (callback) process.nextTick(callback);
-    return true;
+    return ok;
   } as ServerResponse['write'];
   res.end = function (chunk?: unknown, enc?: unknown, cb?: unknown) {
     append(chunk, enc);

@@ -5,14 +5,21 @@
  * most `concurrency` at a time, one per domain set; a stored certificate that
  * is not due is served without contacting the CA; a failing set backs off on
  * a schedule persisted in the storage file.
+ *
+ * `close()` abandons the orders in flight at once (their attempt is already
+ * persisted, so the next start keeps to the schedule): an unreachable CA,
+ * which acme-client retries with pauses of its own, or one that never
+ * answers must not hold up the process's exit. A pause acme-client has
+ * begun cannot be cancelled from outside; it runs out unobserved, and the
+ * resend after it fails at once without a request (acme-transport.ts).
  */
 import fs from 'node:fs';
 import tls from 'node:tls';
 import * as acme from 'acme-client';
-import { configError, errorMessage } from '../errors';
+import { configError, errorMessage, PortierError } from '../errors';
 import { Logger } from '../log/logger';
 import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
-import { trustAcmeServer } from './acme-transport';
+import { trustAcmeServer, withAcmeScope } from './acme-transport';
 import { renewalCheckInterval, renewalDue, retryDelay } from './acme-renewal';
 import { loadCertificate, covers } from './certificate';
 import { ChallengeRegistry } from './challenges';
@@ -37,7 +44,11 @@ export interface AcmeTuning {
   checkIntervalMs?: number;
   /** Orders at once (default 2). */
   concurrency?: number;
+  /** The longest one request to the CA may take (default 30 s). */
+  requestTimeoutMs?: number;
 }
+
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export function domainSetKey(set: DomainSet): string {
   const main = set.main.toLowerCase();
@@ -55,7 +66,7 @@ export class AcmeResolver {
   private running = 0;
   private wanted: DomainSet[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly stopping = new AbortController();
   /** Names already logged as impossible to order, so the periodic check does not repeat it. */
   private readonly reported = new Set<string>();
 
@@ -94,7 +105,7 @@ export class AcmeResolver {
     this.wanted = sets;
     const work: Promise<void>[] = [];
     for (const set of sets) {
-      if (this.closed) break;
+      if (this.stopping.signal.aborted) break;
       const key = domainSetKey(set);
       const names = key.split(',');
       const unsupported = names.find((n) => n.startsWith('*.') || /^[\d.]+$|:/.test(n));
@@ -118,10 +129,16 @@ export class AcmeResolver {
     await Promise.all(work);
   }
 
+  /** Stops: orders in flight are abandoned (their requests aborted), and close() resolves once they have let go. */
   async close(): Promise<void> {
-    this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort(new PortierError('STOPPED', `ACME resolver ${this.name} stopped`));
     await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** The domain sets whose orders are in flight or waiting for a slot. */
+  pending(): string[] {
+    return [...this.inflight.keys()];
   }
 
   private due(c: StoredCertificate): boolean {
@@ -152,7 +169,8 @@ export class AcmeResolver {
   }
 
   private async obtain(key: string, names: string[]): Promise<void> {
-    if (this.closed) return;
+    const { signal } = this.stopping;
+    if (signal.aborted) return;
     const log = this.deps.logger.child({ resolver: this.name, domains: names });
     const previous = this.data.failures[key];
     const attempts = (previous?.attempts ?? 0) + 1;
@@ -165,8 +183,10 @@ export class AcmeResolver {
       lastError: previous?.lastError ?? 'order in progress',
     };
     this.storage.save(this.data);
+    log.info('ACME: obtaining a certificate', { attempts });
+    const timeoutMs = this.deps.tuning?.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     try {
-      const { certificate, key: keyPem } = await this.order(names);
+      const { certificate, key: keyPem } = await untilAborted(withAcmeScope({ signal, timeoutMs }, () => this.order(names)), signal);
       const served = loadCertificate(certificate, keyPem, this.name);
       const stored: StoredCertificate = {
         main: names[0],
@@ -183,9 +203,15 @@ export class AcmeResolver {
       this.deps.store.put(this.group, k, served);
       log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
     } catch (caught) {
-      // acme-client hides transport errors (TLS, refused) behind a TypeError after its retries.
+      if (signal.aborted) {
+        log.info('ACME: order abandoned, the process is stopping', { attempts });
+        return;
+      }
+      // acme-client hides transport errors (TLS, refused, timed out) behind a TypeError after its retries.
       const err = /reading 'config'/.test(errorMessage(caught))
-        ? new Error(`cannot reach the ACME server ${this.opts.caServer} (network or TLS error; log level debug shows acme-client's details)`)
+        ? new Error(
+            `cannot reach the ACME server ${this.opts.caServer} (network or TLS error, or no answer within ${timeoutMs / 1000} s; log level debug shows acme-client's details)`,
+          )
         : caught;
       // The CA forgot the account (a reset staging CA, a test CA restart): register again next time.
       if (/account.*(does ?not ?exist|not found)|accountDoesNotExist/i.test(errorMessage(err)) && this.data.account) {
@@ -198,9 +224,16 @@ export class AcmeResolver {
     }
   }
 
+  /**
+   * An order abandoned by close() may still be between two requests: its
+   * steps check for the stop, so that it neither writes the storage file
+   * nor publishes a challenge afterwards.
+   */
   private async order(names: string[]): Promise<{ certificate: string; key: string }> {
+    const { signal } = this.stopping;
     const client = await this.account();
     const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
+    signal.throwIfAborted();
     const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : [])];
     const { challenges } = this.deps;
     const certificate = await client.auto({
@@ -210,9 +243,11 @@ export class AcmeResolver {
       challengePriority: priority,
       preferredChain: this.opts.preferredChain,
       challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        signal.throwIfAborted();
         if (challenge.type === 'http-01') challenges.setHttpToken(challenge.token, keyAuthorization);
         else if ((challenge.type as string) === 'tls-alpn-01') {
           const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
+          signal.throwIfAborted();
           challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
         } else throw new Error(`unexpected challenge type ${challenge.type}`);
       },
@@ -227,8 +262,11 @@ export class AcmeResolver {
   /** The ACME account: its key is created once and stored; registration (or lookup) once per process. */
   private async account(): Promise<acme.Client> {
     if (this.client) return this.client;
+    const { signal } = this.stopping;
     if (!this.data.account || this.data.caServer !== this.opts.caServer) {
-      this.data.account = { key: (await acme.crypto.createPrivateEcdsaKey('P-256')).toString(), email: this.opts.email };
+      const key = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+      signal.throwIfAborted();
+      this.data.account = { key, email: this.opts.email };
       this.data.caServer = this.opts.caServer;
       this.storage.save(this.data);
     }
@@ -250,12 +288,27 @@ export class AcmeResolver {
         // there is nothing to update (no email), but the account URL came back and is all we need.
         if (!accountUrlOf(client)) throw err;
       }
+      signal.throwIfAborted();
       this.data.account.url = client.getAccountUrl();
       this.storage.save(this.data);
     }
     this.client = client;
     return client;
   }
+}
+
+/**
+ * `work`'s outcome, or `signal`'s reason as soon as it is aborted. What
+ * `work` still does after that is cut short by the aborted signal (every
+ * request it would send fails at once) and its outcome is dropped.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function accountUrlOf(client: acme.Client): string | undefined {

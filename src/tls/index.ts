@@ -184,8 +184,14 @@ export class TlsManager {
     return this.local[0]?.ca;
   }
 
+  /** Stops the ACME resolvers: orders in flight are abandoned, see AcmeResolver.close(). */
   async close(): Promise<void> {
     await Promise.all([...this.acme.values()].map((r) => r.close()));
+  }
+
+  /** ACME orders in flight or queued, for a stop that has to say what it is still waiting for. */
+  pending(): string[] {
+    return [...this.acme.values()].flatMap((r) => r.pending().map((set) => `ACME order ${r.name}: ${set}`));
   }
 
   private issueLocal(name: string): ServedCertificate | undefined {
