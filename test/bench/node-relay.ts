@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 /**
  * The ceiling of any Node proxy on one core: a relay that only finds where
@@ -7,9 +9,14 @@ import net from 'node:net';
  * connections, and does nothing else: no HTTP semantics, no routing, no
  * header rewriting, no validation, no timeouts. No gateway can be faster
  * than this on the same runtime; it is a measuring stick, not a proxy.
- * Usage: node node-relay.js PORT BACKEND_PORT
+ * With CERT_FILE and KEY_FILE it listens with TLS 1.3 instead (Node's own
+ * TLS server, the one Portier's HTTPS entrypoints use), and relays the
+ * decrypted bytes to the plain-HTTP backend the same way: the ceiling of a
+ * Node gateway that terminates TLS.
+ * Usage: node node-relay.js PORT BACKEND_PORT [CERT_FILE KEY_FILE]
  */
-const [port, backend] = process.argv.slice(2).map(Number);
+const [port, backend] = process.argv.slice(2, 4).map(Number);
+const [certFile, keyFile] = process.argv.slice(4, 6);
 
 interface Upstream extends net.Socket {
   client?: Client;
@@ -29,6 +36,12 @@ function upstream(): Upstream {
   s.setNoDelay(true);
   s.on('data', (d: Buffer) => fromUpstream(s, d));
   s.on('error', () => s.client?.destroy());
+  // A backend that closes a connection (after `Connection: close`) must not leave it in the pool.
+  s.on('close', () => {
+    const i = idle.indexOf(s);
+    if (i >= 0) idle.splice(i, 1);
+    s.client?.destroy();
+  });
   return s;
 }
 
@@ -61,14 +74,17 @@ function fromClient(c: Client): void {
   s.write(head);
 }
 
-net
-  .createServer((c: Client) => {
-    c.setNoDelay(true);
-    c.on('error', () => c.destroy());
-    c.on('data', (d: Buffer) => {
-      c.unparsed = c.unparsed ? Buffer.concat([c.unparsed, d]) : d;
-      fromClient(c);
-    });
-  })
-  .listen(port, '127.0.0.1');
+function onClient(c: Client): void {
+  c.setNoDelay(true);
+  c.on('error', () => c.destroy());
+  c.on('data', (d: Buffer) => {
+    c.unparsed = c.unparsed ? Buffer.concat([c.unparsed, d]) : d;
+    fromClient(c);
+  });
+}
+
+const server = certFile && keyFile
+  ? tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.3' }, (c) => onClient(c as net.Socket as Client))
+  : net.createServer((c) => onClient(c as Client));
+server.listen(port, '127.0.0.1');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

@@ -1,6 +1,8 @@
 import { spawn, ChildProcess, execFile } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The tail of a process's output, kept for the error message when it dies or never gets ready. */
@@ -100,18 +102,42 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+export interface Answer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  /** Whether the request went over a connection an earlier request had used (keep-alive). */
+  reusedSocket: boolean;
+  /** For https: the negotiated protocol and cipher, and the certificate the server presented. */
+  tls?: { protocol: string | null; cipher: string; fingerprint256: string };
+}
+
+/**
+ * One GET, over http or https (any certificate accepted: the bench checks the
+ * fingerprint itself), always asking for keep-alive as wrk does (the byte
+ * relay passes `Connection: close` on without closing anything). Without
+ * `agent`, on a connection of its own, closed after the answer; over https
+ * to an IP address Node sends no SNI unless `servername` is given.
+ */
+export function get(url: string, opts: { agent?: http.Agent; servername?: string } = {}): Promise<Answer> {
+  const secure = url.startsWith('https:');
+  const own = opts.agent ? undefined : new (secure ? https.Agent : http.Agent)({ keepAlive: true });
+  return new Promise<Answer>((resolve, reject) => {
+    const options: https.RequestOptions = { agent: opts.agent ?? own, timeout: 2000 };
+    if (secure) Object.assign(options, { rejectUnauthorized: false, servername: opts.servername });
+    const req = (secure ? https : http).get(url, options, (res) => {
+      // Read while the connection is surely open: without keep-alive it closes after the body.
+      const socket = res.socket as tls.TLSSocket;
+      const info = secure ? { protocol: socket.getProtocol(), cipher: socket.getCipher().name, fingerprint256: socket.getPeerCertificate().fingerprint256 } : undefined;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, reusedSocket: req.reusedSocket, tls: info }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-  });
+  }).finally(() => own?.destroy());
 }
 
 /** Polls until `url` answers 200 with `body`; fails early, with the process's output, when it exits. */
