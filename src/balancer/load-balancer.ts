@@ -1,5 +1,5 @@
 import type { LoadBalancerConfig } from '../dynamic/model';
-import type { DirectService, Exchange, Handler } from '../proxy/exchange';
+import type { Dispatch, Exchange } from '../proxy/exchange';
 import { FORWARDER_DEFAULTS, Forwarder, UpstreamFailure } from '../proxy/forwarder';
 import type { Transport } from '../proxy/transport';
 import { requestError } from '../errors';
@@ -81,11 +81,9 @@ export class LoadBalancer {
 
   /**
    * Serves `ex`, then calls `done` once: with nothing when the response was
-   * handed off, with the error otherwise (see Handler). Callbacks rather
-   * than promises: the direct path calls it for every request
-   * (RouterRuntime.direct), and `handler` wraps it for middleware chains.
+   * handed off, with the error otherwise (see Dispatch).
    */
-  readonly serve: DirectService = (ex, done) => {
+  readonly serve: Dispatch = (ex, done) => {
     // Allocated only when a server failed: most requests are served by their first pick.
     let tried: ServerState[] | undefined;
     let pinned = this.pinnedServer(ex);
@@ -132,8 +130,6 @@ export class LoadBalancer {
       done(err);
     }
   };
-
-  readonly handler: Handler = (ex) => new Promise<void>((resolve, reject) => this.serve(ex, (err) => (err === undefined ? resolve() : reject(err))));
 
   private pinnedServer(ex: Exchange): ServerState | undefined {
     if (!this.sticky) return undefined;

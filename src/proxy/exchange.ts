@@ -39,11 +39,12 @@ export interface Exchange {
    */
   readonly upgrade?: { socket: Duplex; head: Buffer };
   /**
-   * Served on the direct path: the request's fields passed its strict head
-   * parser and no middleware can have added any, so forwarding need not
-   * check them again.
+   * No middleware runs on this exchange (its router is bare): its request
+   * fields are exactly what a front end's parser accepted (the direct
+   * reader's or llhttp's), so forwarding need not check them again. Set by
+   * the dispatch, from the router, whichever front end parsed the request.
    */
-  readonly direct?: boolean;
+  fieldsAsParsed: boolean;
 }
 
 export interface Origin {
@@ -69,11 +70,25 @@ export const newOrigin = (): Origin => ({ status: 0, bytes: 0, startedAt: 0n, du
 export type Handler = (ex: Exchange) => Promise<void>;
 
 /**
- * A service as the direct path calls it: `done` once, with nothing when the
- * response was handed off, with the error (a PortierError with a status)
- * while nothing was written.
+ * The one form of a router's or service's work, as the entrypoint calls it
+ * for every request: `done` once, with nothing when the response was handed
+ * off, with the error (a PortierError with a status) while nothing was
+ * written. Callbacks, not promises: a bare router costs no promise per request.
  */
-export type DirectService = (ex: Exchange, done: (err?: unknown) => void) => void;
+export type Dispatch = (ex: Exchange, done: (err?: unknown) => void) => void;
+
+/** A Dispatch as a Handler, for what wraps it in promise form (middleware chains, `errors`' service). */
+export const toHandler =
+  (dispatch: Dispatch): Handler =>
+  (ex) =>
+    new Promise<void>((resolve, reject) => dispatch(ex, (err) => (err === undefined ? resolve() : reject(err))));
+
+/** A Handler (a middleware chain, a weighted service) as a Dispatch. */
+export const toDispatch =
+  (handler: Handler): Dispatch =>
+  (ex, done) => {
+    handler(ex).then(() => done(), done);
+  };
 
 /** A middleware wraps the next handler once, at compile time. */
 export type Middleware = (next: Handler) => Handler;

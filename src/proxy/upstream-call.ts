@@ -50,7 +50,7 @@ function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): str
   let head = `${req.method} ${target} HTTP/1.1\r\n`;
   if (!passHostHeader || headers.host === undefined) head += `host: ${origin.hostHeader}\r\n`;
   // A direct exchange's fields passed the plain-head reader and no middleware added any: checked already.
-  const check = !ex.direct;
+  const check = !ex.fieldsAsParsed;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || (name === 'host' && !passHostHeader)) continue;
@@ -314,10 +314,11 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
    * A body chunk as the response may keep it. Chunks are views of the
    * connection's read buffer (response-parser.ts): Node's response, and
    * middlewares behind it (compress, buffering), may hold one past this
-   * call, so they get a copy. A direct response never keeps one.
+   * call, so they get a copy, unless the response says it never keeps one
+   * (DirectResponse.keepsChunks).
    */
   private owned(chunk: Buffer): Buffer {
-    return this.ex.direct ? chunk : Buffer.from(chunk);
+    return (this.ex.res as { keepsChunks?: boolean }).keepsChunks === false ? chunk : Buffer.from(chunk);
   }
 
   private clientLeft(): void {

@@ -1,5 +1,5 @@
 import type { ProviderSnapshot, ServiceConfig } from '../dynamic/model';
-import type { DirectService, Handler, Middleware } from '../proxy/exchange';
+import { Dispatch, Handler, Middleware, toDispatch, toHandler } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
 import { compileRule } from '../rules/compile';
 import type { CompiledRule, RuleSyntax } from '../rules/types';
@@ -91,8 +91,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     const raw = rawServices.get(name);
     if (!raw) return undefined;
     const { provider, config, errors, warnings } = raw;
-    let handler: Handler | undefined;
-    let serve: DirectService | undefined;
+    let dispatch: Dispatch | undefined;
     let serverStatus = (): Record<string, 'UP' | 'DOWN'> => ({});
     if (!errors.length && config.loadBalancer) {
       const lbCfg = config.loadBalancer;
@@ -105,8 +104,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
         if (lb !== previous?.lb) lb.start();
         nextBalancers.set(name, { key, lb });
-        handler = lb.handler;
-        serve = lb.serve;
+        dispatch = lb.serve;
         serverStatus = () => lb.serverStatus();
       } catch (err) {
         errors.push(errorMessage(err));
@@ -121,10 +119,11 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         else if (!svc.handler) errors.push(`service ${q} is disabled`);
         else children.push({ name: q, weight: child.weight ?? 1, handler: svc.handler });
       }
-      if (!errors.length) handler = new WeightedService(name, children, config.weighted.sticky?.cookie).handler;
+      if (!errors.length) dispatch = toDispatch(new WeightedService(name, children, config.weighted.sticky?.cookie).handler);
     }
+    const usable = errors.length ? undefined : dispatch;
     const runtime: ServiceRuntime = {
-      name, provider, config, handler: errors.length ? undefined : handler, serve: errors.length ? undefined : serve,
+      name, provider, config, dispatch: usable, handler: usable && toHandler(usable), balanced: config.loadBalancer !== undefined,
       status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
     };
     services.set(name, runtime);
@@ -209,7 +208,8 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       }
       let service: string | undefined;
       let target: Handler | undefined;
-      let direct: DirectService | undefined;
+      let bareTarget: Dispatch | undefined;
+      let balanced = false;
       if (!config.service) errors.push('no service: set the router\'s service');
       else {
         service = qualify(config.service, snap.provider);
@@ -218,18 +218,21 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         const svc = services.get(service);
         if (internal) target = internal;
         else if (!svc) errors.push(`service ${service} does not exist`);
-        else if (!svc.handler) errors.push(`service ${service} is disabled: ${svc.errors.join('; ')}`);
+        else if (!svc.handler || !svc.dispatch) errors.push(`service ${service} is disabled: ${svc.errors.join('; ')}`);
         else {
           target = svc.handler;
-          direct = svc.serve;
+          bareTarget = svc.dispatch;
+          balanced = svc.balanced;
         }
       }
       const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
+      // No middleware: the service's own callback form, without a promise per request.
+      const dispatch = handler && (chain.length === 0 && bareTarget ? bareTarget : toDispatch(handler));
       routers.set(name, {
         name, provider: snap.provider, config, entryPoints,
         tls: config.tls !== undefined,
         priority: config.priority || (rule?.defaultPriority ?? 0),
-        rule, middlewares: mwNames, service, handler, direct: chain.length === 0 ? direct : undefined,
+        rule, middlewares: mwNames, service, handler, dispatch, bare: dispatch !== undefined && chain.length === 0 && balanced,
         status: statusOf(errors, warnings), errors, warnings,
       });
     }

@@ -1,7 +1,7 @@
 import type { MatchRequest } from '../rules/types';
 import type { RouterRuntime } from './runtime';
 
-type Routable = RouterRuntime & { rule: NonNullable<RouterRuntime['rule']>; handler: NonNullable<RouterRuntime['handler']> };
+type Routable = RouterRuntime & { rule: NonNullable<RouterRuntime['rule']>; handler: NonNullable<RouterRuntime['handler']>; dispatch: NonNullable<RouterRuntime['dispatch']> };
 
 const byPriority = (a: RouterRuntime, b: RouterRuntime): number => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 

@@ -1,6 +1,6 @@
 import type { RouterConfig, ServiceConfig, MiddlewareConfig } from '../dynamic/model';
 import type { CompiledRule } from '../rules/types';
-import type { DirectService, Handler, Middleware } from '../proxy/exchange';
+import type { Dispatch, Handler, Middleware } from '../proxy/exchange';
 
 /** Traefik's status words, shown by the API and dashboard. */
 export type Status = 'enabled' | 'warning' | 'disabled';
@@ -18,13 +18,16 @@ export interface RouterRuntime {
   /** Qualified names of its middlewares and service. */
   readonly middlewares: string[];
   readonly service?: string;
+  /** Its middlewares around its service, composed once: present when it is usable. */
   readonly handler?: Handler;
+  /** What the entrypoint calls for each request: `handler`, or without middlewares the service's own callback form. */
+  readonly dispatch?: Dispatch;
   /**
-   * Set when its handler is a load balancer's, with no middleware in front:
-   * a plain request for it can be served on the direct path
-   * (server/direct-connection.ts), through the balancer's callback form.
+   * No middleware and a `loadBalancer` service: nothing but the balancer and
+   * the upstream client touches its exchanges, and they use only the part of
+   * a response every front end provides (the direct path's included).
    */
-  readonly direct?: DirectService;
+  readonly bare: boolean;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];
@@ -34,9 +37,11 @@ export interface ServiceRuntime {
   readonly name: string;
   readonly provider: string;
   readonly config: ServiceConfig;
+  /** The service's one form (a balancer's callback); `handler` is it in promise form, for middleware chains. */
+  readonly dispatch?: Dispatch;
   readonly handler?: Handler;
-  /** A load balancer's callback form of `handler` (see RouterRuntime.direct). */
-  readonly serve?: DirectService;
+  /** A `loadBalancer` service (not weighted, not internal). */
+  readonly balanced: boolean;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];

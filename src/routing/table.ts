@@ -18,7 +18,7 @@ export class RoutingTable {
     /** Entrypoint name → whether it terminates TLS. */
     entryPoints: Record<string, boolean>,
   ) {
-    const usable = [...routers.values()].filter((r): r is Routable => r.handler !== undefined && r.rule !== undefined);
+    const usable = [...routers.values()].filter((r): r is Routable => r.handler !== undefined && r.dispatch !== undefined && r.rule !== undefined);
     for (const [ep, tls] of Object.entries(entryPoints)) {
       // Traefik's rule: a router with tls serves only TLS connections, one without only plaintext ones;
       // an entrypoint with http.tls makes every router on it a TLS router.

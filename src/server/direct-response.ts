@@ -1,6 +1,7 @@
 import { STATUS_CODES, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { CLOSE_TOKEN } from '../proxy/response-parser';
+import { noBodyStatus } from './node-response';
 
 /** What the connection does for its current response. */
 export interface ResponseOwner {
@@ -30,7 +31,6 @@ function httpDate(): string {
   return dateValue;
 }
 
-const noBodyStatus = (status: number): boolean => status < 200 || status === 204 || status === 304;
 
 /**
  * The response of a request served on the direct path, written straight to
@@ -54,6 +54,8 @@ export class DirectResponse {
   bodyBytes = 0;
   /** The head said `Connection: close`: the connection ends after this response. */
   closesConnection = false;
+  /** Every chunk written is copied or sent before write() returns: a writer may hand it views it will reuse. */
+  readonly keepsChunks = false;
   private readonly fields = new Map<string, OutgoingHttpHeader>();
   private chunked = false;
   private closed = false;

@@ -20,6 +20,8 @@ import { DirectConnection, DirectHost } from './direct-connection';
 import type { DirectResponse } from './direct-response';
 import type { PlainRequestHead } from './request-head';
 import { ConnectionRoutes, peerOf, routeConnection, unmapped } from './connection-router';
+import { Accounted, countBody } from './node-response';
+import type { Routable } from '../routing/router-index';
 import type { ClientHello } from './client-hello';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
@@ -226,12 +228,11 @@ export class EntryPointServer implements DirectHost {
   }
 
   /**
-   * A plain request (request-head.ts) is served here when it passes the
-   * same hygiene and matches a router whose handler is a bare load
-   * balancer: no middleware and no pre-routing step can see it, so the
-   * balancer, the upstream client and the observers are all that touch
-   * its request and response, and those use only what DirectRequest and
-   * DirectResponse provide. Anything else goes to Node's server.
+   * The direct front end's request (request-head.ts), once it passed the
+   * same hygiene: served here when its router is bare, or when no router
+   * matches (a 404), since then nothing reads more of the request and the
+   * response than DirectRequest and DirectResponse provide. Anything else
+   * goes to Node's server, from the request's first byte.
    */
   serve(head: PlainRequestHead, res: DirectResponse, socket: Socket): boolean {
     for (const p of this.preRouting) if (p.pathPrefix === undefined || head.url.startsWith(p.pathPrefix)) return false;
@@ -239,21 +240,14 @@ export class EntryPointServer implements DirectHost {
       method: head.method, url: head.url, headers: head.headers, rawHeaders: head.rawHeaders,
       httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket,
     };
-    // Sound by the reasoning above: the direct route reads nothing else of either object.
+    // Sound by the reasoning above: a bare route reads nothing else of either object.
     const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, head);
     if (ex instanceof Error) return false;
-    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
-    const service = router?.direct;
-    if (!service) return false;
-    this.inFlight++;
+    const router = this.route(ex);
+    if (router && !router.bare) return false;
     this.directStats.requests++;
-    // `on`, not `once`: a direct response emits `close` exactly once, and once() costs a wrapper per request.
-    res.on('close', () => this.ended(ex, res.statusCode, 0, res.bodyBytes, !res.writableFinished));
-    ex.routerName = router.name;
-    ex.serviceName = router.service;
-    service(ex, (err) => {
-      if (err !== undefined) this.fail(ex, err);
-    });
+    this.track(ex, res, 0);
+    this.dispatch(ex, router);
     return true;
   }
 
@@ -341,7 +335,7 @@ export class EntryPointServer implements DirectHost {
     };
     return {
       req, res, entryPoint: this.opts.name, tls, remoteIp, clientIp, match,
-      path, query: target.query, startedAt: this.opts.observers.length ? process.hrtime.bigint() : 0n, retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, direct: direct !== undefined,
+      path, query: target.query, startedAt: this.opts.observers.length ? process.hrtime.bigint() : 0n, retryAttempts: 0, responseHooks: [], origin: newOrigin(), upgrade, fieldsAsParsed: false,
     };
   }
 
@@ -351,12 +345,12 @@ export class EntryPointServer implements DirectHost {
       this.pending.add(res);
       res.once('close', () => this.pending.delete(res));
     }
-    this.handle(req, res, this.exchange(req, res), expectsContinue);
+    this.handle(req, countBody(res, req.method === 'HEAD'), this.exchange(req, res), expectsContinue);
   }
 
-  /** Common to plain requests and upgrades: reject, or run the pre-routing steps, then route. */
-  private handle(req: IncomingMessage, res: ServerResponse, ex: Exchange | Error, expectsContinue = false): void {
-    this.track(req, res, ex instanceof Error ? undefined : ex);
+  /** Node's front end, for requests and upgrades: reject, or run the pre-routing steps, then the one dispatch. */
+  private handle(req: IncomingMessage, res: ServerResponse & Accounted, ex: Exchange | Error, expectsContinue = false): void {
+    this.track(ex instanceof Error ? undefined : ex, res, Number(req.headers['content-length']) || 0);
     if (ex instanceof Error) {
       sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
       return;
@@ -364,7 +358,7 @@ export class EntryPointServer implements DirectHost {
     if (this.bodyTooLarge(req, res)) return;
     if (expectsContinue) res.writeContinue();
     for (const step of this.preRouting) if (step.answer(req, res, ex)) return;
-    this.dispatch(ex);
+    this.dispatch(ex, this.route(ex));
   }
 
   /**
@@ -410,18 +404,25 @@ export class EntryPointServer implements DirectHost {
       delete req.headers.upgrade;
       delete req.headers['http2-settings'];
     }
-    this.handle(req, res, this.exchange(req, res, isWebSocket ? { socket, head } : undefined));
+    this.handle(req, countBody(res, false), this.exchange(req, res, isWebSocket ? { socket, head } : undefined));
   }
 
-  private dispatch(ex: Exchange): void {
-    const router = this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
+  private route(ex: Exchange): Routable | undefined {
+    return this.opts.table().match(ex.entryPoint, ex.tls, ex.match);
+  }
+
+  /** The one request path after the front ends: the router's dispatch, every failure through fail(). */
+  private dispatch(ex: Exchange, router: Routable | undefined): void {
     if (!router) {
       sendError(ex.res, 404, '404 page not found');
       return;
     }
     ex.routerName = router.name;
     ex.serviceName = router.service;
-    router.handler(ex).catch((err: unknown) => this.fail(ex, err));
+    ex.fieldsAsParsed = router.bare;
+    router.dispatch(ex, (err) => {
+      if (err !== undefined) this.fail(ex, err);
+    });
   }
 
   private fail(ex: Exchange, err: unknown): void {
@@ -437,39 +438,36 @@ export class EntryPointServer implements DirectHost {
     sendError(ex.res, status, text);
   }
 
-  private track(req: IncomingMessage, res: ServerResponse, ex: Exchange | undefined): void {
+  /**
+   * Counts a request in flight until its response closes, and then reports
+   * it to the observers, the same for every front end: body bytes as the
+   * response counted them (an upgraded connection: what was relayed to the
+   * client), `bytesIn` from Content-Length (a body is never read here).
+   */
+  private track(ex: Exchange | undefined, res: Accounted & { on(event: 'close', listener: () => void): unknown }, bytesIn: number): void {
     this.inFlight++;
-    const started = ex?.startedAt ?? process.hrtime.bigint();
-    // Never listen to 'data' here: that would start the body flowing before a middleware or the proxy reads it.
-    const bytesIn = Number(req.headers['content-length']) || 0;
-    // Bytes written on this connection before the response: the delta is this response, even on keep-alive.
-    const socket = req.socket;
+    const observed = this.opts.observers.length > 0;
+    const started = ex?.startedAt || (observed ? process.hrtime.bigint() : 0n);
+    const upgraded = ex?.upgrade?.socket as Socket | undefined;
     // The bytesWritten getter copies the socket's write queue: read it only when someone records it.
-    const writtenBefore = this.opts.observers.length ? socket.bytesWritten : 0;
+    const relayedBefore = upgraded && observed ? upgraded.bytesWritten : 0;
     let ended = false;
     const end = (): void => {
       if (ended) return;
       ended = true;
-      this.ended(ex, res.statusCode, bytesIn, Math.max(0, socket.bytesWritten - writtenBefore - headLength(res)), !res.writableFinished, started);
+      this.inFlight--;
+      if (ex && observed) {
+        const bytesOut = upgraded ? Math.max(0, upgraded.bytesWritten - relayedBefore) : res.bodyBytes;
+        const record = { ex, status: res.statusCode, bytesIn, bytesOut, durationMs: Number(process.hrtime.bigint() - started) / 1e6, aborted: !res.writableFinished };
+        for (const o of this.opts.observers) o.requestEnded(record);
+      }
+      if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
     };
-    res.once('close', end);
+    res.on('close', end);
     // An upgraded connection outlives its response object: it ends when its socket closes.
-    ex?.upgrade?.socket.once('close', end);
-  }
-
-  /** One request is over: observers get its record (when it got as far as an exchange), a draining close its cue. */
-  private ended(ex: Exchange | undefined, status: number, bytesIn: number, bytesOut: number, aborted: boolean, started = ex?.startedAt ?? 0n): void {
-    this.inFlight--;
-    if (ex && this.opts.observers.length) {
-      const record = { ex, status, bytesIn, bytesOut, durationMs: Number(process.hrtime.bigint() - started) / 1e6, aborted };
-      for (const o of this.opts.observers) o.requestEnded(record);
-    }
-    if (this.inFlight === 0 && this.draining) for (const w of this.idleWaiters.splice(0)) w();
+    upgraded?.once('close', end);
   }
 }
-
-/** Length of the status line and headers Node wrote for this response (none for a raw upgraded socket). */
-const headLength = (res: ServerResponse): number => (res as unknown as { _header?: string | null })._header?.length ?? 0;
 
 export function parseAddress(address: string): { host?: string; port: number } {
   const i = address.lastIndexOf(':');

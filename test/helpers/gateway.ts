@@ -7,6 +7,7 @@ import { middlewareTypes } from '../../middlewares/index';
 import type { Provider } from '../../src/provider';
 import type { RouterRuntime } from '../../src/routing/runtime';
 import { TlsManager } from '../../src/tls/index';
+import type { RequestObserver } from '../../src/server/observer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,14 +32,14 @@ export interface TestGateway {
  */
 export async function startTestGateway(
   dynamic: DynamicConfig,
-  opts: { staticConfig?: Record<string, unknown>; providers?: Provider[]; debug?: boolean } = {},
+  opts: { staticConfig?: Record<string, unknown>; providers?: Provider[]; debug?: boolean; observers?: RequestObserver[] } = {},
 ): Promise<TestGateway> {
   const config = staticConfigDecoder({ entryPoints: { web: { address: '127.0.0.1:0' } }, providers: { providersThrottleDuration: '5ms' }, ...opts.staticConfig }, '');
   const file = new StaticProvider('file', dynamic);
   const log = opts.debug ? createLogger({ level: 'debug' }) : silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'portier-gw-'));
   const tls = new TlsManager({ dataDir });
-  const gateway = new Gateway({ config, providers: [file, ...(opts.providers ?? [])], middlewareTypes, log, tlsFor: () => tls.httpsServerOptions() });
+  const gateway = new Gateway({ config, providers: [file, ...(opts.providers ?? [])], middlewareTypes, log, observers: opts.observers, tlsFor: () => tls.httpsServerOptions() });
   gateway.onChange((table, snapshots) => tls.update([...snapshots.values()].find((s) => s.provider === 'file')?.config.tls, []));
   await gateway.start();
   gateway.flush();

@@ -15,7 +15,7 @@ import { plain, sleep, startDirectGateway, type Seen } from '../helpers/direct-f
 
 t.test('direct path: hand-offs to Node', async (t) => {
   const { gw, counted, open } = await startDirectGateway(t);
-  for (const name of ['directMw', 'mw', 'weighted']) t.equal(gw.router(name)?.direct, undefined, `router ${name} is not direct`);
+  for (const name of ['directMw', 'mw', 'weighted']) t.equal(gw.router(name)?.bare, false, `router ${name} is not bare`);
 
   t.test("hand-offs are answered by Node's server", async (t) => {
     interface HandOffCase {
@@ -151,19 +151,19 @@ t.test('direct path: hand-offs to Node', async (t) => {
     await t.resolves(conn.waitClosed(1000), 'then closed');
   });
 
-  t.test('routers that are not direct, and unknown hosts, are handed off and answered', async (t) => {
-    const cases: { name: string; host: string; path?: string; status: number; check?: (r: RawResponse) => void }[] = [
+  t.test('routers that are not bare are handed off and answered; an unknown host is answered directly', async (t) => {
+    const cases: { name: string; host: string; path?: string; status: number; check?: (r: RawResponse) => void; direct?: boolean }[] = [
       { name: 'router with a middleware', host: 'mw.test', status: 200, check: (r) => t.equal(r.headers['x-backend'], 'main') },
       {
         name: 'same host as a direct router, a path with a middleware', host: 'direct.test', path: '/fixed/mw/x', status: 203,
         check: (r) => t.equal(r.body.toString(), 'parity body'),
       },
-      { name: 'unknown host', host: 'nobody.test', status: 404, check: (r) => t.match(r.body.toString(), /404 page not found/) },
+      { name: 'unknown host', host: 'nobody.test', status: 404, check: (r) => t.match(r.body.toString(), /404 page not found/), direct: true },
       { name: 'weighted service', host: 'weighted.test', status: 200, check: (r) => t.equal(r.headers['x-backend'], 'main') },
     ];
     for (const c of cases) {
       const conn = await open(t);
-      const res = await counted(t, { requests: 0, handOffs: 1 }, async () => {
+      const res = await counted(t, c.direct ? { requests: 1, handOffs: 0 } : { requests: 0, handOffs: 1 }, async () => {
         conn.write(plain(c.path ?? '/echo/x', c.host));
         return conn.response();
       }, `${c.name}: directStats delta`);

@@ -102,7 +102,7 @@ t.test('PROXY protocol v1 and v2 headers', async (t) => {
     { name: 'a TLS record', bytes: Buffer.from([0x16, 3, 1, 0, 5]), want: NO_PROXY_HEADER },
   ];
   for (const c of cases) {
-    if (c.want === 'error') t.throws(() => readProxyHeader(c.bytes), { constructor: ProxyHeaderError, message: c.error }, c.name);
+    if (c.want === 'error') t.throws(() => readProxyHeader(c.bytes), { constructor: ProxyHeaderError, message: c.error! }, c.name);
     else t.same(readProxyHeader(c.bytes), c.want, c.name);
   }
 });

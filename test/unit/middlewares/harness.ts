@@ -16,7 +16,7 @@ export async function exchangeServer(t: Test, handler: Handler): Promise<string>
     const ex: Exchange = {
       req, res, entryPoint: 'web', tls: false, remoteIp: '127.0.0.1', clientIp: '127.0.0.1',
       match: { host: 'test', path, method: req.method ?? 'GET', headers: req.headers, query, clientIp: '127.0.0.1' },
-      path, query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(),
+      path, query, startedAt: process.hrtime.bigint(), retryAttempts: 0, responseHooks: [], origin: newOrigin(), fieldsAsParsed: false,
     };
     handler(ex).catch((err: unknown) => {
       const status = err instanceof PortierError && err.status ? err.status : 500;

@@ -1,0 +1,40 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * What the entrypoint reads of a response when it ends, the same on every
+ * front end: DirectResponse keeps these itself; Node's ServerResponse gets
+ * them from countBody.
+ */
+export interface Accounted {
+  readonly statusCode: number;
+  /** Body bytes sent: no head, no chunked framing; 0 for HEAD, 1xx, 204 and 304. */
+  readonly bodyBytes: number;
+  readonly writableFinished: boolean;
+}
+
+export const noBodyStatus = (status: number): boolean => status < 200 || status === 204 || status === 304;
+
+const length = (chunk: unknown, encoding: unknown): number =>
+  typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : (chunk as Uint8Array | undefined)?.byteLength ?? 0;
+
+/**
+ * Counts the body bytes written to one of Node's responses, at write() and
+ * end(), before Node frames them: the same figure a DirectResponse keeps,
+ * so metrics, the access log and the API agree whichever front end served
+ * the request. Middlewares that wrap write() (compress) wrap this one, so
+ * what is counted is what the client gets.
+ */
+export function countBody(res: ServerResponse, headRequest: boolean): ServerResponse & Accounted {
+  let bytes = 0;
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
+    bytes += length(chunk, encoding);
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
+  } as ServerResponse['write'];
+  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+    if (typeof chunk !== 'function') bytes += length(chunk, encoding);
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
+  } as ServerResponse['end'];
+  return Object.defineProperty(res, 'bodyBytes', { get: () => (headRequest || noBodyStatus(res.statusCode) ? 0 : bytes) }) as ServerResponse & Accounted;
+}
