@@ -7,6 +7,7 @@ const options = object({ prefix: required(string) });
 /** Prepends a prefix to the upstream path. */
 export default defineMiddleware({
   type: 'addPrefix',
+  plain: true,
   options,
   create({ prefix }) {
     return (next) => async (ex) => {

@@ -17,6 +17,7 @@ const options = object({
 /** HTTP Basic authentication against htpasswd entries (bcrypt, {SHA}, $apr1$). */
 export default defineMiddleware({
   type: 'basicAuth',
+  plain: true,
   options,
   create(opts) {
     const users = loadUsers(opts.users, opts.usersFile, parseEntry);

@@ -25,6 +25,7 @@ const options = object({
 /** HTTP Digest authentication (MD5, qop=auth) against `htdigest` entries. */
 export default defineMiddleware({
   type: 'digestAuth',
+  plain: true,
   options,
   create(opts) {
     const entries = loadUsers(opts.users, opts.usersFile, parseDigestEntry);

@@ -46,6 +46,7 @@ type Options = ReturnType<typeof options>;
  */
 export default defineMiddleware({
   type: 'headers',
+  plain: true,
   options,
   create(opts) {
     const security = securityHeaders(opts);

@@ -16,6 +16,7 @@ const options = object({
  */
 export default defineMiddleware({
   type: 'inFlightReq',
+  plain: true,
   options,
   create(opts) {
     const source = sourceExtractor(opts.sourceCriterion ?? { requestHost: true });

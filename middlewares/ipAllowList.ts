@@ -14,6 +14,7 @@ const options = object({
 /** Lets through only clients whose address (per ipStrategy) is in sourceRange; others get 403. */
 export default defineMiddleware({
   type: 'ipAllowList',
+  plain: true,
   options,
   create(opts) {
     const allowed = ipSet(opts.sourceRange);

@@ -19,6 +19,7 @@ const options = object({
  */
 export default defineMiddleware({
   type: 'rateLimit',
+  plain: true,
   options,
   create(opts) {
     if (opts.average === 0) return (next) => next;

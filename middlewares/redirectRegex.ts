@@ -13,6 +13,7 @@ const options = object({
 /** Redirects when the full request URL (`scheme://host/path?query`) matches; the replacement builds the Location. */
 export default defineMiddleware({
   type: 'redirectRegex',
+  plain: true,
   options,
   create(opts) {
     const re = goRegex(opts.regex, 'regex', 'g');

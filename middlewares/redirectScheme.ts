@@ -15,6 +15,7 @@ const options = object({
 /** Redirects to another scheme (and port); a request already there passes through. */
 export default defineMiddleware({
   type: 'redirectScheme',
+  plain: true,
   options,
   create(opts) {
     const scheme = opts.scheme.toLowerCase();

@@ -6,6 +6,7 @@ const options = object({ path: required(string) });
 /** Replaces the upstream path; the previous one goes up in X-Replaced-Path. */
 export default defineMiddleware({
   type: 'replacePath',
+  plain: true,
   options,
   create({ path }) {
     return (next) => async (ex) => {

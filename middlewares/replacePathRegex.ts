@@ -8,6 +8,7 @@ const options = object({ regex: required(regexOption), replacement: withDefault(
 /** Rewrites the upstream path with a regex and a `$1`/`${name}` replacement when the regex matches. */
 export default defineMiddleware({
   type: 'replacePathRegex',
+  plain: true,
   options,
   create(opts) {
     const re = goRegex(opts.regex, 'regex', 'g');

@@ -7,6 +7,7 @@ const options = object({ prefixes: required(list(string)) });
 /** Removes the first matching prefix from the upstream path; the removed prefix goes up in X-Forwarded-Prefix. */
 export default defineMiddleware({
   type: 'stripPrefix',
+  plain: true,
   options,
   create({ prefixes }) {
     return (next) => async (ex) => {

@@ -8,6 +8,7 @@ const options = object({ regex: required(list(regexOption)) });
 /** Removes the prefix matched by the first regex that matches at the start of the path. */
 export default defineMiddleware({
   type: 'stripPrefixRegex',
+  plain: true,
   options,
   create({ regex }) {
     const res = regex.map((r, i) => goRegex(r, `regex[${i}]`));

@@ -23,6 +23,13 @@ export interface MiddlewareType<O> {
   readonly type: string;
   readonly options: Decoder<O>;
   create(opts: O, ctx: MiddlewareContext): Middleware;
+  /**
+   * Its handler reads only the exchange, the request's method, URL and
+   * fields, and answers (if it does) through writeHead/end: never a body,
+   * no response event but `close`, no wrapping of write(). Such middlewares
+   * run on every front end, the direct path's included (docs/direct-path.md).
+   */
+  readonly plain?: boolean;
 }
 
 /** Keeps the decoder's output type tied to the factory's input type. */

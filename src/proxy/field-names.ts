@@ -1,3 +1,5 @@
+import type { OutgoingHttpHeader } from 'node:http';
+
 /**
  * Field names as most clients and servers write them, each mapped to its
  * lower-case form. A name found here comes back as one shared string whose
@@ -15,3 +17,20 @@ const COMMON = new Map<string, string>(
 );
 
 export const lowerName = (name: string): string => COMMON.get(name) ?? name.toLowerCase();
+
+/** An HTTP field name (RFC 9110 5.6.2 token). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const BAD_VALUE = /[\0\r\n]/;
+
+/**
+ * A field Node's setHeader would refuse is refused wherever Portier sets
+ * one without Node checking it (direct responses, fields hooks added), with
+ * Node's error codes.
+ */
+export function checkField(name: string, value: OutgoingHttpHeader): void {
+  if (!TOKEN.test(name)) throw Object.assign(new TypeError(`invalid header name ${JSON.stringify(name)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+  for (const v of Array.isArray(value) ? value : [value]) {
+    if (BAD_VALUE.test(String(v))) throw Object.assign(new TypeError(`invalid character in header ${JSON.stringify(name)}`), { code: 'ERR_INVALID_CHAR' });
+  }
+}

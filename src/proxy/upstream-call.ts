@@ -2,6 +2,7 @@ import type { Exchange } from './exchange';
 import { ResponseHead, ResponseSink, TOKEN, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
 import { dropNamedFields } from './hop-by-hop';
+import { checkField } from './field-names';
 import { PortierError, errorMessage } from '../errors';
 
 /** Why a forward failed before anything was written: lets the balancer choose to retry elsewhere. */
@@ -269,10 +270,12 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       // The backend's value replaces one set before forwarding, except Set-Cookie: a sticky cookie joins the
       // backend's cookies.
       if (head.headersBuilt) {
+        // Hooks may have added fields: checked as Node's setHeader would, on every front end.
         const { headers } = head;
         for (const name in headers) {
           const value = headers[name];
           if (value === undefined) continue;
+          checkField(name, value);
           if (name === 'set-cookie') res.appendHeader(name, value);
           else res.setHeader(name, value);
         }

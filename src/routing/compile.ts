@@ -199,12 +199,16 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
       const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, snap.provider))])];
       const chain: Middleware[] = [];
+      let plainChain = true;
       for (const m of mwNames) {
         (middlewareUsers.get(m) ?? middlewareUsers.set(m, []).get(m)!).push(name);
         const runtime = middlewares.get(m);
         if (!runtime) errors.push(`middleware ${m} does not exist`);
         else if (!runtime.middleware) errors.push(`middleware ${m} is disabled: ${runtime.errors.join('; ')}`);
-        else chain.push(runtime.middleware);
+        else {
+          chain.push(runtime.middleware);
+          plainChain &&= opts.middlewareTypes.get(runtime.type.toLowerCase())?.plain === true;
+        }
       }
       let service: string | undefined;
       let target: Handler | undefined;
@@ -232,7 +236,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         name, provider: snap.provider, config, entryPoints,
         tls: config.tls !== undefined,
         priority: config.priority || (rule?.defaultPriority ?? 0),
-        rule, middlewares: mwNames, service, handler, dispatch, bare: dispatch !== undefined && chain.length === 0 && balanced,
+        rule, middlewares: mwNames, service, handler, dispatch, plain: dispatch !== undefined && plainChain && balanced,
         status: statusOf(errors, warnings), errors, warnings,
       });
     }

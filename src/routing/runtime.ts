@@ -23,11 +23,12 @@ export interface RouterRuntime {
   /** What the entrypoint calls for each request: `handler`, or without middlewares the service's own callback form. */
   readonly dispatch?: Dispatch;
   /**
-   * No middleware and a `loadBalancer` service: nothing but the balancer and
-   * the upstream client touches its exchanges, and they use only the part of
-   * a response every front end provides (the direct path's included).
+   * Plain middlewares only (MiddlewareType.plain), and a `loadBalancer`
+   * service: everything that touches its exchanges uses only the part of a
+   * request and a response every front end provides (the direct path's
+   * included).
    */
-  readonly bare: boolean;
+  readonly plain: boolean;
   readonly status: Status;
   readonly errors: string[];
   readonly warnings: string[];

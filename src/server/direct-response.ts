@@ -2,6 +2,7 @@ import { STATUS_CODES, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 
 import type { Socket } from 'node:net';
 import { CLOSE_TOKEN } from '../proxy/response-parser';
 import { noBodyStatus } from './node-response';
+import { checkField } from '../proxy/field-names';
 
 /** What the connection does for its current response. */
 export interface ResponseOwner {
@@ -99,9 +100,10 @@ export class DirectResponse {
   }
 
   /**
-   * Not validated, unlike Node's: on the direct route every field comes
-   * from the response parser, which admits only valid ones, or from
-   * Portier itself (sticky cookie, error answers); no middleware runs.
+   * Not validated, unlike Node's: fields set here come from the response
+   * parser, which admits only valid ones, from Portier itself (sticky
+   * cookie), or from response hooks, which the upstream call checks
+   * (upstream-call.ts); a middleware's own answer goes through writeHead.
    */
   setHeader(name: string, value: OutgoingHttpHeader): this {
     if (this.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
@@ -126,10 +128,27 @@ export class DirectResponse {
     return Object.fromEntries(this.fields);
   }
 
+  /** The end is queued (or the client is gone): nothing more may be written. */
+  get writableEnded(): boolean {
+    return this.writableFinished || this.closed;
+  }
+
+  /**
+   * Fields given here come from a middleware's own answer (a redirect's
+   * Location, a challenge): checked as Node's writeHead checks them, since
+   * they may carry configured or client-derived text.
+   */
   writeHead(status: number, reasonOrHeaders?: string | OutgoingHttpHeaders, headers?: OutgoingHttpHeaders): this {
     const fields = typeof reasonOrHeaders === 'object' ? reasonOrHeaders : headers;
     if (typeof reasonOrHeaders === 'string') this.statusMessage = reasonOrHeaders;
-    if (fields) for (const name in fields) if (fields[name] !== undefined) this.setHeader(name, fields[name]!);
+    if (fields) {
+      for (const name in fields) {
+        const value = fields[name];
+        if (value === undefined) continue;
+        checkField(name, value);
+        this.setHeader(name, value);
+      }
+    }
     this.statusCode = status;
     return this;
   }

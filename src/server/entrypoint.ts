@@ -33,8 +33,16 @@ export interface PreRouting {
   pathPrefix?: string;
 }
 
-/** What a request served on the direct path has of Node's IncomingMessage (no body, no stream). */
-type DirectRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'httpVersion' | 'httpVersionMajor' | 'httpVersionMinor' | 'socket'>;
+/**
+ * What a request served on the direct path has of Node's IncomingMessage:
+ * no body, so pausing it (a middleware holding the body while it awaits)
+ * has nothing to do.
+ */
+type DirectRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'httpVersion' | 'httpVersionMajor' | 'httpVersionMinor' | 'socket' | 'pause'>;
+
+function bodiless(this: DirectRequest): DirectRequest {
+  return this;
+}
 
 export interface EntryPointOptions {
   name: string;
@@ -229,22 +237,22 @@ export class EntryPointServer implements DirectHost {
 
   /**
    * The direct front end's request (request-head.ts), once it passed the
-   * same hygiene: served here when its router is bare, or when no router
-   * matches (a 404), since then nothing reads more of the request and the
-   * response than DirectRequest and DirectResponse provide. Anything else
-   * goes to Node's server, from the request's first byte.
+   * same hygiene: served here when its router is plain (RouterRuntime.plain),
+   * or when no router matches (a 404), since then nothing reads more of the
+   * request and the response than DirectRequest and DirectResponse provide.
+   * Anything else goes to Node's server, from the request's first byte.
    */
   serve(head: PlainRequestHead, res: DirectResponse, socket: Socket): boolean {
     for (const p of this.preRouting) if (p.pathPrefix === undefined || head.url.startsWith(p.pathPrefix)) return false;
     const req: DirectRequest = {
       method: head.method, url: head.url, headers: head.headers, rawHeaders: head.rawHeaders,
-      httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket,
+      httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, socket, pause: bodiless as IncomingMessage['pause'],
     };
-    // Sound by the reasoning above: a bare route reads nothing else of either object.
+    // Sound by the reasoning above: a plain route reads nothing else of either object.
     const ex = this.exchange(req as IncomingMessage, res as unknown as ServerResponse, undefined, head);
     if (ex instanceof Error) return false;
     const router = this.route(ex);
-    if (router && !router.bare) return false;
+    if (router && !router.plain) return false;
     this.directStats.requests++;
     this.track(ex, res, 0);
     this.dispatch(ex, router);
@@ -419,7 +427,7 @@ export class EntryPointServer implements DirectHost {
     }
     ex.routerName = router.name;
     ex.serviceName = router.service;
-    ex.fieldsAsParsed = router.bare;
+    ex.fieldsAsParsed = router.middlewares.length === 0;
     router.dispatch(ex, (err) => {
       if (err !== undefined) this.fail(ex, err);
     });

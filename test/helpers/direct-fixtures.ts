@@ -193,7 +193,7 @@ export interface DirectStats {
 
 export interface DirectGateway {
   gw: TestGateway;
-  /** Behind the routers direct, directMw, mw, weighted and timeout. */
+  /** Behind the routers direct, plainMw, directMw, mw, weighted and timeout. */
   backend: Backend;
   /** Runs `fn`, then checks the directStats delta. */
   counted<T>(tt: Test, expected: DirectStats, fn: () => Promise<T>, what?: string): Promise<T>;
@@ -203,9 +203,10 @@ export interface DirectGateway {
 
 /**
  * A gateway (idleTimeout IDLE_MS, readHeaderTimeout HEADER_MS on `web`) whose
- * routers direct, raw (a close-delimited backend), dead (nothing listening)
- * and timeout (responseHeaderTimeout 300ms) are direct, and directMw (same
- * host as direct, /fixed/mw, a middleware), mw (a middleware) and weighted (a
+ * routers direct, plainMw (a plain `headers` middleware), raw (a
+ * close-delimited backend), dead (nothing listening) and timeout
+ * (responseHeaderTimeout 300ms) are plain, and directMw (same host as direct,
+ * /fixed/mw, a middleware that is not plain), mw (the same) and weighted (a
  * weighted service) are not. Closed with its backends at the end of `t`.
  */
 export async function startDirectGateway(t: Test): Promise<DirectGateway> {
@@ -218,7 +219,8 @@ export async function startDirectGateway(t: Test): Promise<DirectGateway> {
       http: {
         routers: {
           direct: { rule: 'Host(`direct.test`)', service: 'main' },
-          // Same host, a middleware on one prefix: that request leaves the direct path.
+          plainMw: { rule: 'Host(`plain-mw.test`)', service: 'main', middlewares: ['hdr'] },
+          // Same host, a middleware that is not plain on one prefix: that request leaves the direct path.
           directMw: { rule: 'Host(`direct.test`) && PathPrefix(`/fixed/mw`)', service: 'main', middlewares: ['noop'] },
           mw: { rule: 'Host(`mw.test`)', service: 'main', middlewares: ['noop'] },
           weighted: { rule: 'Host(`weighted.test`)', service: 'weighted' },
@@ -233,8 +235,8 @@ export async function startDirectGateway(t: Test): Promise<DirectGateway> {
           dead: lb(`http://127.0.0.1:${dead}`),
           quick: lb(backend.url, { serversTransport: 'quick' }),
         },
-        // A headers middleware with nothing to add: only its presence matters.
-        middlewares: { noop: { headers: {} } },
+        // contentType wraps write() (not plain) and does nothing with autoDetect off: only its presence matters.
+        middlewares: { noop: { contentType: { autoDetect: false } }, hdr: { headers: { customResponseHeaders: { 'x-plain-mw': 'yes' }, customRequestHeaders: { 'x-to-backend': 'yes' } } } },
         serversTransports: { quick: { forwardingTimeouts: { responseHeaderTimeout: '300ms' } } },
       },
     },

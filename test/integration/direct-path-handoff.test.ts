@@ -15,7 +15,7 @@ import { plain, sleep, startDirectGateway, type Seen } from '../helpers/direct-f
 
 t.test('direct path: hand-offs to Node', async (t) => {
   const { gw, counted, open } = await startDirectGateway(t);
-  for (const name of ['directMw', 'mw', 'weighted']) t.equal(gw.router(name)?.bare, false, `router ${name} is not bare`);
+  for (const name of ['directMw', 'mw', 'weighted']) t.equal(gw.router(name)?.plain, false, `router ${name} is not plain`);
 
   t.test("hand-offs are answered by Node's server", async (t) => {
     interface HandOffCase {
@@ -151,9 +151,9 @@ t.test('direct path: hand-offs to Node', async (t) => {
     await t.resolves(conn.waitClosed(1000), 'then closed');
   });
 
-  t.test('routers that are not bare are handed off and answered; an unknown host is answered directly', async (t) => {
+  t.test('routers that are not plain are handed off and answered; an unknown host is answered directly', async (t) => {
     const cases: { name: string; host: string; path?: string; status: number; check?: (r: RawResponse) => void; direct?: boolean }[] = [
-      { name: 'router with a middleware', host: 'mw.test', status: 200, check: (r) => t.equal(r.headers['x-backend'], 'main') },
+      { name: 'router with a middleware that is not plain', host: 'mw.test', status: 200, check: (r) => t.equal(r.headers['x-backend'], 'main') },
       {
         name: 'same host as a direct router, a path with a middleware', host: 'direct.test', path: '/fixed/mw/x', status: 203,
         check: (r) => t.equal(r.body.toString(), 'parity body'),

@@ -17,7 +17,7 @@ import { BIG, IDLE_MS, plain, startDirectGateway, type Seen } from '../helpers/d
 
 t.test('direct path: served directly', async (t) => {
   const { gw, counted, open } = await startDirectGateway(t);
-  for (const name of ['direct', 'raw', 'dead', 'timeout']) t.equal(gw.router(name)?.bare, true, `router ${name} is bare`);
+  for (const name of ['direct', 'plainMw', 'raw', 'dead', 'timeout']) t.equal(gw.router(name)?.plain, true, `router ${name} is plain`);
 
   t.test('a plain GET is served directly, with forwarded fields set and hop-by-hop ones dropped', async (t) => {
     const conn = await open(t);
@@ -92,6 +92,24 @@ t.test('direct path: served directly', async (t) => {
         t.equal(other.res.body.toString('latin1'), direct.res.body.toString('latin1'), `${path}: body, direct = ${other.name}`);
         t.same(endToEnd(direct.res), endToEnd(other.res), `${path}: end-to-end fields, direct = ${other.name}`);
       }
+    }
+  });
+
+  t.test('a router with plain middlewares is served directly, and as Node serves it', async (t) => {
+    const ways = [
+      { name: 'direct', request: plain('/echo/x', 'plain-mw.test'), delta: { requests: 1, handOffs: 0 } },
+      { name: 'Node (a body)', request: plain('/echo/x', 'plain-mw.test', ['Content-Length: 0'], 'POST'), delta: { requests: 0, handOffs: 1 } },
+    ];
+    for (const way of ways) {
+      const conn = await open(t);
+      const res = await counted(t, way.delta, async () => {
+        conn.write(way.request);
+        return conn.response();
+      }, `${way.name}: directStats delta`);
+      conn.destroy();
+      t.equal(res.status, 200, `${way.name}: status`);
+      t.equal(res.headers['x-plain-mw'], 'yes', `${way.name}: the middleware's response field`);
+      t.equal(JSON.parse(res.body.toString()).headers['x-to-backend'], 'yes', `${way.name}: the middleware's request field reached the backend`);
     }
   });
 
