@@ -100,7 +100,7 @@ export class LoadBalancer {
             (skip
               ? (this.wrr.next((s) => s.available() && !skip.includes(s)) ?? this.wrr.next((s) => s.healthy && !skip.includes(s)))
               : (this.wrr.next(AVAILABLE) ?? this.wrr.next(HEALTHY))));
-      if (!server) return done(last ?? requestError('NO_SERVER', 503, 'no available server'));
+      if (!server) return done(last ?? requestError('NO_SERVER', 'no available server'));
       if (this.sticky && server !== pinned) this.sticky.write(ex.res, StickyCookie.valueFor(server.url));
       pinned = undefined;
       ex.serverUrl = server.url;

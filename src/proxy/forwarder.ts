@@ -134,7 +134,7 @@ export class Forwarder {
 
   /** A failed upgrade never reached a backend that answered: like a refused connection. */
   private failure(err: Error): UpstreamFailure {
-    return new UpstreamFailure('UPSTREAM_REFUSED', 502, true, false, err);
+    return new UpstreamFailure('UPSTREAM_REFUSED', true, false, err);
   }
 }
 

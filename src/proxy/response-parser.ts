@@ -127,7 +127,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 const HOP_BY_HOP_LENGTHS = Array.from({ length: 20 }, (_, n) => [...HOP_BY_HOP].some((h) => h.length === n));
 
 export const protocolError = (message: string): PortierError =>
-  new PortierError('UPSTREAM_INVALID', `invalid upstream response: ${message}`, { status: 502 });
+  new PortierError('UPSTREAM_INVALID', `invalid upstream response: ${message}`);
 
 /**
  * An incremental HTTP/1.1 response parser for one upstream connection,

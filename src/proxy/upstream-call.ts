@@ -9,14 +9,13 @@ import { PortierError, errorMessage } from '../errors';
 export class UpstreamFailure extends PortierError {
   constructor(
     code: 'UPSTREAM_REFUSED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_INVALID',
-    status: number,
     /** The server was never reached (refused, dial timeout): safe to try another for any request. */
     readonly notConnected: boolean,
     /** A reused keep-alive socket closed before any response (the backend closed it first). */
     readonly staleSocket: boolean,
     cause: unknown,
   ) {
-    super(code, code === 'UPSTREAM_TIMEOUT' ? 'upstream timed out' : code === 'UPSTREAM_INVALID' ? (cause as Error).message : 'bad gateway', { status, cause });
+    super(code, code === 'UPSTREAM_TIMEOUT' ? 'upstream timed out' : code === 'UPSTREAM_INVALID' ? (cause as Error).message : 'bad gateway', { cause });
   }
 }
 
@@ -70,7 +69,7 @@ function requestHead(ex: Exchange, origin: Origin, passHostHeader: boolean): str
 }
 
 const protocolErrorForRequest = (what: string): UpstreamFailure =>
-  new UpstreamFailure('UPSTREAM_INVALID', 502, false, false, new Error(`cannot forward: invalid ${what}`));
+  new UpstreamFailure('UPSTREAM_INVALID', false, false, new Error(`cannot forward: invalid ${what}`));
 
 /**
  * One request forwarded over one pooled connection: the head and body go
@@ -359,11 +358,11 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   private failure(err: Error, conn: UpstreamConnection | null): UpstreamFailure {
-    if (this.timedOut) return new UpstreamFailure('UPSTREAM_TIMEOUT', 504, this.timedOut === 'dial', false, err);
-    if (err instanceof PortierError && err.code === 'UPSTREAM_INVALID') return new UpstreamFailure('UPSTREAM_INVALID', 502, false, false, err);
+    if (this.timedOut) return new UpstreamFailure('UPSTREAM_TIMEOUT', this.timedOut === 'dial', false, err);
+    if (err instanceof PortierError && err.code === 'UPSTREAM_INVALID') return new UpstreamFailure('UPSTREAM_INVALID', false, false, err);
     const connected = conn?.connected ?? false;
     const stale = (conn?.reused ?? false) && conn?.parser.received === 0;
-    return new UpstreamFailure('UPSTREAM_REFUSED', 502, !connected || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED', stale, err);
+    return new UpstreamFailure('UPSTREAM_REFUSED', !connected || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED', stale, err);
   }
 
   private settle(err?: Error): void {

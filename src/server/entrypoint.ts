@@ -14,7 +14,7 @@ import { normalizeTarget, splitTarget } from './normalize';
 import { HygieneLimits, inspectPlainRequest, inspectRequest, originForm } from './hygiene';
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
-import { PortierError, errorMessage } from '../errors';
+import { PortierError, errorMessage, requestAnswer, requestError } from '../errors';
 import { sendError, upgradeRefusal } from './respond';
 import { DirectConnection, DirectHost } from './direct-connection';
 import type { DirectResponse } from './direct-response';
@@ -323,10 +323,10 @@ export class EntryPointServer implements DirectHost {
   /** `direct`: from the direct path, with what its reader saw (see PlainRequestHead.forwarded). */
   private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct?: { forwarded: boolean }): Exchange | Error {
     const rejection = direct ? inspectPlainRequest(req, this.hygiene) : inspectRequest(req, this.hygiene);
-    if (rejection) return new PortierError('BAD_REQUEST', rejection.reason, { status: rejection.status });
+    if (rejection) return new PortierError(rejection.code, rejection.reason);
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);
-    if (path === null) return new PortierError('BAD_REQUEST', 'invalid request target', { status: 400 });
+    if (path === null) return new PortierError('BAD_REQUEST', 'invalid request target');
     const absolute = req.url?.startsWith('/') ? null : /^https?:\/\/([^/?#]+)/i.exec(req.url ?? '');
     const remoteIp = peerOf(req.socket)?.address ?? unmapped(req.socket.remoteAddress);
     const tls = (req.socket as TLSSocket).encrypted === true;
@@ -360,7 +360,8 @@ export class EntryPointServer implements DirectHost {
   private handle(req: IncomingMessage, res: ServerResponse & Accounted, ex: Exchange | Error, expectsContinue = false): void {
     this.track(ex instanceof Error ? undefined : ex, res, Number(req.headers['content-length']) || 0);
     if (ex instanceof Error) {
-      sendError(res, (ex as PortierError).status ?? 400, ex.message, true);
+      const { status, text } = requestAnswer(ex);
+      sendError(res, status, text, true);
       return;
     }
     if (this.bodyTooLarge(req, res)) return;
@@ -380,7 +381,8 @@ export class EntryPointServer implements DirectHost {
     const limit = this.opts.cfg.http?.maxRequestBodyBytes;
     if (!limit) return false;
     if (Number(req.headers['content-length'] ?? 0) > limit) {
-      sendError(res, 413, 'Request Entity Too Large', true);
+      const { status, text } = requestAnswer(requestError('BODY_TOO_LARGE'));
+      sendError(res, status, text, true);
       return true;
     }
     if (req.headers['transfer-encoding'] !== undefined) {
@@ -421,10 +423,7 @@ export class EntryPointServer implements DirectHost {
 
   /** The one request path after the front ends: the router's dispatch, every failure through fail(). */
   private dispatch(ex: Exchange, router: Routable | undefined): void {
-    if (!router) {
-      sendError(ex.res, 404, '404 page not found');
-      return;
-    }
+    if (!router) return this.fail(ex, requestError('NO_ROUTE'));
     ex.routerName = router.name;
     ex.serviceName = router.service;
     ex.fieldsAsParsed = router.middlewares.length === 0;
@@ -433,17 +432,16 @@ export class EntryPointServer implements DirectHost {
     });
   }
 
+  /** Every request error's answer, from the catalogue (src/errors.ts); after the head went out, a cut connection. */
   private fail(ex: Exchange, err: unknown): void {
-    const status = err instanceof PortierError && err.status ? err.status : 500;
+    const { status, text } = requestAnswer(err);
     if (status >= 500) this.opts.log.debug('request failed', { router: ex.routerName, server: ex.serverUrl, status, error: errorMessage(err) });
-    if (ex.res.headersSent || (ex.upgrade && !ex.res.socket)) {
-      if (ex.upgrade && !ex.res.socket) {
-        if (!ex.upgrade.socket.writableEnded) ex.upgrade.socket.end(upgradeRefusal(status));
-      } else ex.res.destroy();
+    if (ex.upgrade && !ex.res.socket) {
+      if (!ex.upgrade.socket.writableEnded) ex.upgrade.socket.end(upgradeRefusal(status));
       return;
     }
-    const text = status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : http.STATUS_CODES[status] ?? 'Error';
-    sendError(ex.res, status, text);
+    if (ex.res.headersSent) ex.res.destroy();
+    else sendError(ex.res, status, text);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { forbiddenEscape, type EncodedCharacters } from './normalize';
+import type { ErrorCode } from '../errors';
 
 export interface HygieneLimits {
   maxHeaderCount: number;
@@ -13,7 +14,8 @@ export interface HygieneLimits {
 const HOST_SYNTAX = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]{0,5})?$/;
 
 export interface Rejection {
-  status: number;
+  /** Its status and answer are the catalogue's (src/errors.ts). */
+  code: ErrorCode;
   reason: string;
 }
 
@@ -33,21 +35,21 @@ export interface Rejection {
  * forwarded (only the body is piped upstream).
  */
 export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rejection | null {
-  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return { code: 'HTTP_VERSION', reason: `HTTP/${req.httpVersion} is not supported` };
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
-    if (req.httpVersionMinor === 0) return { status: 400, reason: 'Transfer-Encoding on HTTP/1.0' };
+    if (req.httpVersionMinor === 0) return { code: 'BAD_REQUEST', reason: 'Transfer-Encoding on HTTP/1.0' };
     // Node joins repeated lines with ", "; only a single plain chunked coding is framed the same by every hop.
     const codings = te.toLowerCase().split(',').map((c) => c.trim());
     if (codings.length !== 1 || codings[0] !== 'chunked') {
       return codings.filter((c) => c === 'chunked').length > 1
-        ? { status: 400, reason: 'chunked applied more than once' }
-        : { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te)}` };
+        ? { code: 'BAD_REQUEST', reason: 'chunked applied more than once' }
+        : { code: 'CODING_UNSUPPORTED', reason: `unsupported Transfer-Encoding ${JSON.stringify(te)}` };
     }
   }
   const raw = req.rawHeaders;
-  if (raw.length / 2 > limits.maxHeaderCount) return { status: 431, reason: `more than ${limits.maxHeaderCount} header lines` };
-  if (headBytes(req) > limits.maxHeaderBytes) return { status: 431, reason: `request head over ${limits.maxHeaderBytes} bytes` };
+  if (raw.length / 2 > limits.maxHeaderCount) return { code: 'HEAD_TOO_LARGE', reason: `more than ${limits.maxHeaderCount} header lines` };
+  if (headBytes(req) > limits.maxHeaderBytes) return { code: 'HEAD_TOO_LARGE', reason: `request head over ${limits.maxHeaderBytes} bytes` };
   let hosts = 0;
   const underscored: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -55,24 +57,24 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
     if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
     if (name.includes('_')) underscored.push(name.toLowerCase());
   }
-  if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
-  if (hosts === 0 && req.httpVersionMinor === 1) return { status: 400, reason: 'missing Host header' };
-  if (req.headers.host !== undefined && !HOST_SYNTAX.test(req.headers.host)) return { status: 400, reason: 'invalid Host header' };
+  if (hosts > 1) return { code: 'BAD_REQUEST', reason: 'more than one Host header' };
+  if (hosts === 0 && req.httpVersionMinor === 1) return { code: 'BAD_REQUEST', reason: 'missing Host header' };
+  if (req.headers.host !== undefined && !HOST_SYNTAX.test(req.headers.host)) return { code: 'BAD_REQUEST', reason: 'invalid Host header' };
   const url = req.url ?? '';
   if (url === '*') {
-    if (req.method !== 'OPTIONS') return { status: 400, reason: '"*" target is only valid for OPTIONS' };
+    if (req.method !== 'OPTIONS') return { code: 'BAD_REQUEST', reason: '"*" target is only valid for OPTIONS' };
   } else if (!url.startsWith('/')) {
     const abs = absoluteAuthority(url);
-    if (abs === null) return { status: 400, reason: 'invalid request target' };
+    if (abs === null) return { code: 'BAD_REQUEST', reason: 'invalid request target' };
     if (req.headers.host !== undefined && abs.toLowerCase() !== req.headers.host.toLowerCase()) {
-      return { status: 400, reason: 'absolute-form target authority differs from Host' };
+      return { code: 'BAD_REQUEST', reason: 'absolute-form target authority differs from Host' };
     }
   }
   if (url !== '*') {
     const target = originForm(url);
     const query = target.indexOf('?');
     const escape = forbiddenEscape(query < 0 ? target : target.slice(0, query), limits.encodedCharacters);
-    if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
+    if (escape !== null) return { code: 'BAD_REQUEST', reason: `${JSON.stringify(escape)} is not allowed in the request path` };
   }
   if (limits.dropUnderscoreHeaders) for (const name of underscored) delete req.headers[name];
   return null;
@@ -86,11 +88,11 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
  * characters and the underscored names.
  */
 export function inspectPlainRequest(req: IncomingMessage, limits: HygieneLimits): Rejection | null {
-  if (!HOST_SYNTAX.test(req.headers.host!)) return { status: 400, reason: 'invalid Host header' };
+  if (!HOST_SYNTAX.test(req.headers.host!)) return { code: 'BAD_REQUEST', reason: 'invalid Host header' };
   const url = req.url!;
   const query = url.indexOf('?');
   const escape = forbiddenEscape(query < 0 ? url : url.slice(0, query), limits.encodedCharacters);
-  if (escape !== null) return { status: 400, reason: `${JSON.stringify(escape)} is not allowed in the request path` };
+  if (escape !== null) return { code: 'BAD_REQUEST', reason: `${JSON.stringify(escape)} is not allowed in the request path` };
   if (limits.dropUnderscoreHeaders) for (const name in req.headers) if (name.includes('_')) delete req.headers[name];
   return null;
 }

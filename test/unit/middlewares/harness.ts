@@ -37,7 +37,7 @@ export function flakyHandler(failures: number, answer: (ex: Exchange) => void): 
   const h = Object.assign(
     async (ex: Exchange): Promise<void> => {
       h.calls++;
-      if (h.calls <= failures) throw requestError('UPSTREAM_REFUSED', 502);
+      if (h.calls <= failures) throw requestError('UPSTREAM_REFUSED');
       answer(ex);
     },
     { calls: 0 },
