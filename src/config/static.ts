@@ -180,6 +180,8 @@ export const staticConfigDecoder = object({
   serversTransport: optional(
     object({
       insecureSkipVerify: withDefault(boolean, false),
+      rootCAs: optional(list(string)),
+      certificates: optional(list(object({ certFile: string, keyFile: string }))),
       maxIdleConnsPerHost: withDefault(int, 64),
       forwardingTimeouts: optional(object({ dialTimeout: optional(duration), responseHeaderTimeout: optional(duration), idleConnTimeout: optional(duration) })),
     }),

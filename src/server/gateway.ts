@@ -9,7 +9,7 @@ import type { RequestObserver } from './observer';
 import { EntryPointServer, PreRouting } from './entrypoint';
 import { compile, newCompileCache, CompileOptions } from '../routing/compile';
 import { RoutingTable } from '../routing/table';
-import { FORWARDER_DEFAULTS } from '../proxy/forwarder';
+import { TRANSPORT_DEFAULTS, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
 import { errorMessage } from '../errors';
 
 export interface GatewayOptions {
@@ -33,6 +33,24 @@ export function isTlsEntryPoint(name: string, ep: StaticConfig['entryPoints'][st
   return ep.http?.tls !== undefined || name === 'websecure';
 }
 
+/**
+ * The static `serversTransport`: the transport of every service that names
+ * none. Its files are read once, at start; one that cannot be read stops
+ * the start with the field at fault (`serversTransport.rootCAs[0]: …`).
+ */
+function staticTransport(st: StaticConfig['serversTransport']): TransportOptions {
+  const ft = st?.forwardingTimeouts;
+  return {
+    insecureSkipVerify: st?.insecureSkipVerify ?? TRANSPORT_DEFAULTS.insecureSkipVerify,
+    maxIdleConnsPerHost: st?.maxIdleConnsPerHost ?? TRANSPORT_DEFAULTS.maxIdleConnsPerHost,
+    dialTimeoutMs: ft?.dialTimeout ?? TRANSPORT_DEFAULTS.dialTimeoutMs,
+    responseHeaderTimeoutMs: ft?.responseHeaderTimeout ?? TRANSPORT_DEFAULTS.responseHeaderTimeoutMs,
+    idleConnTimeoutMs: ft?.idleConnTimeout ?? TRANSPORT_DEFAULTS.idleConnTimeoutMs,
+    rootCAs: st?.rootCAs?.map((file, i) => loadCa(file, `serversTransport.rootCAs[${i}]`)),
+    certificates: st?.certificates?.map((c, i) => loadClientCertificate(c.certFile, `serversTransport.certificates[${i}].certFile`, c.keyFile, `serversTransport.certificates[${i}].keyFile`)),
+  };
+}
+
 export type TableListener = (table: RoutingTable, snapshots: ReadonlyMap<string, ProviderSnapshot>) => void;
 
 /**
@@ -53,7 +71,6 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
-    const st = config.serversTransport;
     const eps = config.entryPoints;
     const explicitDefault = Object.values(eps).some((e) => e.asDefault);
     const tlsOptions = new Map(Object.keys(eps).map((name) => [name, opts.tlsFor?.(name)]));
@@ -70,14 +87,7 @@ export class Gateway {
         ]),
       ),
       defaultRuleSyntax: config.core.defaultRuleSyntax,
-      transport: {
-        ...FORWARDER_DEFAULTS,
-        insecureSkipVerify: st?.insecureSkipVerify ?? FORWARDER_DEFAULTS.insecureSkipVerify,
-        maxIdleConnsPerHost: st?.maxIdleConnsPerHost ?? FORWARDER_DEFAULTS.maxIdleConnsPerHost,
-        dialTimeoutMs: st?.forwardingTimeouts?.dialTimeout ?? FORWARDER_DEFAULTS.dialTimeoutMs,
-        responseHeaderTimeoutMs: st?.forwardingTimeouts?.responseHeaderTimeout ?? FORWARDER_DEFAULTS.responseHeaderTimeoutMs,
-        idleConnTimeoutMs: st?.forwardingTimeouts?.idleConnTimeout ?? FORWARDER_DEFAULTS.idleConnTimeoutMs,
-      },
+      transport: staticTransport(config.serversTransport),
       middlewareTypes: opts.middlewareTypes,
       log: opts.log,
       onHealthChange: () => this.announce(),
@@ -175,6 +185,8 @@ export class Gateway {
     await Promise.all(this.opts.providers.map((p) => p.close().catch(() => undefined)));
     await Promise.all(this.entryPoints.map((ep) => ep.close(graceMs)));
     for (const { lb } of this.cache.balancers.values()) lb.close(true);
+    // Middlewares' own transports (forwardAuth's) too: no socket outlives the gateway.
+    for (const { transports } of this.cache.middlewares.values()) for (const t of transports) t.release(true);
   }
 
   private graceMs(): number {

@@ -234,3 +234,36 @@ t.test('a transport lives while a configuration uses it', async (t) => {
     t.same({ handshakes: backend.handshakes, open }, { handshakes: s.handshakes, open: s.open }, s.what);
   }
 });
+
+t.test('the static serversTransport: rootCAs and client certificates for every service that names no transport', async (t) => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'portier-static-transport-'));
+  const ca = new LocalCa({ dataDir: dir });
+  const leaf = ca.issue('localhost');
+  const client = clientCertificate(dir);
+  const mutual = await tlsBackend({ key: leaf.keyPem, cert: leaf.certPem, requestCert: true, rejectUnauthorized: true, ca: readFileSync(client.certFile) });
+  t.teardown(async () => {
+    await mutual.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const dynamic = {
+    http: {
+      routers: { app: { rule: 'Host(`app.test`)', service: 'app' } },
+      services: { app: { loadBalancer: { servers: [{ url: mutual.url }] } } },
+    },
+  };
+  const cases = [
+    { name: 'CA and client certificate', transport: { rootCAs: [ca.certFile], certificates: [client] }, status: 200 },
+    { name: 'CA only: the server wants a client certificate', transport: { rootCAs: [ca.certFile] }, status: 502 },
+    { name: 'no CA: the server is not trusted', transport: { certificates: [client] }, status: 502 },
+  ];
+  for (const c of cases) {
+    const gw = await startTestGateway(dynamic, { staticConfig: { serversTransport: c.transport } });
+    t.equal((await request(`${gw.url}/`, { host: 'app.test' })).status, c.status, c.name);
+    await gw.close();
+  }
+  await t.rejects(
+    startTestGateway(dynamic, { staticConfig: { serversTransport: { rootCAs: [join(dir, 'missing.crt')] } } }),
+    /serversTransport\.rootCAs\[0\]: .*missing\.crt/,
+    'an unreadable file stops the start, naming the field',
+  );
+});
