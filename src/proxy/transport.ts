@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { configError, errorMessage } from '../errors';
-import { Origin, PoolOptions, UpstreamPool, parseOrigin } from './upstream-pool';
+import { Origin, UpstreamPool, parseOrigin } from './upstream-pool';
 
 /** A client certificate and its key, PEM. */
 export interface ClientCertificate {
@@ -66,13 +66,7 @@ export class Transport {
       cert: options.certificates?.map((c) => c.cert),
       key: options.certificates?.map((c) => c.key),
     });
-    // The pool spreads its `tls` into tls.connect, which takes the context as it is.
-    const poolTls: PoolOptions['tls'] & Pick<tls.ConnectionOptions, 'secureContext'> = {
-      rejectUnauthorized: !options.insecureSkipVerify,
-      servername: options.serverName,
-      secureContext: this.secureContext,
-    };
-    this.pool = new UpstreamPool({ maxIdlePerOrigin: options.maxIdleConnsPerHost, idleTimeoutMs: options.idleConnTimeoutMs, tls: poolTls });
+    this.pool = new UpstreamPool({ maxIdlePerOrigin: options.maxIdleConnsPerHost, idleTimeoutMs: options.idleConnTimeoutMs, tlsFor: (host) => this.tlsFor(host) });
   }
 
   /** Closed by its last user: a later configuration gets a new transport rather than this one. */
@@ -87,10 +81,11 @@ export class Transport {
   }
 
   /**
-   * Node's TLS options for a connection to `host`. The server name follows
-   * the pool's rule (serverName, else the host unless it is an IP address),
-   * not Node's, which takes the Host header: a request that passes the
-   * client's Host on would otherwise send it as SNI.
+   * The TLS options of every connection through this transport (its pool's,
+   * its agent's, health checks'). The server name is serverName, else the
+   * host unless it is an IP address; never Node's default for its http
+   * client, the Host header, which a request passing the client's Host on
+   * would otherwise send as SNI.
    */
   tlsFor(host: string): tls.ConnectionOptions {
     const bare = host.replace(/^\[|\]$/g, '');

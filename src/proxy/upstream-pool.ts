@@ -145,7 +145,8 @@ export interface PoolOptions {
   maxIdlePerOrigin: number;
   /** An idle connection is never reused after this long; 0 keeps idle connections open. */
   idleTimeoutMs: number;
-  tls: { rejectUnauthorized: boolean; servername?: string; ca?: string[] };
+  /** TLS options for a new connection to `host` (its transport's: trust, client certificates, server name). */
+  tlsFor(host: string): tls.ConnectionOptions;
 }
 
 /**
@@ -184,13 +185,7 @@ export class UpstreamPool {
       }
     }
     const socket: net.Socket = origin.tls
-      ? tls.connect({
-          host: origin.host,
-          port: origin.port,
-          ...this.opts.tls,
-          servername: this.opts.tls.servername ?? (net.isIP(origin.host) ? undefined : origin.host),
-          ALPNProtocols: ['http/1.1'],
-        })
+      ? tls.connect({ host: origin.host, port: origin.port, ...this.opts.tlsFor(origin.host), ALPNProtocols: ['http/1.1'] })
       : net.connect({ host: origin.host, port: origin.port, onread: { buffer: READ_BUFFER, callback: (n) => conn.onRead(n) } });
     socket.setKeepAlive(true, 1000);
     const conn: UpstreamConnection = new UpstreamConnection(origin, socket, this);
