@@ -27,8 +27,9 @@ Usage:
   portier trust | untrust                            add (remove) Portier's local CA to the system trust store
   portier --version | --help
 
-Configuration comes from FILE (default ./portier.yaml), PORTIER_* environment
-variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:8080) and --key.path=value flags
+Configuration comes from FILE (YAML, or TOML when it ends in .toml; default
+./portier.yaml, else ./portier.toml), PORTIER_* environment variables
+(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:8080) and --key.path=value flags
 (--entryPoints.web.address=:8080), in Traefik's key names.
 `;
 

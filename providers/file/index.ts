@@ -12,32 +12,50 @@ export interface FileProviderOptions {
 }
 
 /**
- * The file provider: YAML or JSON, one file or a directory of them, watched
- * and applied within a second. A change that fails to parse or validate is
- * reported with file and line, and the last good configuration stays in
- * force.
+ * A file that had content and reads empty is most likely being rewritten:
+ * `curl … > dynamic.yaml` and many editors truncate before they write. It is
+ * read again this many times, this far apart, before "no routes" is believed.
+ */
+const SETTLE_READS = 2;
+const SETTLE_MS = 100;
+
+/**
+ * The file provider: YAML, JSON or TOML, one file or a directory tree of
+ * them, watched and applied within a second. A change that fails to parse
+ * or validate is reported with file and line, and the last good
+ * configuration stays in force.
  */
 export class FileProvider implements Provider {
   readonly name = 'file';
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
   private lastGood?: string;
+  /** Files that had content when last applied: only these are waited for when they read empty. */
+  private withContent = new Set<string>();
   /** The errors of the last read, empty when it was applied. */
   lastErrors: string[] = [];
 
   constructor(private readonly opts: FileProviderOptions) {}
 
   async start(push: (s: ProviderSnapshot) => void, log: Logger): Promise<void> {
-    const load = (): void => {
+    const load = (settling = 0): void => {
       const read = readDynamicFiles(this.opts);
       this.lastErrors = read.errors.map((e) => e.message);
       if (read.errors.length) {
         for (const e of read.errors) log.error('file configuration rejected, keeping the last good one', { error: e.message });
         return;
       }
-      const text = JSON.stringify(read.config);
+      const emptied = read.empty.filter((f) => this.withContent.has(f));
+      if (emptied.length && settling < SETTLE_READS) {
+        this.timer = setTimeout(() => load(settling + 1), SETTLE_MS);
+        return;
+      }
+      for (const file of emptied) log.warn('file configuration: a file stayed empty, so its configuration is removed', { file, waited: `${SETTLE_READS * SETTLE_MS}ms` });
+      this.withContent = new Set(read.files.filter((f) => !read.empty.includes(f)));
+      const text = JSON.stringify([read.config, read.warnings, read.notices]);
       if (text === this.lastGood) return;
       this.lastGood = text;
+      for (const notice of read.notices) log.warn(notice);
       log.info('file configuration applied', { files: read.files.length });
       push({ provider: this.name, config: read.config, warnings: read.warnings });
     };
@@ -47,10 +65,11 @@ export class FileProvider implements Provider {
     // `filename` wins over `directory` here as in listFiles (static config refuses both).
     const dir = this.opts.filename ? dirname(resolve(this.opts.filename)) : resolve(this.opts.directory!);
     const only = this.opts.filename ? basename(this.opts.filename) : undefined;
-    this.watcher = watch(dir, (_event, name) => {
+    // A directory is read with its subfolders, so changes in them count too.
+    this.watcher = watch(dir, { recursive: !only }, (_event, name) => {
       if (only && name && name !== only) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(load, 100);
+      this.timer = setTimeout(() => load(), 100);
     });
     this.watcher.on('error', (err) => log.error('file watch failed', { error: err.message }));
   }

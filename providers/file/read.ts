@@ -1,12 +1,11 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, extname } from 'node:path';
 import type { DynamicConfig } from '../../src/dynamic/model';
 import { decodeDynamic } from '../../src/dynamic/decode-dynamic';
-import { parseYaml, locate } from '../../src/config/yaml';
-import { PortierError, configError } from '../../src/errors';
+import { readConfigFile } from '../../src/config/config-file';
+import { locate, ParsedConfig } from '../../src/config/located';
+import { PortierError } from '../../src/errors';
 import { isRecord } from '../../src/config/decode';
-
-const EXTENSIONS = new Set(['.yml', '.yaml', '.json']);
+import { listFiles } from './list';
+import { FileMerge } from './merge';
 
 export interface FileRead {
   config: DynamicConfig;
@@ -14,27 +13,31 @@ export interface FileRead {
   errors: PortierError[];
   /** Accepted but not applied, per object (`routers.api`). */
   warnings: Record<string, string[]>;
+  /** For the log when the read is applied, each `file:line: …`: static files or keys skipped, duplicate definitions ignored. */
+  notices: string[];
   files: string[];
-}
-
-/** The files a `filename` or `directory` setting covers, sorted so merges are deterministic. */
-export function listFiles(opts: { filename?: string; directory?: string }): string[] {
-  if (opts.filename) return [opts.filename];
-  if (!opts.directory) return [];
-  return readdirSync(opts.directory)
-    .filter((f) => EXTENSIONS.has(extname(f).toLowerCase()) && !f.startsWith('.'))
-    .map((f) => join(opts.directory!, f))
-    .filter((f) => statSync(f).isFile())
-    .sort();
+  /** Files with nothing but whitespace or comments in them: possibly being rewritten (see FileProvider). */
+  empty: string[];
 }
 
 /**
- * Reads and validates the file provider's files. A directory's files are
- * merged; a name defined in two files is an error naming both, as Traefik
- * reports it.
+ * Top-level keys of Traefik's static configuration (and Portier's
+ * `dataDir`): a file with them is a static file placed among the dynamic
+ * ones, as `traefik.yml` often is.
+ */
+const STATIC_KEYS = new Set([
+  'global', 'entrypoints', 'providers', 'api', 'ping', 'log', 'accesslog', 'metrics', 'tracing', 'certificatesresolvers',
+  'serverstransport', 'tcpserverstransport', 'hostresolver', 'experimental', 'pilot', 'core', 'spiffe', 'ocsp', 'datadir',
+]);
+
+/**
+ * Reads and validates the file provider's files (YAML, JSON or TOML). A
+ * directory's files are merged, the first definition of a name winning
+ * (FileMerge).
  */
 export function readDynamicFiles(opts: { filename?: string; directory?: string }): FileRead {
-  const out: FileRead = { config: { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} } }, errors: [], warnings: {}, files: [] };
+  const merge = new FileMerge();
+  const out: FileRead = { config: merge.config, errors: [], warnings: merge.warnings, notices: merge.notices, files: [], empty: [] };
   let files: string[];
   try {
     files = listFiles(opts);
@@ -42,51 +45,48 @@ export function readDynamicFiles(opts: { filename?: string; directory?: string }
     out.errors.push(new PortierError('CONFIG_PARSE', `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: opts.filename ?? opts.directory }));
     return out;
   }
-  const origin = new Map<string, string>();
   for (const file of files) {
     out.files.push(file);
-    let text: string;
+    let parsed: ParsedConfig;
     try {
-      text = readFileSync(file, 'utf8');
+      parsed = readConfigFile(file);
     } catch (err) {
-      out.errors.push(new PortierError('CONFIG_PARSE', `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: file }));
+      if (!(err instanceof PortierError)) throw err;
+      out.errors.push(err);
       continue;
     }
-    let parsed;
-    try {
-      parsed = parseYaml(text, file);
-    } catch (err) {
-      if (err instanceof PortierError) out.errors.push(err);
-      else throw err;
-      continue;
-    }
-    if (parsed.value !== null && !isRecord(parsed.value)) {
+    const top = parsed.value ?? {};
+    if (!isRecord(top)) {
       out.errors.push(new PortierError('CONFIG_PARSE', 'expected a map at the top level', { path: `${file}:1` }));
       continue;
     }
-    const decoded = decodeDynamic(parsed.value);
+    if (Object.keys(top).length === 0) {
+      out.empty.push(file);
+      continue;
+    }
+    const dynamic = dynamicPart(top, file, parsed, out.notices);
+    if (!dynamic) continue;
+    const decoded = decodeDynamic(dynamic);
     out.errors.push(...decoded.all.map((e) => locate(e, file, parsed)));
-    for (const [key, list] of Object.entries(decoded.warnings)) (out.warnings[key] ??= []).push(...list);
-    for (const section of ['routers', 'services', 'middlewares', 'serversTransports'] as const) {
-      const items = decoded.config.http?.[section] ?? {};
-      const into = out.config.http![section] as Record<string, unknown>;
-      for (const [name, value] of Object.entries(items)) {
-        const key = `${section}.${name}`;
-        if (origin.has(key)) {
-          out.errors.push(locate(configError(`http.${key}`, `also defined in ${origin.get(key)}`), file, parsed));
-          continue;
-        }
-        origin.set(key, file);
-        into[name] = value;
-      }
-    }
-    const tls = decoded.config.tls;
-    if (tls) {
-      const into = (out.config.tls ??= {});
-      into.certificates = [...(into.certificates ?? []), ...(tls.certificates ?? [])];
-      into.options = { ...into.options, ...tls.options };
-      into.stores = { ...into.stores, ...tls.stores };
-    }
+    merge.add(decoded, file, parsed);
   }
   return out;
+}
+
+/**
+ * A file's top level without Traefik's static keys, said in a notice; none
+ * left means a static file, skipped. Keys Traefik does not know are left for
+ * the dynamic decoder to refuse with their path.
+ */
+function dynamicPart(top: Record<string, unknown>, file: string, parsed: ParsedConfig, notices: string[]): Record<string, unknown> | undefined {
+  const statics = Object.keys(top).filter((k) => STATIC_KEYS.has(k.toLowerCase()));
+  if (statics.length === 0) return top;
+  const where = `${file}:${parsed.lineOf(statics[0]) ?? 1}`;
+  const rest = Object.fromEntries(Object.entries(top).filter(([k]) => !statics.includes(k)));
+  if (Object.keys(rest).length === 0) {
+    notices.push(`${where}: skipped: a static configuration (${statics.join(', ')}), not a dynamic one`);
+    return undefined;
+  }
+  notices.push(`${where}: ${statics.join(', ')}: static configuration, ignored in a dynamic file`);
+  return rest;
 }

@@ -37,6 +37,8 @@ export async function checkCommand(file: string | undefined, flags: string[]): P
     const read = readDynamicFiles(fp);
     files = read.files.length;
     errors.push(...read.errors.map((e) => e.message));
+    // Files skipped and definitions ignored, as the running provider logs them.
+    for (const notice of read.notices) process.stderr.write(`warning: ${notice}\n`);
     errors.push(...unreadableCertificates(read.config.tls?.certificates ?? []));
   }
   for (const e of errors) process.stderr.write(`error: ${e}\n`);

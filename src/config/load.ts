@@ -1,13 +1,17 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { staticConfigDecoder, StaticConfig, METRICS_DEFAULTS } from './static';
-import { parseYaml, locate } from './yaml';
+import { locate, ParsedConfig } from './located';
+import { readConfigFile } from './config-file';
 import { PortierError, configError } from '../errors';
 import { isRecord } from './decode';
 
+/** Looked for in the working directory when no file is named; the first found is read. */
+const DEFAULT_FILES = ['portier.yaml', 'portier.toml'];
+
 /**
- * Static configuration from, in increasing precedence: the YAML file
- * (`--config`, else ./portier.yaml if present), `PORTIER_*` environment
+ * Static configuration from, in increasing precedence: the YAML or TOML file
+ * (`--config`, else ./portier.yaml or ./portier.toml if present), `PORTIER_*` environment
  * variables and `--a.b.c=value` flags — Traefik's three sources with
  * Portier's prefix.
  */
@@ -21,19 +25,14 @@ export interface LoadedStatic {
 export function loadStaticConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: string[]; cwd?: string }): LoadedStatic {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
-  let file = opts.file ?? env.PORTIER_CONFIG;
-  if (!file && existsSync(resolve(cwd, 'portier.yaml'))) file = 'portier.yaml';
+  const named = opts.file ?? env.PORTIER_CONFIG;
+  const found = named ? [] : DEFAULT_FILES.filter((f) => existsSync(resolve(cwd, f)));
+  const file = named ?? found[0];
   let raw: Record<string, unknown> = {};
-  let parsed: ReturnType<typeof parseYaml> | undefined;
+  let parsed: ParsedConfig | undefined;
   const abs = file ? resolve(cwd, file) : undefined;
   if (abs) {
-    let text: string;
-    try {
-      text = readFileSync(abs, 'utf8');
-    } catch (err) {
-      throw new PortierError('CONFIG_PARSE', `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: abs });
-    }
-    parsed = parseYaml(text, abs);
+    parsed = readConfigFile(abs);
     if (!isRecord(parsed.value)) throw new PortierError('CONFIG_PARSE', 'expected a map at the top level', { path: `${abs}:1` });
     raw = parsed.value;
   }
@@ -55,6 +54,7 @@ export function loadStaticConfig(opts: { file?: string; env?: NodeJS.ProcessEnv;
     throw err;
   }
   const notices = applyDefaults(config);
+  if (found.length > 1) notices.push(`${found.join(' and ')} both found: reading ${found[0]} only`);
   resolvePaths(config, abs ? dirname(abs) : cwd);
   return { config, file: abs, notices };
 }

@@ -1,17 +1,9 @@
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, Node } from 'yaml';
 import { PortierError } from '../errors';
+import { ParsedConfig, splitPath } from './located';
 
-/**
- * Parses YAML (or JSON, a subset) keeping positions, so that a decoding
- * error on `http.routers.api.rule` can be reported as `file:12`.
- */
-export interface ParsedYaml {
-  value: unknown;
-  /** 1-based line of the node at a dotted path (`a.b[2].c`), or of its nearest existing parent. */
-  lineOf(path: string): number | undefined;
-}
-
-export function parseYaml(text: string, file: string): ParsedYaml {
+/** Parses YAML (or JSON, a subset) keeping positions. */
+export function parseYaml(text: string, file: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
@@ -24,7 +16,9 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     let line = node && (node as Node).range ? lineCounter.linePos((node as Node).range![0]).line : undefined;
     for (const seg of splitPath(path)) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === seg.toLowerCase());
+        // The exact spelling first: a key given twice in two spellings is reported at the one named.
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg)
+          ?? node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === seg.toLowerCase());
         if (!pair) break;
         const keyNode = pair.key as Node;
         if (keyNode.range) line = lineCounter.linePos(keyNode.range[0]).line;
@@ -38,17 +32,4 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     return line;
   };
   return { value: doc.toJS({ maxAliasCount: 100 }) ?? {}, lineOf };
-}
-
-function splitPath(path: string): string[] {
-  return path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '');
-}
-
-/** Rewrites a decoding error's path to `file:line: path: message`. */
-export function locate(err: PortierError, file: string, parsed: ParsedYaml): PortierError {
-  if (!err.path) return err;
-  const line = parsed.lineOf(err.path);
-  const where = line ? `${file}:${line}` : file;
-  const message = err.message.slice(err.path.length + 2);
-  return new PortierError(err.code, `${err.path}: ${message}`, { path: where });
 }

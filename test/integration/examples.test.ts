@@ -7,7 +7,10 @@ const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli.js');
 
 // Every example configuration must stay valid: `portier check` is what a user runs first.
-const configs = [join(ROOT, 'examples/portier.yaml'), ...readdirSync(join(ROOT, 'examples')).map((d) => join(ROOT, 'examples', d, 'portier.yaml')).filter(existsSync)];
+const configs = [
+  join(ROOT, 'examples/portier.yaml'),
+  ...readdirSync(join(ROOT, 'examples')).flatMap((d) => ['portier.yaml', 'portier.toml'].map((f) => join(ROOT, 'examples', d, f))).filter(existsSync),
+];
 
 t.test('every example configuration passes portier check', async (t) => {
   t.ok(configs.length >= 5, `${configs.length} example configurations`);

@@ -1,0 +1,64 @@
+import type { DynamicConfig } from '../../src/dynamic/model';
+import type { DecodedDynamic } from '../../src/dynamic/decode-dynamic';
+import type { ParsedConfig } from '../../src/config/located';
+
+const SECTIONS = ['routers', 'services', 'middlewares', 'serversTransports'] as const;
+
+/**
+ * Merges the files of a directory as Traefik does: the first definition of
+ * a name (in listing order) is used and a later one is ignored. Traefik only
+ * logs that; here it is also a warning on the object in use, naming both
+ * places, so the API shows why a definition the user wrote has no effect.
+ * A warning, not an error: an error would disable the object, and the first
+ * definition is meant to serve.
+ */
+export class FileMerge {
+  readonly config: DynamicConfig = { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} } };
+  /** Per object (`routers.api`), as the snapshot carries them. */
+  readonly warnings: Record<string, string[]> = {};
+  /** For the log, each `file:line: path: …`. */
+  readonly notices: string[] = [];
+  /** Where each name was first defined (`file:line`), by `routers.api`, `tls.options.modern`. */
+  private readonly origin = new Map<string, string>();
+
+  add(decoded: DecodedDynamic, file: string, parsed: ParsedConfig): void {
+    const at = (path: string): string => {
+      const line = parsed.lineOf(path);
+      return line ? `${file}:${line}` : file;
+    };
+    const kept = new Set<string>();
+    for (const section of SECTIONS) {
+      const into = this.config.http![section] as Record<string, unknown>;
+      for (const [name, value] of Object.entries(decoded.config.http?.[section] ?? {})) {
+        const key = `${section}.${name}`;
+        if (!this.first(key, `http.${key}`, at)) continue;
+        into[name] = value;
+        kept.add(key);
+      }
+    }
+    const tls = decoded.config.tls;
+    if (tls) {
+      const into = (this.config.tls ??= {});
+      into.certificates = [...(into.certificates ?? []), ...(tls.certificates ?? [])];
+      for (const [name, value] of Object.entries(tls.options ?? {})) if (this.first(`tls.options.${name}`, `tls.options.${name}`, at)) (into.options ??= {})[name] = value;
+      for (const [name, value] of Object.entries(tls.stores ?? {})) if (this.first(`tls.stores.${name}`, `tls.stores.${name}`, at)) (into.stores ??= {})[name] = value;
+    }
+    // An ignored definition's own warnings would otherwise land on the one in use.
+    for (const [key, list] of Object.entries(decoded.warnings)) {
+      if (kept.has(key) || !this.origin.has(key)) (this.warnings[key] ??= []).push(...list);
+    }
+  }
+
+  /** True when `key` is defined here for the first time; a later definition is reported and ignored. */
+  private first(key: string, path: string, at: (path: string) => string): boolean {
+    const first = this.origin.get(key);
+    const here = at(path);
+    if (first === undefined) {
+      this.origin.set(key, here);
+      return true;
+    }
+    if (!key.startsWith('tls.')) (this.warnings[key] ??= []).push(`defined again at ${here}: that definition is ignored, this one (${first}) is used`);
+    this.notices.push(`${here}: ${path}: already defined at ${first}; ignored, the first definition is used`);
+    return false;
+  }
+}
