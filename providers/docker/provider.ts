@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import Dockerode from 'dockerode';
+import { NoticeLog } from '../../src/dynamic/label-merge';
 import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Logger } from '../../src/log/logger';
@@ -26,6 +27,8 @@ export class DockerProvider implements Provider {
   private readonly endpoint: Endpoint;
   private readonly docker: Dockerode;
   private readonly watcher: EngineWatch;
+  private readonly notices = new NoticeLog();
+  private log?: Logger;
 
   constructor(private readonly opts: DockerOptions, env: NodeJS.ProcessEnv = process.env) {
     this.endpoint = resolveEndpoint(opts, env);
@@ -48,6 +51,7 @@ export class DockerProvider implements Provider {
   }
 
   start(push: (snapshot: ProviderSnapshot) => void, log: Logger): Promise<void> {
+    this.log = log.child({ provider: this.name });
     return this.watcher.start(push, log);
   }
 
@@ -79,7 +83,8 @@ export class DockerProvider implements Provider {
       byId: new Map(inspected.map((c) => [c.Id, c])),
     };
     const mapped = inspected.map((c) => toContainerInfo(c, ctx));
-    const result = configFromContainers(mapped.map((m) => m.info), labelOptions(this.opts));
+    const { notices, ...result } = configFromContainers(mapped.map((m) => m.info), labelOptions(this.opts));
+    this.notices.report(notices, this.log);
     for (const m of mapped) if (m.warning) (result.warnings[m.info.name] ??= []).push(m.warning);
     return { provider: this.name, ...result };
   }

@@ -1,4 +1,5 @@
 import type { ContainerInfo, LabelOptions } from '../../src/dynamic/container';
+import { NoticeLog } from '../../src/dynamic/label-merge';
 import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Engine } from '../../src/engine/engine';
@@ -28,6 +29,7 @@ export class RuntimeProvider implements Provider {
   private last = '';
   private push?: (s: ProviderSnapshot) => void;
   private log?: Logger;
+  private readonly notices = new NoticeLog();
   private readonly onChange = (): void => {
     if (this.timer || !this.push) return;
     this.timer = setTimeout(() => {
@@ -61,7 +63,8 @@ export class RuntimeProvider implements Provider {
   private publish(): void {
     if (!this.push) return;
     const containers = this.engine.list().map(toContainer);
-    const { config, errors, warnings } = configFromContainers(containers, this.labelOptions);
+    const { config, errors, warnings, notices } = configFromContainers(containers, this.labelOptions);
+    this.notices.report(notices, this.log);
     const snapshot: ProviderSnapshot = { provider: this.name, config, errors, warnings };
     const text = JSON.stringify(snapshot);
     if (text === this.last) return;

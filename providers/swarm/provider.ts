@@ -1,4 +1,5 @@
 import Dockerode from 'dockerode';
+import { NoticeLog } from '../../src/dynamic/label-merge';
 import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Logger } from '../../src/log/logger';
@@ -24,6 +25,8 @@ export class SwarmProvider implements Provider {
   private readonly endpoint: Endpoint;
   private readonly docker: Dockerode;
   private readonly watcher: EngineWatch;
+  private readonly notices = new NoticeLog();
+  private log?: Logger;
 
   constructor(private readonly opts: SwarmOptions, env: NodeJS.ProcessEnv = process.env) {
     this.endpoint = resolveEndpoint(opts, env);
@@ -47,6 +50,7 @@ export class SwarmProvider implements Provider {
   }
 
   start(push: (snapshot: ProviderSnapshot) => void, log: Logger): Promise<void> {
+    this.log = log.child({ provider: this.name });
     return this.watcher.start(push, log);
   }
 
@@ -60,7 +64,8 @@ export class SwarmProvider implements Provider {
       network: this.opts.network,
       networkNames: new Map(networks.map((n) => [n.Id, n.Name])),
     });
-    const result = configFromContainers(mapped.containers, labelOptions(this.opts));
+    const { notices, ...result } = configFromContainers(mapped.containers, labelOptions(this.opts));
+    this.notices.report(notices, this.log);
     for (const [name, msgs] of Object.entries(mapped.warnings)) (result.warnings[name] ??= []).push(...msgs);
     return { provider: this.name, ...result };
   }

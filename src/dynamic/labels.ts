@@ -4,8 +4,15 @@ import { parseConstraints, type Constraint } from './constraints';
 import type { ContainerInfo, LabelOptions } from './container';
 import { COMPOSE_DEFAULT_RULE, normalizeName, PLAIN_DEFAULT_RULE, renderDefaultRule, type RuleModel } from './default-rule';
 import { decodeMiddleware, decodeRouter, decodeService, type ServerDraft, type ServiceDraft } from './label-objects';
+import { LabelMerge, type ContainerMerge, type LabelResult } from './label-merge';
 import { splitLabels, type ContainerLabels } from './label-tree';
-import type { DynamicConfig, LoadBalancerConfig, RouterConfig, ServerConfig } from './model';
+import type { RouterConfig, ServerConfig } from './model';
+
+export type { LabelResult } from './label-merge';
+
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
+const COMPOSE_NUMBER = 'com.docker.compose.container-number';
 
 /**
  * The shared label parser of every label provider (docker, swarm, runtime):
@@ -20,6 +27,8 @@ import type { DynamicConfig, LoadBalancerConfig, RouterConfig, ServerConfig } fr
  *   the definition of the lowest `com.docker.compose.container-number`
  *   (then the lexically first container name) is used, with a warning naming
  *   both values. Servers of one service are merged, deduplicated by URL.
+ *   Containers of different compose projects that define one name
+ *   differently each keep their own, `<name>-<project>` (label-merge.ts).
  * - Only `ready` containers contribute servers; a service whose containers
  *   are all not ready exists with zero servers (the gateway answers 503, not 404).
  *
@@ -29,90 +38,29 @@ import type { DynamicConfig, LoadBalancerConfig, RouterConfig, ServerConfig } fr
  * `errors`/`warnings`: `routers.<n>`, `services.<n>`, `middlewares.<n>`, or
  * a bare container name (or `constraints`) for container-level messages.
  */
-export interface LabelResult {
-  config: DynamicConfig;
-  errors: Record<string, string[]>;
-  warnings: Record<string, string[]>;
-}
-
-const COMPOSE_PROJECT = 'com.docker.compose.project';
-const COMPOSE_SERVICE = 'com.docker.compose.service';
-const COMPOSE_NUMBER = 'com.docker.compose.container-number';
-
-interface Owned<T> {
-  value: T;
-  owner: string;
-  json: string;
-}
-
-class Collector {
-  readonly routers = new Map<string, Owned<RouterConfig>>();
-  readonly services = new Map<string, Owned<Omit<LoadBalancerConfig, 'servers'>> & { servers: ServerConfig[] }>();
-  readonly middlewares = new Map<string, Owned<Record<string, unknown>>>();
-  readonly errors = new Map<string, Set<string>>();
-  readonly warnings = new Map<string, Set<string>>();
-
-  error(key: string, msg: string): void {
-    add(this.errors, key, msg);
-  }
-  warn(key: string, msg: string): void {
-    add(this.warnings, key, msg);
-  }
-
-  define<T>(kind: 'routers' | 'middlewares', name: string, value: T, owner: string): void {
-    const map = this[kind] as unknown as Map<string, Owned<T>>;
-    const json = stableJson(value);
-    const had = map.get(name);
-    if (!had) map.set(name, { value, owner, json });
-    else if (had.json !== json) this.conflict(kind, name, had, owner, json);
-  }
-
-  defineService(name: string, lb: Omit<LoadBalancerConfig, 'servers'>, servers: ServerConfig[], owner: string): void {
-    const json = stableJson(lb);
-    let had = this.services.get(name);
-    if (!had) this.services.set(name, (had = { value: lb, owner, json, servers: [] }));
-    else if (had.json !== json) this.conflict('services', name, had, owner, json);
-    for (const s of servers) if (!had.servers.some((x) => x.url === s.url)) had.servers.push(s);
-  }
-
-  private conflict(kind: string, name: string, had: Owned<unknown>, owner: string, json: string): void {
-    this.warn(`${kind}.${name}`, `defined differently by containers ${had.owner} and ${owner}: ${had.json} vs ${json}; using ${had.owner}'s`);
-  }
-
-  result(): LabelResult {
-    const http: NonNullable<DynamicConfig['http']> = {};
-    if (this.routers.size) http.routers = Object.fromEntries([...this.routers].map(([n, o]) => [n, o.value]));
-    if (this.services.size) {
-      http.services = Object.fromEntries([...this.services].map(([n, o]) => [n, { loadBalancer: { ...o.value, servers: o.servers } }]));
-    }
-    if (this.middlewares.size) http.middlewares = Object.fromEntries([...this.middlewares].map(([n, o]) => [n, o.value]));
-    const plain = (m: Map<string, Set<string>>): Record<string, string[]> => Object.fromEntries([...m].map(([k, v]) => [k, [...v]]));
-    return { config: Object.keys(http).length ? { http } : {}, errors: plain(this.errors), warnings: plain(this.warnings) };
-  }
-}
-
 export function configFromContainers(containers: ContainerInfo[], opts: LabelOptions): LabelResult {
-  const out = new Collector();
+  const merge = new LabelMerge();
   let constraint: Constraint | undefined;
   if (opts.constraints) {
     try {
       constraint = parseConstraints(opts.constraints);
     } catch (err) {
       // An unreadable filter must not expose everything: route nothing.
-      out.error('constraints', errorMessage(err));
-      return out.result();
+      merge.error('constraints', errorMessage(err));
+      return merge.result();
     }
   }
   for (const c of [...containers].sort(byNumberThenName)) {
     const labels = splitLabels(c.labels, opts.prefixes);
+    const out = merge.container(c.name, c.labels[COMPOSE_PROJECT] ?? '');
     if (!enabled(c, labels, opts, out)) continue;
     if (constraint && !constraint(c.labels)) continue;
     addContainer(c, labels, opts, out);
   }
-  return out.result();
+  return merge.result();
 }
 
-function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: Collector): boolean {
+function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: ContainerMerge): boolean {
   if (!labels.enable) return opts.exposedByDefault;
   try {
     return boolean(labels.enable.value, labels.enable.label);
@@ -122,7 +70,7 @@ function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, 
   }
 }
 
-function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: Collector): void {
+function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: ContainerMerge): void {
   const model = ruleModel(c);
   for (const e of labels.unknown) out.warn(c.name, `label ${e.label}: unknown key, ignored`);
   const named = (kind: string, name: string): boolean => {
@@ -144,7 +92,7 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
 
   for (const [name, draft] of services) {
     const server = serverFor(c, name, draft.server, opts, out);
-    out.defineService(name, draft.lb, server && c.ready ? [server] : [], c.name);
+    out.service(name, draft.lb, server, c.ready);
   }
 
   const only = services.size === 1 ? [...services.keys()][0] : undefined;
@@ -160,10 +108,10 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
         out.error(`routers.${name}`, `no service label and container ${c.name} defines ${services.size} services (${[...services.keys()].join(', ')}): set ${opts.prefixes[0]}.http.routers.${name}.service`);
       }
     }
-    out.define('routers', name, ordered(router), c.name);
+    out.router(name, router);
   }
   if (labels.routers.size === 0 && !hasTcpUdp) {
-    if (only !== undefined) out.define('routers', only, { rule: defaultRule(model, opts, `routers.${only}`, out), service: only }, c.name);
+    if (only !== undefined) out.router(only, { rule: defaultRule(model, opts, `routers.${only}`, out), service: only });
     else if (services.size > 1) out.warn(c.name, `no router: the container defines ${services.size} services, so no default router is made; add router labels`);
   }
 
@@ -179,11 +127,11 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
     if (!named('middlewares', name)) continue;
     const d = decodeMiddleware(entries);
     d.errors.forEach((m) => out.error(`middlewares.${name}`, m));
-    if (d.value) out.define('middlewares', name, d.value, c.name);
+    if (d.value) out.middleware(name, d.value);
   }
 }
 
-function serverFor(c: ContainerInfo, service: string, s: ServerDraft, opts: LabelOptions, out: Collector): ServerConfig | undefined {
+function serverFor(c: ContainerInfo, service: string, s: ServerDraft, opts: LabelOptions, out: ContainerMerge): ServerConfig | undefined {
   const weight = s.weight === undefined ? {} : { weight: s.weight };
   if (s.url) return { url: s.url, ...weight, ...(s.preservePath === undefined ? {} : { preservePath: s.preservePath }) };
   let port = s.port;
@@ -201,7 +149,7 @@ function serverFor(c: ContainerInfo, service: string, s: ServerDraft, opts: Labe
   return { url: `${s.scheme ?? 'http'}://${host}:${port}`, ...weight };
 }
 
-function defaultRule(model: RuleModel, opts: LabelOptions, key: string, out: Collector): string {
+function defaultRule(model: RuleModel, opts: LabelOptions, key: string, out: ContainerMerge): string {
   const template = opts.defaultRule ?? (model.project ? COMPOSE_DEFAULT_RULE : PLAIN_DEFAULT_RULE);
   try {
     return renderDefaultRule(template, model);
@@ -230,21 +178,4 @@ function byNumberThenName(a: ContainerInfo, b: ContainerInfo): number {
     return Number.isFinite(v) && c.labels[COMPOSE_NUMBER] !== undefined ? v : Number.MAX_SAFE_INTEGER;
   };
   return n(a) - n(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-}
-
-/** Fixed key order, so equal definitions compare equal however they were written. */
-function ordered(r: RouterConfig): RouterConfig {
-  return JSON.parse(stableJson(r)) as RouterConfig;
-}
-
-function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
-  );
-}
-
-function add(m: Map<string, Set<string>>, key: string, msg: string): void {
-  const set = m.get(key) ?? new Set<string>();
-  set.add(msg);
-  m.set(key, set);
 }

@@ -106,6 +106,32 @@ t.test('docker provider on a real engine', async (t) => {
     for (const c of cases) t.match(await get(gw.url, c.host), { status: 200, body: c.body }, c.host);
   });
 
+  await t.test('two projects with one copied service label: each host served only by its own containers', async (t) => {
+    // Host networking gives each container its own port, so the copied label differs only in its value here.
+    const label = (project: string, n: number, port: number) => ({
+      'com.docker.compose.project': project, 'com.docker.compose.service': 'web', 'com.docker.compose.container-number': String(n),
+      'traefik.http.services.web.loadbalancer.server.port': String(port),
+    });
+    const own = new Map<string, string[]>();
+    for (const project of ['north', 'south']) {
+      for (const n of [1, 2]) {
+        const port = await freePort();
+        await backend({ name: `portier-t-${project}-${n}`, port, body: `${project}-${n}`, labels: label(project, n, port) });
+        own.set(project, [...(own.get(project) ?? []), `${project}-${n}`]);
+      }
+    }
+    await until('both projects scoped', () => servers(latest, 'web-north').length === 2 && servers(latest, 'web-south').length === 2);
+    t.notOk(latest?.config.http?.services?.web, 'no shared service web');
+    t.same(latest?.config.http?.routers?.['web-north'], { rule: 'Host(`web.north.localhost`)', service: 'web-north' });
+    for (const [project, bodies] of own) {
+      const host = `web.${project}.localhost`;
+      await served(host);
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) seen.add((await get(gw.url, host)).body);
+      t.same([...seen].sort(), bodies, `${host}: both of its containers answered, no other`);
+    }
+  });
+
   await t.test('three replicas become one service with three servers, balanced', async (t) => {
     const compose = (n: number) => ({ 'com.docker.compose.project': 'rep', 'com.docker.compose.service': 'api', 'com.docker.compose.container-number': String(n) });
     for (const n of [1, 2, 3]) {
