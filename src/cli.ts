@@ -114,10 +114,15 @@ function stopDeadlineMs(config: StaticConfig): number {
 }
 
 /** Waits (at most 10 s) until every service that has servers has one up, so the printed summary is true. */
+/**
+ * Waits (at most 10 s) until every replica the runtime core started is up,
+ * so the summary printed next says "3 servers up" for a service of three,
+ * not whichever number had passed its first health check.
+ */
 async function settle(gateway: Awaited<ReturnType<typeof startPortier>>['gateway']): Promise<void> {
   const deadline = Date.now() + 10_000;
   const pending = (): boolean =>
-    [...gateway.table.services.values()].some((s) => s.provider === 'runtime' && !Object.values(s.serverStatus()).includes('UP'));
+    [...gateway.table.services.values()].some((s) => s.provider === 'runtime' && Object.values(s.serverStatus()).includes('DOWN'));
   while (Date.now() < deadline && pending()) await new Promise((r) => setTimeout(r, 100));
 }
 
