@@ -39,7 +39,7 @@ export interface Exchange {
    */
   readonly upgrade?: { socket: Duplex; head: Buffer };
   /**
-   * No middleware runs on this exchange (its router is bare): its request
+   * No middleware runs on this exchange (its router has none): its request
    * fields are exactly what a front end's parser accepted (the direct
    * reader's or llhttp's), so forwarding need not check them again. Set by
    * the dispatch, from the router, whichever front end parsed the request.
@@ -73,7 +73,7 @@ export type Handler = (ex: Exchange) => Promise<void>;
  * The one form of a router's or service's work, as the entrypoint calls it
  * for every request: `done` once, with nothing when the response was handed
  * off, with the error (a PortierError with a status) while nothing was
- * written. Callbacks, not promises: a bare router costs no promise per request.
+ * written. Callbacks, not promises: a router without middlewares costs no promise per request.
  */
 export type Dispatch = (ex: Exchange, done: (err?: unknown) => void) => void;
 
