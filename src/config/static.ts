@@ -21,6 +21,8 @@ export const ENTRYPOINT_DEFAULTS = {
   maxHeaderBytes: 16_384,
   maxHeaderCount: 100,
   maxConnections: 0,
+  /** Traefik's `http2.maxConcurrentStreams` default. */
+  http2MaxConcurrentStreams: 250,
 } as const;
 
 const address: Decoder<string> = (raw, path) => {
@@ -31,6 +33,13 @@ const address: Decoder<string> = (raw, path) => {
   const port = Number(s.replace(/\/tcp$/, '').slice(s.lastIndexOf(':') + 1).replace(/\/tcp$/, ''));
   if (port > 65535) throw configError(path, `port ${port} out of range`);
   return s.replace(/\/tcp$/, '');
+};
+
+/** SETTINGS_MAX_CONCURRENT_STREAMS is 31 bits; 0 would let a client open no stream at all. */
+const streamLimit: Decoder<number> = (raw, path) => {
+  const n = int(raw, path);
+  if (n < 1 || n > 2 ** 31 - 1) throw configError(path, `expected 1 to 2147483647, got ${n}`);
+  return n;
 };
 
 const entryPoint = object({
@@ -52,6 +61,7 @@ const entryPoint = object({
       keepAliveMaxRequests: withDefault(int, 0),
       maxConnections: withDefault(int, ENTRYPOINT_DEFAULTS.maxConnections),
     }),
+  http2: object({ maxConcurrentStreams: withDefault(streamLimit, ENTRYPOINT_DEFAULTS.http2MaxConcurrentStreams) }),
   http: optional(
     object({
       redirections: optional(

@@ -3,6 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 
 /**
+ * Fields with no meaning in HTTP/2 (RFC 9113 8.2.2), which Node refuses on
+ * an HTTP/2 response (ERR_HTTP2_INVALID_CONNECTION_HEADER): a response
+ * relayed to an HTTP/2 client goes without them.
+ */
+export const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
+
+/**
  * Removes hop-by-hop headers, and every header the Connection header names
  * (RFC 9110 7.6.1). Runs before Portier sets X-Forwarded-*, so a client
  * cannot strip them by naming them in Connection (CVE-2024-45410).

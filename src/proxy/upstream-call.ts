@@ -1,7 +1,8 @@
 import type { Exchange } from './exchange';
 import { ResponseHead, ResponseSink, TOKEN, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
-import { dropNamedFields } from './hop-by-hop';
+import { CONNECTION_SPECIFIC, dropNamedFields } from './hop-by-hop';
+import { isH2Response } from '../server/node-response';
 import { checkField } from './field-names';
 import { PortierError, errorMessage } from '../errors';
 
@@ -262,6 +263,9 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     try {
       for (const hook of ex.responseHooks) hook(status, head.headers, ex);
       const { res } = ex;
+      // The parser left the backend's hop-by-hop fields out; what else HTTP/2 refuses (HTTP2-Settings, a
+      // middleware's Connection) is dropped for an HTTP/2 client, as an HTTP/1 one gets the response re-framed.
+      const h2 = isH2Response(res);
       // Node announces `Connection: close` on a connection's last allowed request (keepAliveMaxRequests) but
       // only closes it when the header is set explicitly.
       if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
@@ -273,7 +277,7 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
         const { headers } = head;
         for (const name in headers) {
           const value = headers[name];
-          if (value === undefined) continue;
+          if (value === undefined || (h2 && CONNECTION_SPECIFIC.has(name))) continue;
           checkField(name, value);
           if (name === 'set-cookie') res.appendHeader(name, value);
           else res.setHeader(name, value);
@@ -282,11 +286,13 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
         const { fields } = head;
         for (let i = 0; i < fields.length; i += 2) {
           const name = fields[i];
+          if (h2 && CONNECTION_SPECIFIC.has(name)) continue;
           if (name === 'set-cookie' || repeated(fields, i)) res.appendHeader(name, fields[i + 1]);
           else res.setHeader(name, fields[i + 1]);
         }
       }
-      if (reason) res.writeHead(status, reason);
+      // HTTP/2 has no reason phrase (Node warns when given one).
+      if (reason && !h2) res.writeHead(status, reason);
       else res.writeHead(status);
     } catch (err) {
       throw protocolError(`response head not accepted: ${errorMessage(err)}`);

@@ -10,6 +10,8 @@ export interface ConnectionRoutes {
   readonly firstBytesTimeoutMs: number;
   /** A plaintext connection; `first` is every byte read after any PROXY header. */
   plain(socket: Socket, first: Buffer): void;
+  /** A plaintext connection that starts with the HTTP/2 preface (h2c with prior knowledge); `first` as for plain. */
+  h2c(socket: Socket, first: Buffer): void;
   /** A connection that starts TLS; `first` holds the ClientHello's records and whatever followed them. */
   tls(socket: Socket, hello: ClientHello, first: Buffer): void;
   /** The connection is closed for `reason` (said once, by the entrypoint's log). */
@@ -17,6 +19,19 @@ export interface ConnectionRoutes {
 }
 
 const PROXIED = Symbol('portier.proxiedPeer');
+
+/** RFC 9113 3.4: what an HTTP/2 client sends first when it knows the server speaks HTTP/2 without TLS. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const PREFACE_INCOMPLETE = 'incomplete';
+
+/** Whether plaintext bytes are HTTP/2's preface, HTTP/1, or too few to tell (a prefix of the preface). */
+function plaintextKind(buf: Buffer): 'h2c' | 'http1' | typeof PREFACE_INCOMPLETE {
+  // `P` starts HTTP/1 methods too (POST, PUT, PATCH): only the whole preface decides.
+  if (buf[0] !== 0x50) return 'http1';
+  const n = Math.min(buf.length, H2_PREFACE.length);
+  if (buf.compare(H2_PREFACE, 0, n, 0, n) !== 0) return 'http1';
+  return n === H2_PREFACE.length ? 'h2c' : PREFACE_INCOMPLETE;
+}
 type Peer = { address: string; port: number };
 
 /**
@@ -35,7 +50,7 @@ export function peerOf(socket: Socket): Peer | undefined {
  * Reads the first bytes of a new connection and decides, in order: a PROXY
  * protocol header (v1 or v2; believed only from trusted peers, a closed
  * connection from anyone else), then a TLS ClientHello (SNI and ALPN read
- * before any handshake) or plaintext. The decision costs one look at the
+ * before any handshake) or plaintext: the HTTP/2 preface, or HTTP/1. The decision costs one look at the
  * first read in the usual case; nothing here runs per request.
  */
 export function routeConnection(socket: Socket, routes: ConnectionRoutes): void {
@@ -81,8 +96,10 @@ export function routeConnection(socket: Socket, routes: ConnectionRoutes): void 
       if (buf.length === 0) return;
     }
     if (buf[0] !== TLS_HANDSHAKE) {
+      const kind = plaintextKind(buf);
+      if (kind === PREFACE_INCOMPLETE) return;
       detach();
-      return routes.plain(socket, buf);
+      return kind === 'h2c' ? routes.h2c(socket, buf) : routes.plain(socket, buf);
     }
     let hello;
     try {

@@ -23,6 +23,7 @@ import { ConnectionRoutes, peerOf, routeConnection, unmapped } from './connectio
 import { Accounted, countBody } from './node-response';
 import type { Routable } from '../routing/router-index';
 import type { ClientHello } from './client-hello';
+import { H2Front } from './h2-front';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
 export interface PreRouting {
@@ -87,6 +88,8 @@ export class EntryPointServer implements DirectHost {
   private readonly directPath: boolean;
   /** Node's servers: plaintext, and TLS when this entrypoint ends it. */
   private readonly engines: http.Server[];
+  /** HTTP/2 connections: TLS ones whose ALPN picked h2, plaintext ones that start with the preface (h2c). */
+  private readonly h2: H2Front;
   private readonly routes: ConnectionRoutes;
   private idleSweep?: NodeJS.Timeout;
   readonly maxHeadBytes: number;
@@ -119,6 +122,14 @@ export class EntryPointServer implements DirectHost {
     // A TLS client that never finishes its handshake is a slowloris too: same bound as the headers (Node: 120 s).
     if (opts.tls) this.secure = https.createServer({ ...serverOpts, handshakeTimeout: this.headersTimeoutMs || 120_000, ...opts.tls });
     this.engines = this.secure ? [this.server, this.secure] : [this.server];
+    this.h2 = new H2Front({
+      maxConcurrentStreams: cfg.http2.maxConcurrentStreams,
+      maxHeaderBytes: this.maxHeadBytes,
+      maxHeaderCount: cfg.http?.maxHeaderCount ?? 100,
+      idleTimeoutMs: t.idleTimeout,
+      log: opts.log,
+      request: (req, res, expectsContinue) => this.handle(req, countBody(res, req.method === 'HEAD'), this.exchange(req, res, undefined, undefined, true), expectsContinue),
+    });
     this.listener = net.createServer({ noDelay: true });
     if (cfg.transport.maxConnections) this.listener.maxConnections = cfg.transport.maxConnections;
     this.trusted = trustedPeers(cfg.forwardedHeaders.trustedIPs, cfg.forwardedHeaders.insecure, `entryPoints.${opts.name}.forwardedHeaders.trustedIPs`);
@@ -145,13 +156,14 @@ export class EntryPointServer implements DirectHost {
       const secure = this.secure;
       [this.nodeSecureConnection] = secure.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
       secure.off('secureConnection', this.nodeSecureConnection);
-      secure.on('secureConnection', (socket: TLSSocket) => this.opened(socket, 'https', secure));
+      secure.on('secureConnection', (socket: TLSSocket) => this.opened(socket, 'https', secure, undefined, socket.alpnProtocol === 'h2'));
       secure.on('tlsClientError', (err, socket) => this.refused(socket as Socket, `TLS handshake failed: ${err.message}`));
     }
     this.routes = {
       proxyTrusted,
       firstBytesTimeoutMs: this.headersTimeoutMs,
       plain: (socket, first) => this.opened(socket, 'http', null, first),
+      h2c: (socket, first) => this.opened(socket, 'http', null, first, true),
       tls: (socket, hello, first) => this.startTls(socket, hello, first),
       refused: (socket, reason) => this.refused(socket, reason),
     };
@@ -183,10 +195,10 @@ export class EntryPointServer implements DirectHost {
 
   /**
    * A connection ready for HTTP (plaintext, or TLS once its handshake is
-   * done): the direct path reads it, or Node's server when the entrypoint
-   * keeps every connection there.
+   * done): HTTP/2 goes to its front end; HTTP/1 to the direct path, or to
+   * Node's server when the entrypoint keeps every connection there.
    */
-  private opened(socket: Socket, protocol: 'http' | 'https', secure: https.Server | null, first?: Buffer): void {
+  private opened(socket: Socket, protocol: 'http' | 'https', secure: https.Server | null, first?: Buffer, h2 = false): void {
     const { observers, name } = this.opts;
     if (observers.length) {
       for (const o of observers) o.connectionOpened?.(name, protocol);
@@ -195,6 +207,7 @@ export class EntryPointServer implements DirectHost {
       });
     }
     socket.setNoDelay(true);
+    if (h2) return this.h2.accept(socket, first);
     if (!this.directPath) return this.toNode(socket, first ?? null, secure !== null);
     this.direct.add(new DirectConnection(socket, this, first));
     if (!this.idleSweep && (this.headersTimeoutMs || this.idleTimeoutMs)) this.startIdleSweep();
@@ -304,6 +317,7 @@ export class EntryPointServer implements DirectHost {
     const engines = this.engines;
     for (const e of engines) e.closeIdleConnections();
     for (const conn of this.direct) conn.closeIfIdle();
+    this.h2.drain();
     clearInterval(this.idleSweep);
     if (this.inFlight > 0) {
       await Promise.race([
@@ -316,13 +330,14 @@ export class EntryPointServer implements DirectHost {
       // Stops Node's connection checks; the servers never listened, so this only ends their tracking.
       e.close();
     }
+    this.h2.destroy();
     for (const s of this.sockets) s.destroy();
     await closed;
   }
 
-  /** `direct`: from the direct path, with what its reader saw (see PlainRequestHead.forwarded). */
-  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct?: { forwarded: boolean }): Exchange | Error {
-    const rejection = direct ? inspectPlainRequest(req, this.hygiene) : inspectRequest(req, this.hygiene);
+  /** `direct`: from the direct path, with what its reader saw (see PlainRequestHead.forwarded); `h2`: from the HTTP/2 front end. */
+  private exchange(req: IncomingMessage, res: ServerResponse, upgrade?: Exchange['upgrade'], direct?: { forwarded: boolean }, h2 = false): Exchange | Error {
+    const rejection = direct ? inspectPlainRequest(req, this.hygiene) : inspectRequest(req, this.hygiene, h2);
     if (rejection) return new PortierError(rejection.code, rejection.reason);
     const target = req.url === '*' ? { path: '*', query: '' } : splitTarget(originForm(req.url ?? '/'));
     const path = target.path === '*' ? '*' : normalizeTarget(target.path);
@@ -356,7 +371,7 @@ export class EntryPointServer implements DirectHost {
     this.handle(req, countBody(res, req.method === 'HEAD'), this.exchange(req, res), expectsContinue);
   }
 
-  /** Node's front end, for requests and upgrades: reject, or run the pre-routing steps, then the one dispatch. */
+  /** Node's front ends (HTTP/1 and HTTP/2), for requests and upgrades: reject, or run the pre-routing steps, then the one dispatch. */
   private handle(req: IncomingMessage, res: ServerResponse & Accounted, ex: Exchange | Error, expectsContinue = false): void {
     this.track(ex instanceof Error ? undefined : ex, res, Number(req.headers['content-length']) || 0);
     if (ex instanceof Error) {
@@ -372,8 +387,9 @@ export class EntryPointServer implements DirectHost {
 
   /**
    * `http.maxRequestBodyBytes`: a Content-Length above it is answered 413
-   * before anything is forwarded; a chunked body that grows past it aborts
-   * the connection mid-stream (and with it the upstream request), since its
+   * before anything is forwarded; a chunked body (HTTP/2: one without
+   * Content-Length) that grows past it aborts the connection (HTTP/2: the
+   * stream) mid-stream (and with it the upstream request), since its
    * head may already be on its way to the backend. Counted in `push`, so
    * the body is never read here (no flowing before the proxy pipes it).
    */

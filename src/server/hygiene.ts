@@ -21,9 +21,10 @@ export interface Rejection {
 
 /**
  * Checks a request before routing, for the cases Node's parser lets through
- * (measured on Node 20): HTTP versions other than 1.0 and 1.1 (HTTP/0.9 and
- * 2.0 request lines parse), a Transfer-Encoding other than plain `chunked`
- * or one on HTTP/1.0, a second Host header (Node keeps the first silently),
+ * (measured on Node 20): HTTP versions other than 1.0 and 1.1 (HTTP/0.9
+ * and 2.0 request lines parse; `h2` marks a request of the HTTP/2 front
+ * end, h2-front.ts, whose Host is `:authority` when it sent none), a
+ * Transfer-Encoding other than plain `chunked` or one on HTTP/1.0, a second Host header (Node keeps the first silently),
  * a Host that is not a host[:port], `*` targets on methods other than
  * OPTIONS, an absolute-form target whose authority disagrees with Host,
  * encoded characters a backend could decode into another path, more header
@@ -34,11 +35,19 @@ export interface Rejection {
  * Trailers are not checked: they arrive after routing and are never
  * forwarded (only the body is piped upstream).
  */
-export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rejection | null {
-  if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return { code: 'HTTP_VERSION', reason: `HTTP/${req.httpVersion} is not supported` };
+export function inspectRequest(req: IncomingMessage, limits: HygieneLimits, h2 = false): Rejection | null {
+  // Node's HTTP/1 parser reads an `HTTP/2.0` request line too: version 2 is only believed from the HTTP/2 front end.
+  if (h2 ? req.httpVersionMajor !== 2 : req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) return { code: 'HTTP_VERSION', reason: `HTTP/${req.httpVersion} is not supported` };
+  if (h2) {
+    const authority = (req as IncomingMessage & { authority?: string }).authority;
+    // RFC 9113 8.3.1: a Host naming another server than :authority makes the request malformed.
+    if (authority !== undefined && req.headers.host !== undefined && authority.toLowerCase() !== req.headers.host.toLowerCase()) {
+      return { code: 'BAD_REQUEST', reason: ':authority differs from Host' };
+    }
+  }
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
-    if (req.httpVersionMinor === 0) return { code: 'BAD_REQUEST', reason: 'Transfer-Encoding on HTTP/1.0' };
+    if (!h2 && req.httpVersionMinor === 0) return { code: 'BAD_REQUEST', reason: 'Transfer-Encoding on HTTP/1.0' };
     // Node joins repeated lines with ", "; only a single plain chunked coding is framed the same by every hop.
     const codings = te.toLowerCase().split(',').map((c) => c.trim());
     if (codings.length !== 1 || codings[0] !== 'chunked') {
@@ -58,7 +67,7 @@ export function inspectRequest(req: IncomingMessage, limits: HygieneLimits): Rej
     if (name.includes('_')) underscored.push(name.toLowerCase());
   }
   if (hosts > 1) return { code: 'BAD_REQUEST', reason: 'more than one Host header' };
-  if (hosts === 0 && req.httpVersionMinor === 1) return { code: 'BAD_REQUEST', reason: 'missing Host header' };
+  if (hosts === 0 && (h2 || req.httpVersionMinor === 1)) return { code: 'BAD_REQUEST', reason: 'missing Host header' };
   if (req.headers.host !== undefined && !HOST_SYNTAX.test(req.headers.host)) return { code: 'BAD_REQUEST', reason: 'invalid Host header' };
   const url = req.url ?? '';
   if (url === '*') {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 
 /**
  * What the entrypoint reads of a response when it ends, the same on every
@@ -11,6 +12,9 @@ export interface Accounted {
   readonly bodyBytes: number;
   readonly writableFinished: boolean;
 }
+
+/** A response that goes out as HTTP/2 frames: no connection-specific fields (Node throws on them) and no reason phrase. */
+export const isH2Response = (res: object): boolean => res instanceof Http2ServerResponse;
 
 export const noBodyStatus = (status: number): boolean => status < 200 || status === 204 || status === 304;
 
@@ -32,9 +36,21 @@ export function countBody(res: ServerResponse, headRequest: boolean): ServerResp
     bytes += length(chunk, encoding);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
   } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
-    if (typeof chunk !== 'function') bytes += length(chunk, encoding);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
-  } as ServerResponse['end'];
+  res.end = isH2Response(res)
+    ? // Node's HTTP/2 end(chunk) writes the chunk through this.write, where middlewares' wrappers (compress,
+      // contentType) would take it for a second body write: the chunk goes through the engine's own write.
+      (function (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+        if (typeof chunk === 'function') return (end as (...a: unknown[]) => ServerResponse).call(this, chunk);
+        if (typeof encoding === 'function') [encoding, cb] = [undefined, encoding];
+        if (chunk !== undefined && chunk !== null && !this.writableEnded) {
+          bytes += length(chunk, encoding);
+          (write as (...a: unknown[]) => boolean).call(this, chunk, encoding);
+        }
+        return (end as (...a: unknown[]) => ServerResponse).call(this, cb);
+      } as ServerResponse['end'])
+    : (function (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+        if (typeof chunk !== 'function') bytes += length(chunk, encoding);
+        return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
+      } as ServerResponse['end']);
   return Object.defineProperty(res, 'bodyBytes', { get: () => (headRequest || noBodyStatus(res.statusCode) ? 0 : bytes) }) as ServerResponse & Accounted;
 }

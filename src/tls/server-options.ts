@@ -1,6 +1,7 @@
 /**
  * TLS options for an HTTPS entrypoint: the certificate comes from the store
- * by SNI, and a TLS-ALPN-01 validation (ALPN `acme-tls/1`) on the same port
+ * by SNI, ALPN picks h2 or http/1.1 (`alpnProtocols`, in the server's order
+ * of preference, as Go's TLS server does), and a TLS-ALPN-01 validation (ALPN `acme-tls/1`) on the same port
  * gets the challenge certificate instead. Node runs ALPNCallback before
  * SNICallback and calls both with the TLSSocket as `this` (undocumented;
  * covered by a regression test), so ALPN marks the socket and SNI reads it.
@@ -22,6 +23,8 @@ export interface TlsOptions {
 }
 
 const ACME_TLS = 'acme-tls/1';
+/** Traefik's default `alpnProtocols` (its `acme-tls/1` is answered here whenever a challenge is pending). */
+const SERVED_ALPN = ['h2', 'http/1.1'];
 
 const VERSIONS: Record<string, tls.SecureVersion> = {
   versiontls10: 'TLSv1',
@@ -80,9 +83,9 @@ export function secureContextSettings(opts: TlsOptions, path = 'tls.options.defa
     if (maxVersion < minVersion) throw configError(`${path}.maxVersion`, `${opts.maxVersion} is below minVersion`);
     out.maxVersion = maxVersion;
   }
-  // Portier speaks HTTP/1.1 only (and answers TLS-ALPN-01 itself): any other protocol would be announced and not served.
-  const alpn = (opts.alpnProtocols ?? []).findIndex((p) => p !== 'http/1.1' && p !== ACME_TLS);
-  if (alpn >= 0) throw configError(`${path}.alpnProtocols[${alpn}]`, `${JSON.stringify(opts.alpnProtocols![alpn])} is not supported (Portier serves http/1.1)`);
+  // Any other protocol would be announced and not served (TLS-ALPN-01 is answered whatever the list says).
+  const alpn = (opts.alpnProtocols ?? []).findIndex((p) => !SERVED_ALPN.includes(p) && p !== ACME_TLS);
+  if (alpn >= 0) throw configError(`${path}.alpnProtocols[${alpn}]`, `${JSON.stringify(opts.alpnProtocols![alpn])} is not supported (Portier serves h2 and http/1.1)`);
   if (opts.cipherSuites?.length) {
     out.ciphers = opts.cipherSuites
       .map((c, i) => {
@@ -120,6 +123,7 @@ export function httpsServerOptions(
   const strict = opts.sniStrict ?? false;
   const sniStrict = typeof strict === 'function' ? strict : () => strict;
   const fallback = strict === true ? {} : { key: store.defaultCertificate().keyPem, cert: store.defaultCertificate().certPem };
+  const served = (opts.alpnProtocols ?? SERVED_ALPN).filter((p) => p !== ACME_TLS);
   return {
     ...settings,
     ...fallback,
@@ -128,7 +132,8 @@ export function httpsServerOptions(
         acmeSockets.add(this);
         return ACME_TLS;
       }
-      return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+      // A client that offers none of these gets no handshake (no_application_protocol), as from Go.
+      return served.find((p) => protocols.includes(p));
     },
     SNICallback: function (this: tls.TLSSocket, servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) {
       if (acmeSockets.has(this)) return cb(null, challenges.alpnContext(servername));

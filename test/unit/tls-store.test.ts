@@ -95,7 +95,8 @@ t.test('TLS-ALPN-01 on the HTTPS port: ALPNCallback marks the socket, SNICallbac
   const cases = [
     { name: 'validation handshake', sni: 'acme.example.test', alpn: ['acme-tls/1'], ok: true, proto: 'acme-tls/1', cert: 'challenge' },
     { name: 'plain HTTPS, same name', sni: 'acme.example.test', alpn: ['http/1.1'], ok: true, proto: 'http/1.1', cert: 'normal' },
-    { name: 'browser offering both', sni: 'acme.example.test', alpn: ['h2', 'http/1.1'], ok: true, proto: 'http/1.1', cert: 'normal' },
+    { name: 'browser offering both', sni: 'acme.example.test', alpn: ['http/1.1', 'h2'], ok: true, proto: 'h2', cert: 'normal' },
+    { name: 'HTTP/2 only', sni: 'acme.example.test', alpn: ['h2'], ok: true, proto: 'h2', cert: 'normal' },
     { name: 'no ALPN at all', sni: 'acme.example.test', alpn: undefined, ok: true, proto: false, cert: 'normal' },
     { name: 'acme-tls/1 without a pending challenge', sni: 'other.example.test', alpn: ['acme-tls/1'], ok: false, proto: undefined, cert: undefined },
   ];
@@ -108,6 +109,24 @@ t.test('TLS-ALPN-01 on the HTTPS port: ALPNCallback marks the socket, SNICallbac
   }
   challenges.deleteAlpnCertificate('acme.example.test');
   t.notOk((await handshake(port, 'acme.example.test', { ALPNProtocols: ['acme-tls/1'] })).ok, 'removed challenge is no longer answered');
+});
+
+t.test('alpnProtocols: the server picks in its own order, and only what the list has', async (t) => {
+  const store = new CertificateStore();
+  store.setGroup('file', [selfSigned('normal', ['app.example.test'])]);
+  const cases: { alpnProtocols?: string[]; client: string[]; proto: string | undefined }[] = [
+    { client: ['http/1.1', 'h2'], proto: 'h2' },
+    { alpnProtocols: ['http/1.1', 'h2'], client: ['h2', 'http/1.1'], proto: 'http/1.1' },
+    { alpnProtocols: ['http/1.1'], client: ['h2', 'http/1.1'], proto: 'http/1.1' },
+    { alpnProtocols: ['http/1.1'], client: ['h2'], proto: undefined },
+  ];
+  for (const c of cases) {
+    const { port } = await serve(t, store, new ChallengeRegistry(), c.alpnProtocols ? { alpnProtocols: c.alpnProtocols } : {});
+    const h = await handshake(port, 'app.example.test', { ALPNProtocols: c.client });
+    const name = `server ${JSON.stringify(c.alpnProtocols ?? 'default')}, client ${JSON.stringify(c.client)}`;
+    if (c.proto === undefined) t.notOk(h.ok, `${name}: no handshake`);
+    else t.equal(h.alpn, c.proto, `${name}: ${c.proto}`);
+  }
 });
 
 t.test('TLS options', async (t) => {
@@ -136,7 +155,7 @@ t.test('TLS options', async (t) => {
     { opts: { curvePreferences: ['CurveP999'] }, path: 'tls.options.strict.curvePreferences[0]' },
     { opts: { maxVersion: 'VersionTLS9' }, path: 'tls.options.strict.maxVersion' },
     { opts: { minVersion: 'VersionTLS13', maxVersion: 'VersionTLS12' }, path: 'tls.options.strict.maxVersion' },
-    { opts: { alpnProtocols: ['http/1.1', 'h2'] }, path: 'tls.options.strict.alpnProtocols[1]' },
+    { opts: { alpnProtocols: ['http/1.1', 'h3'] }, path: 'tls.options.strict.alpnProtocols[1]' },
   ];
   for (const b of bad) {
     t.throws(() => secureContextSettings(b.opts, 'tls.options.strict'), { code: 'CONFIG_INVALID', path: b.path }, b.path);

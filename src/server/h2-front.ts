@@ -1,0 +1,170 @@
+import http2, { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger';
+
+/**
+ * Limits of the HTTP/2 front end that are not configurable, documented in
+ * docs/http2.md. Windows as Go's server (and so Traefik) sizes them: Node's
+ * 64 KiB default caps an upload at one window per round trip.
+ */
+export const H2_LIMITS = {
+  /** SETTINGS_INITIAL_WINDOW_SIZE, and the connection's own receive window. */
+  windowBytes: 1 << 20,
+  /** Node's default, stated: what one session may hold (HPACK tables, queued frames) before it is refused with ENHANCE_YOUR_CALM. */
+  maxSessionMemoryMiB: 10,
+  /** Node's defaults, stated: malformed frames, and streams refused for the stream limit, before the session is closed. */
+  maxSessionInvalidFrames: 1000,
+  maxSessionRejectedStreams: 100,
+  /**
+   * Portier's own bound on streams a client cancels mid-request within one
+   * second (CVE-2023-44487, "rapid reset"): each one has already cost a
+   * routed request, often a backend call, while the concurrency limit never
+   * fills. Browsers cancel a few on navigation; a flood cancels thousands.
+   */
+  maxClientResetsPerSecond: 200,
+} as const;
+
+export interface H2Options {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (`entryPoints.<n>.http2.maxConcurrentStreams`). */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: `http.maxHeaderBytes`, so a header block is bounded as an HTTP/1 head is. */
+  maxHeaderBytes: number;
+  /** `http.maxHeaderCount`: Node's own pair limit sits above it, so the entrypoint's hygiene answers 431 first. */
+  maxHeaderCount: number;
+  /** A session with no stream open for this long is closed with GOAWAY (`respondingTimeouts.idleTimeout`); 0: never. */
+  idleTimeoutMs: number;
+  log: Logger;
+  /**
+   * The entrypoint's request path for one stream, through Node's
+   * compatibility API: the request has only regular fields (pseudo-headers
+   * left out, `:authority` as Host), as an HTTP/1 request would.
+   */
+  request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void;
+}
+
+/** The four pseudo-headers a request has are names that start with a colon; none is a field to forward. */
+const PSEUDO = 0x3a;
+
+/**
+ * HTTP/2 on an entrypoint: TLS connections whose ALPN picked `h2` and
+ * plaintext ones that start with the HTTP/2 preface (h2c with prior
+ * knowledge). Node's HTTP/2 server is the engine; it never listens, the
+ * entrypoint hands it connections. Each stream becomes a request on the
+ * entrypoint's one path: the adapter here only reshapes the request's
+ * fields; hygiene, routing, middlewares, the upstream call, observers and
+ * error answers are the same as for HTTP/1.
+ */
+export class H2Front {
+  private readonly engine: http2.Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(private readonly opts: H2Options) {
+    this.engine = http2.createServer({
+      settings: {
+        maxConcurrentStreams: opts.maxConcurrentStreams,
+        initialWindowSize: H2_LIMITS.windowBytes,
+        maxHeaderListSize: opts.maxHeaderBytes,
+      },
+      // Pseudo-headers count as pairs for Node; the margin leaves the excess to hygiene's 431.
+      maxHeaderListPairs: opts.maxHeaderCount + 8,
+      maxSessionMemory: H2_LIMITS.maxSessionMemoryMiB,
+      maxSessionInvalidFrames: H2_LIMITS.maxSessionInvalidFrames,
+      maxSessionRejectedStreams: H2_LIMITS.maxSessionRejectedStreams,
+    });
+    this.engine.on('session', (session: ServerHttp2Session) => this.opened(session));
+    // A session's failure (a protocol error, a flood Node cut off) ends that connection only.
+    this.engine.on('sessionError', (err: Error, session: ServerHttp2Session) => opts.log.debug('HTTP/2 session failed', { peer: session.socket?.remoteAddress, error: err.message }));
+    this.engine.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, false));
+    // As on Node's HTTP/1 server: a request that hygiene or routing rejects must not invite its body.
+    this.engine.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, true));
+  }
+
+  /**
+   * A connection that speaks HTTP/2 from here: a TLS socket after its
+   * handshake, or a plaintext one whose `first` bytes (the preface) were
+   * read by the connection router; Node's session reads what the socket
+   * has buffered before its handle.
+   */
+  accept(socket: Socket, first?: Buffer): void {
+    if (first) {
+      socket.pause();
+      socket.unshift(first);
+    }
+    this.engine.emit('connection', socket);
+  }
+
+  /** Draining: every session gets GOAWAY; its streams under way finish, the client opens new ones elsewhere. */
+  drain(): void {
+    for (const s of this.sessions) s.close();
+  }
+
+  /** The end of the grace period: whatever is left is cut. */
+  destroy(): void {
+    for (const s of this.sessions) s.destroy();
+  }
+
+  private opened(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    // Errors reach 'sessionError' too; this listener only keeps an unhandled 'error' from being thrown.
+    session.on('error', () => {});
+    session.setLocalWindowSize(H2_LIMITS.windowBytes);
+    let open = 0;
+    let resets = 0;
+    let resetsSince = 0;
+    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+      open++;
+      stream.once('close', () => open--);
+      // 'aborted': reset before the response ended (by the client, or a session going down).
+      stream.once('aborted', () => {
+        if (session.destroyed) return;
+        const now = Date.now();
+        if (now - resetsSince >= 1000) {
+          resetsSince = now;
+          resets = 0;
+        }
+        if (++resets <= H2_LIMITS.maxClientResetsPerSecond) return;
+        // The code goes in destroy's final GOAWAY (a goaway() first would be superseded); the error is logged as any session's.
+        session.destroy(new Error(`more than ${H2_LIMITS.maxClientResetsPerSecond} streams reset by the client within a second`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      });
+    });
+    const { idleTimeoutMs } = this.opts;
+    // Node's timer counts any frame as activity; a long response with no frames for a while is not idleness.
+    if (idleTimeoutMs) {
+      session.setTimeout(idleTimeoutMs, () => {
+        if (open === 0) session.close();
+      });
+    }
+  }
+}
+
+/**
+ * The request as the exchange reads it: fields without pseudo-headers (the
+ * upstream head takes only tokens as names, and middlewares see what an
+ * HTTP/1 request would have), and `:authority` as Host when the client sent
+ * no Host. Method and URL stay Node's getters, read from the pseudo-headers.
+ * When both Host and `:authority` came, hygiene checks they agree. A body
+ * without Content-Length (HTTP/2 frames it, and Node refuses a client's
+ * Transfer-Encoding) is what HTTP/1 calls chunked: so marked, it goes to the
+ * backend chunked and `maxRequestBodyBytes` counts it as it arrives.
+ */
+function asExchangeRequest(req: Http2ServerRequest): IncomingMessage {
+  const given = req.headers;
+  const headers: IncomingHttpHeaders = {};
+  for (const name in given) if (name.charCodeAt(0) !== PSEUDO) headers[name] = given[name] as string | string[];
+  const raw: string[] = [];
+  const givenRaw = req.rawHeaders;
+  for (let i = 0; i < givenRaw.length; i += 2) if (givenRaw[i].charCodeAt(0) !== PSEUDO) raw.push(givenRaw[i], givenRaw[i + 1]);
+  const authority = given[':authority'];
+  if (typeof authority === 'string' && headers.host === undefined) {
+    headers.host = authority;
+    raw.push('host', authority);
+  }
+  if (!req.stream.endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+  Object.defineProperties(req, {
+    headers: { value: headers, writable: true, configurable: true, enumerable: true },
+    rawHeaders: { value: raw, writable: true, configurable: true, enumerable: true },
+  });
+  return req as unknown as IncomingMessage;
+}
