@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { boolean, int, list, object, record, string, withDefault } from '../src/config/decode';
+import { boolean, deprecated, int, list, object, record, string, withDefault } from '../src/config/decode';
 import { defineMiddleware } from './types';
 import { goRegex, regexOption } from './lib/goregex';
-import { respond } from './lib/respond';
+import { redirect } from './lib/redirect';
+import { requestHost, requestUri, respond } from './lib/respond';
 
 const strings = withDefault(list(string), [] as string[]);
 const flag = withDefault(boolean, false);
 const text = withDefault(string, '');
+const INSTEAD = "a redirectScheme middleware or the entrypoint's http.redirections does this";
 
 const options = object({
   customRequestHeaders: withDefault(record(string), {}),
@@ -22,6 +24,10 @@ const options = object({
   allowedHosts: strings,
   hostsProxyHeaders: strings,
   sslProxyHeaders: withDefault(record(string), {}),
+  sslRedirect: deprecated(flag, INSTEAD),
+  sslTemporaryRedirect: deprecated(flag, INSTEAD),
+  sslHost: deprecated(text, INSTEAD),
+  sslForceHost: deprecated(flag, INSTEAD),
   stsSeconds: withDefault(int, 0),
   stsIncludeSubdomains: flag,
   stsPreload: flag,
@@ -42,7 +48,11 @@ type Options = ReturnType<typeof options>;
 
 /**
  * Custom request/response headers (an empty value removes the header), CORS
- * (preflight answered here, never forwarded) and security headers.
+ * (preflight answered here, never forwarded) and security headers; and
+ * Traefik v2's redirect to HTTPS (`sslRedirect`, `sslHost`, `sslForceHost`),
+ * deprecated there but still found in many files, as its `secure` library
+ * does it: the request's own host (port kept) or `sslHost`, same path and
+ * query, permanent unless `sslTemporaryRedirect`.
  */
 export default defineMiddleware({
   type: 'headers',
@@ -54,13 +64,19 @@ export default defineMiddleware({
     const allowedHosts = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
     const hostHeaders = opts.hostsProxyHeaders.map((h) => h.toLowerCase());
     const sslHeaders = Object.entries(opts.sslProxyHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
+    const insecureSslHost = new RegExp(`^http://${opts.sslHost.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/|$)`);
     const requestHeaders = Object.entries(opts.customRequestHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
     const responseHeaders = Object.entries(opts.customResponseHeaders).map(([k, v]) => [k.toLowerCase(), v] as const);
+
+    const redirects = opts.sslRedirect || (opts.sslForceHost && opts.sslHost !== '');
+    const permanent = !opts.sslTemporaryRedirect;
+    // As Go's Header.Get: an empty proxy header counts as absent.
+    const proxiedHost = (h: IncomingHttpHeaders): string | undefined => hostHeaders.map((n) => first(h[n])).find((v) => v !== undefined && v !== '');
 
     return (next) => async (ex) => {
       const h = ex.req.headers;
       if (!opts.isDevelopment && allowedHosts.size > 0) {
-        const host = hostHeaders.map((n) => first(h[n])).find((v) => v !== undefined) ?? ex.match.host;
+        const host = proxiedHost(h) ?? ex.match.host;
         if (!allowedHosts.has(host.toLowerCase().replace(/:\d+$/, ''))) return respond(ex, 500, {}, 'Bad Host\n');
       }
       const origin = first(h.origin);
@@ -72,7 +88,14 @@ export default defineMiddleware({
         else h[k] = v;
       }
       const isSsl = ex.tls || sslHeaders.some(([k, v]) => first(h[k]) === v);
+      if (redirects) {
+        const host = proxiedHost(h) ?? requestHost(ex);
+        if (opts.sslRedirect && !isSsl && !opts.isDevelopment) return redirect(ex, `https://${opts.sslHost || host}${requestUri(ex)}`, permanent);
+        if (opts.sslForceHost && opts.sslHost !== '' && opts.sslHost !== host) return redirect(ex, `https://${opts.sslHost}${requestUri(ex)}`, permanent);
+      }
       ex.responseHooks.push((_status, headers) => {
+        // A backend that knows only its plain-HTTP name is told its HTTPS one, as Traefik v2 does.
+        if (isSsl && opts.sslHost !== '' && typeof headers.location === 'string' && insecureSslHost.test(headers.location)) headers.location = `https${headers.location.slice(4)}`;
         if (cors.enabled && origin !== undefined) cors.decorate(origin, headers);
         for (const [k, v] of Object.entries(security)) headers[k] = v;
         if (opts.stsSeconds > 0 && !opts.isDevelopment && (isSsl || opts.forceSTSHeader)) headers['strict-transport-security'] = sts(opts);

@@ -36,7 +36,6 @@ export interface StartOptions {
 export async function startPortier(config: StaticConfig, log: Logger, opts: StartOptions = {}): Promise<Portier> {
   let terminating = false;
   const startedAt = new Date();
-  warnUnapplied(config, log);
   const tls = new TlsManager({ resolvers: config.certificatesResolvers, dataDir: config.dataDir, logger: log });
   const plugins = buildPlugins(config, opts.baseDir ?? process.cwd(), log, opts.engineSocket);
   const { providers } = plugins;
@@ -116,25 +115,12 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
   };
 }
 
-/** Static keys Traefik applies and Portier accepts without applying: said once, at startup. */
-function warnUnapplied(config: StaticConfig, log: Logger): void {
-  for (const [name, ep] of Object.entries(config.entryPoints)) {
-    const options = ep.http?.tls?.options;
-    if (options !== undefined && options !== 'default') {
-      log.warn(`entryPoints.${name}.http.tls.options: only tls.options.default applies; ${JSON.stringify(options)} is not used`);
-    }
-    if (ep.http?.redirections?.entryPoint.priority !== undefined) {
-      log.warn(`entryPoints.${name}.http.redirections.entryPoint.priority: not applied; the redirection answers every request on this entrypoint before routing`);
-    }
-  }
-}
-
 /**
  * Routes to `api@internal` and `ping@internal` on the `traefik`
  * entrypoint. The API is served there only when that entrypoint is bound to
  * loopback, or with `api.insecure: true` (logged as a warning).
  */
-function internalRoutes(
+export function internalRoutes(
   config: StaticConfig,
   log: Logger,
   make: { api: () => Handler; ping: () => Handler; dashboard?: Handler; metrics?: Handler },

@@ -12,6 +12,7 @@ import { routesSummary } from './commands/routes-summary';
 import { explainCommand } from './explain/command';
 import { trustCommand } from './tls/index';
 import { dirname } from 'node:path';
+import { errorsOf } from './config/decode';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
@@ -75,6 +76,7 @@ async function run(args: Parsed): Promise<number> {
     });
   }
   for (const n of loaded.notices) log.info(n);
+  for (const w of loaded.warnings) log.warn(w.message);
   const portier = await startPortier(config, log, { baseDir: loaded.file ? dirname(loaded.file) : process.cwd(), engineSocket: args.engineSocket });
   await settle(portier.gateway);
   const lines = routesSummary(portier.gateway.table, config, (ep) => portier.gateway.port(ep));
@@ -154,7 +156,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`portier: ${err instanceof PortierError ? err.message : errorMessage(err)}\n`);
+      const lines = err instanceof PortierError ? errorsOf(err).map((e) => e.message) : [errorMessage(err)];
+      process.stderr.write(lines.map((l) => `portier: ${l}\n`).join(''));
       process.exit(1);
     },
   );

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'invalid value',
   CONFIG_MISSING: 'missing value',
   CONFIG_PARSE: 'parse error',
+  /** Not an error: a key accepted without being applied, or deprecated; shown as a warning on its object. */
+  CONFIG_WARNING: 'accepted with a warning',
   RULE_SYNTAX: 'rule syntax error',
   RULE_MATCHER: 'unknown or misused matcher',
   REF_UNKNOWN: 'unknown reference',

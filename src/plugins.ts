@@ -29,18 +29,29 @@ export interface Plugins {
 }
 
 /**
- * With no provider configured, Portier runs its defaults: the embedded
- * runtime engine, and Docker when an engine answers (one log line when it
- * does not). With providers configured, exactly those.
+ * The providers a configuration runs. With none configured, Portier runs its
+ * defaults: the embedded runtime engine, and Docker when an engine answers
+ * (one log line when it does not). With providers configured, exactly those.
  */
-export function buildPlugins(config: StaticConfig, baseDir: string, log: Logger, engineSocketFlag?: string): Plugins {
+export function providerNames(config: StaticConfig): Set<'file' | 'docker' | 'swarm' | 'runtime'> {
   const p = config.providers;
   const none = !p.file && !p.docker && !p.swarm && !p.runtime;
+  const names = new Set<'file' | 'docker' | 'swarm' | 'runtime'>();
+  if (p.file && (p.file.filename || p.file.directory)) names.add('file');
+  if (p.docker || none) names.add('docker');
+  if (p.swarm) names.add('swarm');
+  if (p.runtime || none) names.add('runtime');
+  return names;
+}
+
+export function buildPlugins(config: StaticConfig, baseDir: string, log: Logger, engineSocketFlag?: string): Plugins {
+  const p = config.providers;
+  const names = providerNames(config);
   const providers: Provider[] = [];
-  if (p.file && (p.file.filename || p.file.directory)) providers.push(new FileProvider({ filename: p.file.filename, directory: p.file.directory, watch: p.file.watch }));
-  if (p.docker || none) providers.push(DockerProvider.fromConfig(p.docker ?? {}, 'providers.docker'));
-  if (p.swarm) providers.push(SwarmProvider.fromConfig(p.swarm, 'providers.swarm'));
-  if (!p.runtime && !none) return { providers, afterStart: async () => undefined, close: async () => undefined };
+  if (names.has('file')) providers.push(new FileProvider({ filename: p.file!.filename, directory: p.file!.directory, watch: p.file!.watch }));
+  if (names.has('docker')) providers.push(DockerProvider.fromConfig(p.docker ?? {}, 'providers.docker'));
+  if (names.has('swarm')) providers.push(SwarmProvider.fromConfig(p.swarm!, 'providers.swarm'));
+  if (!names.has('runtime')) return { providers, afterStart: async () => undefined, close: async () => undefined };
 
   const opts = decodeRuntimeOptions(p.runtime ?? {}, 'providers.runtime');
   const engine = new Engine({ logger: log.child({ component: 'engine' }), drainDelayMs: opts.drainDelay });

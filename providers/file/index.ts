@@ -21,9 +21,10 @@ const SETTLE_MS = 100;
 
 /**
  * The file provider: YAML, JSON or TOML, one file or a directory tree of
- * them, watched and applied within a second. A change that fails to parse
- * or validate is reported with file and line, and the last good
- * configuration stays in force.
+ * them, watched and applied within a second. Every error is reported with
+ * file and line. One in an object disables only that object (or keeps its
+ * last good definition: routing/compile.ts); a file that cannot be parsed
+ * keeps the whole last good configuration in force.
  */
 export class FileProvider implements Provider {
   readonly name = 'file';
@@ -32,7 +33,7 @@ export class FileProvider implements Provider {
   private lastGood?: string;
   /** Files that had content when last applied: only these are waited for when they read empty. */
   private withContent = new Set<string>();
-  /** The errors of the last read, empty when it was applied. */
+  /** The errors of the last read, whether it was refused or applied with its broken objects disabled. */
   lastErrors: string[] = [];
 
   constructor(private readonly opts: FileProviderOptions) {}
@@ -41,7 +42,7 @@ export class FileProvider implements Provider {
     const load = (settling = 0): void => {
       const read = readDynamicFiles(this.opts);
       this.lastErrors = read.errors.map((e) => e.message);
-      if (read.errors.length) {
+      if (read.rejected) {
         for (const e of read.errors) log.error('file configuration rejected, keeping the last good one', { error: e.message });
         return;
       }
@@ -52,12 +53,13 @@ export class FileProvider implements Provider {
       }
       for (const file of emptied) log.warn('file configuration: a file stayed empty, so its configuration is removed', { file, waited: `${SETTLE_READS * SETTLE_MS}ms` });
       this.withContent = new Set(read.files.filter((f) => !read.empty.includes(f)));
-      const text = JSON.stringify([read.config, read.warnings, read.notices]);
+      const text = JSON.stringify([read.config, read.warnings, read.notices, read.objectErrors]);
       if (text === this.lastGood) return;
       this.lastGood = text;
+      for (const e of read.errors) log.error('file configuration: object disabled, or kept on its last good definition', { error: e.message });
       for (const notice of read.notices) log.warn(notice);
       log.info('file configuration applied', { files: read.files.length });
-      push({ provider: this.name, config: read.config, warnings: read.warnings });
+      push({ provider: this.name, config: read.config, warnings: read.warnings, errors: read.objectErrors });
     };
     load();
     if (!this.opts.watch) return;

@@ -16,10 +16,12 @@ export class FileMerge {
   readonly config: DynamicConfig = { http: { routers: {}, services: {}, middlewares: {}, serversTransports: {} } };
   /** Per object (`routers.api`), as the snapshot carries them. */
   readonly warnings: Record<string, string[]> = {};
+  /** Per object in use, as the snapshot carries them: each disables its object (decode-dynamic.ts). */
+  readonly errors: Record<string, string[]> = {};
   /** For the log, each `file:line: path: …`. */
   readonly notices: string[] = [];
   /** Where each name was first defined (`file:line`), by `routers.api`, `tls.options.modern`. */
-  private readonly origin = new Map<string, string>();
+  readonly origin = new Map<string, string>();
 
   add(decoded: DecodedDynamic, file: string, parsed: ParsedConfig): void {
     const at = (path: string): string => {
@@ -43,6 +45,7 @@ export class FileMerge {
       for (const [name, value] of Object.entries(tls.options ?? {})) if (this.first(`tls.options.${name}`, `tls.options.${name}`, at)) (into.options ??= {})[name] = value;
       for (const [name, value] of Object.entries(tls.stores ?? {})) if (this.first(`tls.stores.${name}`, `tls.stores.${name}`, at)) (into.stores ??= {})[name] = value;
     }
+    for (const [key, list] of Object.entries(decoded.errors)) if (kept.has(key)) (this.errors[key] ??= []).push(...list);
     // An ignored definition's own warnings would otherwise land on the one in use.
     for (const [key, list] of Object.entries(decoded.warnings)) {
       if (kept.has(key) || !this.origin.has(key)) (this.warnings[key] ??= []).push(...list);

@@ -9,8 +9,18 @@ import { FileMerge } from './merge';
 
 export interface FileRead {
   config: DynamicConfig;
-  /** Every problem, each located as `file:line: path: message`. Any error rejects the whole read. */
+  /** Every problem, each located as `file:line: path: message`, for the log and `portier check`. */
   errors: PortierError[];
+  /**
+   * A file could not be read or parsed, or its shape is wrong: the whole read
+   * is refused and the last good configuration stays. Otherwise an error
+   * disables only its object (`objectErrors`).
+   */
+  rejected: boolean;
+  /** Per object (`routers.api`), as the snapshot carries them: the object is disabled or keeps its last good definition. */
+  objectErrors: Record<string, string[]>;
+  /** Where each object is defined (`file:line`), by `routers.api`: for errors found when it is compiled. */
+  origins: ReadonlyMap<string, string>;
   /** Accepted but not applied, per object (`routers.api`). */
   warnings: Record<string, string[]>;
   /** For the log when the read is applied, each `file:line: …`: static files or keys skipped, duplicate definitions ignored. */
@@ -37,12 +47,15 @@ const STATIC_KEYS = new Set([
  */
 export function readDynamicFiles(opts: { filename?: string; directory?: string }): FileRead {
   const merge = new FileMerge();
-  const out: FileRead = { config: merge.config, errors: [], warnings: merge.warnings, notices: merge.notices, files: [], empty: [] };
+  const out: FileRead = {
+    config: merge.config, errors: [], rejected: false, objectErrors: merge.errors, origins: merge.origin, warnings: merge.warnings, notices: merge.notices, files: [], empty: [],
+  };
   let files: string[];
   try {
     files = listFiles(opts);
   } catch (err) {
     out.errors.push(new PortierError('CONFIG_PARSE', `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: opts.filename ?? opts.directory }));
+    out.rejected = true;
     return out;
   }
   for (const file of files) {
@@ -53,11 +66,13 @@ export function readDynamicFiles(opts: { filename?: string; directory?: string }
     } catch (err) {
       if (!(err instanceof PortierError)) throw err;
       out.errors.push(err);
+      out.rejected = true;
       continue;
     }
     const top = parsed.value ?? {};
     if (!isRecord(top)) {
       out.errors.push(new PortierError('CONFIG_PARSE', 'expected a map at the top level', { path: `${file}:1` }));
+      out.rejected = true;
       continue;
     }
     if (Object.keys(top).length === 0) {
@@ -66,8 +81,9 @@ export function readDynamicFiles(opts: { filename?: string; directory?: string }
     }
     const dynamic = dynamicPart(top, file, parsed, out.notices);
     if (!dynamic) continue;
-    const decoded = decodeDynamic(dynamic);
-    out.errors.push(...decoded.all.map((e) => locate(e, file, parsed)));
+    const decoded = decodeDynamic(dynamic, (e) => locate(e, file, parsed));
+    out.errors.push(...decoded.all);
+    if (decoded.errors.file) out.rejected = true;
     merge.add(decoded, file, parsed);
   }
   return out;

@@ -46,6 +46,7 @@ export function middlewareView(m: MiddlewareRuntime): Record<string, unknown> {
     [m.type]: redactMiddlewareOptions(m.type, m.config[key]),
     status: m.status,
     ...(m.errors.length ? { error: m.errors } : {}),
+    ...(m.warnings.length ? { warning: m.warnings } : {}),
     usedBy: m.usedBy,
     name: m.name,
     provider: m.provider,

@@ -1,7 +1,14 @@
-import { loadStaticConfig } from '../config/load';
-import { readDynamicFiles } from '../../providers/file/read';
 import { readFileSync } from 'node:fs';
-import { errorMessage } from '../errors';
+import { readStaticConfig } from '../config/load';
+import { errorsOf } from '../config/decode';
+import type { FileRead } from '../../providers/file/read';
+import type { RoutingTable } from '../routing/table';
+import { errorMessage, PortierError } from '../errors';
+import { withOfflineTable } from './offline-table';
+import { missingFrom, repeatsDependency } from '../routing/compile';
+import { providerNames } from '../plugins';
+import { readConfigFile } from '../config/config-file';
+import type { ParsedConfig } from '../config/located';
 
 /** The running server reports these when it loads them; check says so before it starts. */
 function unreadableCertificates(certs: { certFile: string; keyFile: string }[]): string[] {
@@ -18,34 +25,103 @@ function unreadableCertificates(certs: { certFile: string; keyFile: string }[]):
   return out;
 }
 
+const messages = (err: unknown): string[] => (err instanceof PortierError ? errorsOf(err).map((e) => e.message) : [errorMessage(err)]);
+
 /**
- * `portier check`: validates the static configuration and the file
- * provider's files, prints every error (file:line: path: message) and
- * exits non-zero when there is one.
+ * What compiling found on the file provider's objects beyond what reading
+ * them did (a missing service or middleware, an unknown middleware type or
+ * option, an unreadable usersFile, …), each at the object's `file:line`.
+ */
+function compiled(table: RoutingTable, read: FileRead, runtimeProviders: Set<string>, errors: string[], warnings: string[]): void {
+  const located = (message: string): boolean => read.files.some((f) => message.startsWith(`${f}:`));
+  const parsed = new Map<string, ParsedConfig | undefined>();
+  // `file:line` of a field below an object defined at `origin` (itself `file:line`), read again for its line.
+  const position = (origin: string, field: string): string => {
+    const file = origin.replace(/:\d+$/, '');
+    if (!parsed.has(file)) {
+      try {
+        parsed.set(file, readConfigFile(file));
+      } catch {
+        parsed.set(file, undefined);
+      }
+    }
+    const line = parsed.get(file)?.lineOf(field);
+    return line ? `${file}:${line}` : origin;
+  };
+  const objects = [['routers', table.routers], ['services', table.services], ['middlewares', table.middlewares]] as const;
+  for (const [section, runtimes] of objects) {
+    for (const r of runtimes.values()) {
+      if (r.provider !== 'file') continue;
+      const bare = r.name.slice(0, r.name.lastIndexOf('@'));
+      const path = `http.${section}.${bare}`;
+      const origin = read.origins.get(`${section}.${bare}`);
+      const at = (m: string): string => {
+        if (located(m)) return m;
+        // A middleware's option errors carry their own path below the object's.
+        const own = m.startsWith(`${path}.`);
+        const where = origin && (own ? position(origin, m.slice(0, m.indexOf(': '))) : origin);
+        return `${where ? `${where}: ` : ''}${own ? '' : `${path}: `}${m}`;
+      };
+      for (const m of r.errors) {
+        if (repeatsDependency(m)) continue;
+        // Docker's, Swarm's and the runtime core's objects exist only at run time: a reference to one is not checked.
+        const from = missingFrom(m);
+        if (from && runtimeProviders.has(from)) warnings.push(at(`${m.replace(/ does not exist$/, '')}: not checked, provider ${from} has its objects only at run time`));
+        else errors.push(at(m));
+      }
+      warnings.push(...r.warnings.map(at));
+    }
+  }
+}
+
+/**
+ * `portier check`: the static configuration and the file provider's files,
+ * compiled as the gateway would (without listening). Prints every error and
+ * warning, each `file:line: path: message`, and exits non-zero only when
+ * there is an error.
  */
 export async function checkCommand(file: string | undefined, flags: string[]): Promise<number> {
   const errors: string[] = [];
-  let loaded;
+  const warnings: string[] = [];
+  let loaded: ReturnType<typeof readStaticConfig> | undefined;
   try {
-    loaded = loadStaticConfig({ file, flags });
+    loaded = readStaticConfig({ file, flags });
+    errors.push(...loaded.errors.map((e) => e.message));
+    warnings.push(...loaded.warnings.map((w) => w.message));
   } catch (err) {
-    errors.push(errorMessage(err));
+    errors.push(...messages(err));
   }
-  const fp = loaded?.config.providers.file;
   let files = 0;
-  if (fp && (fp.filename || fp.directory)) {
-    const read = readDynamicFiles(fp);
-    files = read.files.length;
-    errors.push(...read.errors.map((e) => e.message));
-    // Files skipped and definitions ignored, as the running provider logs them.
-    for (const notice of read.notices) process.stderr.write(`warning: ${notice}\n`);
-    errors.push(...unreadableCertificates(read.config.tls?.certificates ?? []));
+  if (loaded) {
+    const { config } = loaded;
+    try {
+      await withOfflineTable(config, (table, read) => {
+        if (!read) return;
+        files = read.files.length;
+        errors.push(...read.errors.map((e) => e.message));
+        // Files skipped and definitions ignored, as the running provider logs them.
+        warnings.push(...read.notices);
+        // Routers', services' and middlewares' own come with the compiled objects below.
+        for (const [key, list] of Object.entries(read.warnings)) if (!/^(routers|services|middlewares)\./.test(key)) warnings.push(...list);
+        errors.push(...unreadableCertificates(read.config.tls?.certificates ?? []));
+        const runtimeProviders = new Set([...providerNames(config)].filter((p) => p !== 'file'));
+        compiled(table, read, runtimeProviders, errors, warnings);
+      });
+    } catch (err) {
+      errors.push(...messages(err));
+    }
   }
-  for (const e of errors) process.stderr.write(`error: ${e}\n`);
-  if (errors.length) {
-    process.stderr.write(`${errors.length} error${errors.length > 1 ? 's' : ''}\n`);
+  // The objects' errors include those their reading found: each is said once.
+  const unique = (list: string[]): string[] => [...new Set(list)];
+  const [e, w] = [unique(errors), unique(warnings)];
+  for (const m of e) process.stderr.write(`error: ${m}\n`);
+  for (const m of w) process.stderr.write(`warning: ${m}\n`);
+  const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (e.length) {
+    process.stderr.write(`${count(e.length, 'error')}${w.length ? `, ${count(w.length, 'warning')}` : ''}\n`);
     return 1;
   }
-  process.stdout.write(`configuration OK (${loaded?.file ?? 'defaults'}${files ? `, ${files} dynamic file${files > 1 ? 's' : ''}` : ''})\n`);
+  const what = `${loaded?.file ?? 'defaults'}${files ? `, ${count(files, 'dynamic file')}` : ''}`;
+  process.stdout.write(`configuration OK (${what})${w.length ? ` with ${count(w.length, 'warning')}` : ''}\n`);
   return 0;
 }

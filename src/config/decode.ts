@@ -5,8 +5,59 @@ import { configError, PortierError } from '../errors';
  * labels. Labels and env give strings, so scalars are coerced from strings;
  * object keys match case-insensitively (Traefik's labels are) and come out
  * in their canonical spelling; an unknown key is an error naming its path.
+ *
+ * Without a context a decoder throws its first error. With one (decodeAll),
+ * objects, lists and maps record each error and go on, so that one run
+ * reports every mistake; keys accepted but not applied are warnings there.
  */
-export type Decoder<T> = (raw: unknown, path: string) => T;
+export type Decoder<T> = (raw: unknown, path: string, ctx?: DecodeContext) => T;
+
+export interface DecodeContext {
+  /** Records an error; the field it is in is left at its default (or out) and decoding goes on. */
+  error(err: PortierError): void;
+  /** A key accepted but not applied, or deprecated: said on the object, never fatal. */
+  warn(path: string, message: string): void;
+}
+
+/** Everything one decode found. `value` is only whole when there is no error. */
+export interface Decoding<T> {
+  value?: T;
+  errors: PortierError[];
+  warnings: PortierError[];
+}
+
+/** Decodes with every error and warning collected instead of stopping at the first error. */
+export function decodeAll<T>(decode: Decoder<T>, raw: unknown, path: string): Decoding<T> {
+  const out: Decoding<T> = { errors: [], warnings: [] };
+  const ctx: DecodeContext = {
+    error: (err) => out.errors.push(err),
+    warn: (at, message) => out.warnings.push(configError(at, message, 'CONFIG_WARNING')),
+  };
+  try {
+    out.value = decode(raw, path, ctx);
+  } catch (err) {
+    if (err instanceof PortierError) out.errors.push(err);
+    // A follow-on fault of a value already reported broken (a check run on a half-decoded object).
+    else if (out.errors.length === 0) throw err;
+  }
+  return out;
+}
+
+/** Several configuration errors at once, each with its own path (and file:line once located). */
+export class ConfigErrors extends PortierError {
+  constructor(readonly errors: PortierError[]) {
+    super(errors[0]?.code ?? 'CONFIG_INVALID', errors.map((e) => e.message).join('\n'));
+  }
+}
+
+/** Every error an exception stands for: the list of a ConfigErrors, or the error itself. */
+export const errorsOf = (err: PortierError): PortierError[] => (err instanceof ConfigErrors ? err.errors : [err]);
+
+/** Records `err` in `ctx` when there is one (decoding goes on), else throws it: for decoders' own checks. */
+export function fail(err: unknown, ctx: DecodeContext | undefined): void {
+  if (!ctx || !(err instanceof PortierError)) throw err;
+  for (const e of errorsOf(err)) ctx.error(e);
+}
 
 const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
 
@@ -63,40 +114,86 @@ export function oneOf<T extends string>(...values: T[]): Decoder<T> {
 
 /** A list; a string is split on commas (labels write lists that way). */
 export function list<T>(item: Decoder<T>): Decoder<T[]> {
-  return (raw, path) => {
+  return (raw, path, ctx) => {
     const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    let entries: [string, unknown][];
     if (isRecord(items) && Object.keys(items).every((k) => /^\d+$/.test(k))) {
       // Labels address list items by index: `servers[0].url` arrives as {"0": {...}}.
-      return Object.keys(items).sort((a, b) => Number(a) - Number(b)).map((k) => item(items[k], `${path}[${k}]`));
+      entries = Object.keys(items).sort((a, b) => Number(a) - Number(b)).map((k) => [k, items[k]]);
+    } else if (Array.isArray(items)) entries = items.map((v, i) => [String(i), v]);
+    else throw configError(path, `expected a list, got ${describe(raw)}`);
+    const out: T[] = [];
+    for (const [k, v] of entries) {
+      try {
+        out.push(item(v, `${path}[${k}]`, ctx));
+      } catch (err) {
+        fail(err, ctx);
+      }
     }
-    if (!Array.isArray(items)) throw configError(path, `expected a list, got ${describe(raw)}`);
-    return items.map((v, i) => item(v, `${path}[${i}]`));
+    return out;
   };
 }
 
 /** A map with free-form keys (header names, user names). */
 export function record<T>(value: Decoder<T>): Decoder<Record<string, T>> {
-  return (raw, path) => {
+  return (raw, path, ctx) => {
     if (!isRecord(raw)) throw configError(path, `expected a map, got ${describe(raw)}`);
     const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(raw)) out[k] = value(v, `${path}.${k}`);
+    for (const [k, v] of Object.entries(raw)) {
+      try {
+        out[k] = value(v, `${path}.${k}`, ctx);
+      } catch (err) {
+        fail(err, ctx);
+      }
+    }
     return out;
   };
 }
 
 export function optional<T>(d: Decoder<T>): Decoder<T | undefined> {
-  return (raw, path) => (raw === undefined || raw === null ? undefined : d(raw, path));
+  return (raw, path, ctx) => (raw === undefined || raw === null ? undefined : d(raw, path, ctx));
 }
 
 export function withDefault<T>(d: Decoder<T>, fallback: T): Decoder<T> {
   // A fresh copy each time: callers fill in defaults (entrypoints) and must not change the next decode's.
-  return (raw, path) => (raw === undefined || raw === null ? (typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback) : d(raw, path));
+  return (raw, path, ctx) => (raw === undefined || raw === null ? (typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback) : d(raw, path, ctx));
 }
 
 export function required<T>(d: Decoder<T>): Decoder<T> {
-  return (raw, path) => {
+  return (raw, path, ctx) => {
     if (raw === undefined || raw === null || raw === '') throw configError(path, 'is required', 'CONFIG_MISSING');
-    return d(raw, path);
+    return d(raw, path, ctx);
+  };
+}
+
+/**
+ * A key Traefik knows that Portier accepts without applying: a warning
+ * naming the key says why it has no effect. With `shape`, its value is still
+ * checked, so that a typo inside it is not taken for Traefik's spelling.
+ */
+export function ignored(why: string, shape?: Decoder<unknown>): Decoder<undefined> {
+  return (raw, path, ctx) => {
+    if (raw === undefined) return undefined;
+    shape?.(raw, path, ctx);
+    ctx?.warn(path, `${why}, ignored`);
+    return undefined;
+  };
+}
+
+/** A Traefik switch Portier has nothing behind: off is silent, on is a warning saying so. */
+export function ignoredSwitch(why: string): Decoder<undefined> {
+  return (raw, path, ctx) => {
+    if (raw !== undefined && raw !== null && boolean(raw, path)) ctx?.warn(path, `${why}, ignored`);
+    return undefined;
+  };
+}
+
+/** A key that works as in Traefik v2 but is deprecated there: applied, with a warning saying what replaces it. */
+export function deprecated<T>(d: Decoder<T>, instead: string): Decoder<T> {
+  return (raw, path, ctx) => {
+    const value = d(raw, path, ctx);
+    if (raw !== undefined && raw !== null) ctx?.warn(path, `deprecated in Traefik v2 and removed in v3 (${instead}); applied`);
+    return value;
   };
 }
 
@@ -115,7 +212,7 @@ export type Decoded<F extends Fields> = {
  */
 export function object<F extends Fields>(fields: F, opts: { allowEmptyString?: boolean } = {}): Decoder<Decoded<F>> {
   const canonical = new Map(Object.keys(fields).map((k) => [k.toLowerCase(), k]));
-  return (raw, path) => {
+  return (raw, path, ctx) => {
     // `tls: true` on labels, or an empty YAML section (`api:`), mean "on with defaults".
     if (raw === null || raw === undefined || raw === true || (opts.allowEmptyString && raw === '')) raw = {};
     if (typeof raw === 'string' && /^true$/i.test(raw)) raw = {};
@@ -124,29 +221,29 @@ export function object<F extends Fields>(fields: F, opts: { allowEmptyString?: b
     for (const [key, value] of Object.entries(raw)) {
       const name = canonical.get(key.toLowerCase());
       const at = path ? `${path}.${key}` : key;
-      if (name === undefined) {
-        throw configError(at, `unknown key${suggest(key, Object.keys(fields))}`, 'CONFIG_UNKNOWN_KEY');
-      }
-      if (name in seen) throw configError(at, `given twice (also as another spelling of ${name})`);
-      seen[name] = value;
+      if (name === undefined) fail(configError(at, `unknown key${suggest(key, Object.keys(fields))}`, 'CONFIG_UNKNOWN_KEY'), ctx);
+      else if (name in seen) fail(configError(at, `given twice (also as another spelling of ${name})`), ctx);
+      else seen[name] = value;
     }
     const out: Record<string, unknown> = {};
     for (const [name, decode] of Object.entries(fields)) {
-      const v = decode(seen[name], path ? `${path}.${name}` : name);
+      const at = path ? `${path}.${name}` : name;
+      let v: unknown;
+      try {
+        v = decode(seen[name], at, ctx);
+      } catch (err) {
+        fail(err, ctx);
+        // Reported: the field takes the value it has when absent (its default), if it has one.
+        try {
+          v = decode(undefined, at);
+        } catch {
+          v = undefined;
+        }
+      }
       if (v !== undefined) out[name] = v;
     }
     return out as Decoded<F>;
   };
-}
-
-/** Collects every error of a list of decoders instead of stopping at the first. */
-export function collect(errors: PortierError[], fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PortierError) errors.push(err);
-    else throw err;
-  }
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

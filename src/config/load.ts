@@ -4,7 +4,7 @@ import { staticConfigDecoder, StaticConfig, METRICS_DEFAULTS } from './static';
 import { locate, ParsedConfig } from './located';
 import { readConfigFile } from './config-file';
 import { PortierError, configError } from '../errors';
-import { isRecord } from './decode';
+import { ConfigErrors, decodeAll, isRecord } from './decode';
 
 /** Looked for in the working directory when no file is named; the first found is read. */
 const DEFAULT_FILES = ['portier.yaml', 'portier.toml'];
@@ -20,9 +20,25 @@ export interface LoadedStatic {
   /** Absolute path of the file read, if any; relative paths in it resolve against its folder. */
   file?: string;
   notices: string[];
+  /** Keys accepted but not applied, or deprecated, each `file:line: path: message`: logged at start, listed by `portier check`. */
+  warnings: PortierError[];
 }
 
-export function loadStaticConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: string[]; cwd?: string }): LoadedStatic {
+type LoadOptions = { file?: string; env?: NodeJS.ProcessEnv; flags?: string[]; cwd?: string };
+
+/** Every decoding error is thrown at once (ConfigErrors), each at its `file:line`. */
+export function loadStaticConfig(opts: LoadOptions): LoadedStatic {
+  const { errors, ...loaded } = readStaticConfig(opts);
+  if (errors.length) throw new ConfigErrors(errors);
+  return loaded;
+}
+
+/**
+ * As loadStaticConfig, but decoding errors come back with what could be
+ * decoded (a broken field at its default), so that `portier check` goes on
+ * to the dynamic files. A file that cannot be read or parsed still throws.
+ */
+export function readStaticConfig(opts: LoadOptions): LoadedStatic & { errors: PortierError[] } {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const named = opts.file ?? env.PORTIER_CONFIG;
@@ -46,17 +62,20 @@ export function loadStaticConfig(opts: { file?: string; env?: NodeJS.ProcessEnv;
     if (!m) throw configError(flag, 'expected --key.path=value');
     setPath(raw, m[1].split('.'), m[2] ?? 'true');
   }
-  let config: StaticConfig;
+  const decoded = decodeAll(staticConfigDecoder, raw, '');
+  const at = (err: PortierError): PortierError => (parsed && abs ? locate(err, abs, parsed) : err);
+  const errors = decoded.errors.map(at);
+  const config: StaticConfig = decoded.value ?? staticConfigDecoder({}, '');
+  let notices: string[] = [];
   try {
-    config = staticConfigDecoder(raw, '');
+    notices = applyDefaults(config);
   } catch (err) {
-    if (err instanceof PortierError && parsed && abs) throw locate(err, abs, parsed);
-    throw err;
+    if (!(err instanceof PortierError)) throw err;
+    errors.push(err);
   }
-  const notices = applyDefaults(config);
   if (found.length > 1) notices.push(`${found.join(' and ')} both found: reading ${found[0]} only`);
   resolvePaths(config, abs ? dirname(abs) : cwd);
-  return { config, file: abs, notices };
+  return { config, file: abs, notices, warnings: decoded.warnings.map(at), errors };
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: string): void {

@@ -1,5 +1,5 @@
 import {
-  boolean, duration, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
+  boolean, duration, ignored, ignoredSwitch, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
 } from './decode';
 import { configError } from '../errors';
 
@@ -33,6 +33,20 @@ const address: Decoder<string> = (raw, path) => {
   const port = Number(s.replace(/\/tcp$/, '').slice(s.lastIndexOf(':') + 1).replace(/\/tcp$/, ''));
   if (port > 65535) throw configError(path, `port ${port} out of range`);
   return s.replace(/\/tcp$/, '');
+};
+
+/** Every HTTPS listener applies `tls.options.default`, so naming another set must not look as if it took effect. */
+const entryPointTlsOptions: Decoder<string> = (raw, path, ctx) => {
+  const s = string(raw, path);
+  if (s !== 'default') ctx?.warn(path, `only tls.options.default applies; ${JSON.stringify(s)} is not used`);
+  return s;
+};
+
+const redirectionPriority: Decoder<number | undefined> = (raw, path, ctx) => {
+  if (raw === undefined || raw === null) return undefined;
+  const n = int(raw, path);
+  ctx?.warn(path, 'not applied; the redirection answers every request on this entrypoint before routing');
+  return n;
 };
 
 /** SETTINGS_MAX_CONCURRENT_STREAMS is 31 bits; 0 would let a client open no stream at all. */
@@ -70,12 +84,12 @@ const entryPoint = object({
             to: string,
             scheme: withDefault(string, 'https'),
             permanent: withDefault(boolean, false),
-            priority: optional(int),
+            priority: redirectionPriority,
           }),
         }),
       ),
       middlewares: optional(list(string)),
-      tls: optional(object({ certResolver: optional(string), options: optional(string), domains: optional(list(object({ main: string, sans: optional(list(string)) }))) })),
+      tls: optional(object({ certResolver: optional(string), options: optional(entryPointTlsOptions), domains: optional(list(object({ main: string, sans: optional(list(string)) }))) })),
       maxHeaderBytes: withDefault(int, ENTRYPOINT_DEFAULTS.maxHeaderBytes),
       maxHeaderCount: withDefault(int, ENTRYPOINT_DEFAULTS.maxHeaderCount),
       maxRequestBodyBytes: optional(int),
@@ -102,8 +116,8 @@ const fileProviderFields = object({
 });
 
 /** Traefik's `filename` and `directory` are alternatives; with both, one would be read and the other watched. */
-const fileProvider: Decoder<ReturnType<typeof fileProviderFields>> = (raw, path) => {
-  const p = fileProviderFields(raw, path);
+const fileProvider: Decoder<ReturnType<typeof fileProviderFields>> = (raw, path, ctx) => {
+  const p = fileProviderFields(raw, path, ctx);
   if (p.filename !== undefined && p.directory !== undefined) throw configError(path, 'set filename or directory, not both');
   return p;
 };
@@ -157,12 +171,6 @@ const metrics = object({
   ),
 });
 
-/** A Traefik switch Portier has nothing behind: off is accepted, on is refused rather than silently ignored. */
-const unsupportedSwitch = (why: string): Decoder<undefined> => (v, path) => {
-  if (v !== undefined && v !== null && boolean(v, path)) throw configError(path, `not supported (${why})`);
-  return undefined;
-};
-
 const raw: Decoder<unknown> = (v) => v;
 const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
   if (v === null || v === undefined || v === true || v === '') return {};
@@ -171,7 +179,7 @@ const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
 };
 
 export const staticConfigDecoder = object({
-  global: optional(object({ checkNewVersion: optional(boolean), sendAnonymousUsage: optional(boolean) })),
+  global: optional(object({ checkNewVersion: ignoredSwitch('Portier never checks for new versions'), sendAnonymousUsage: ignoredSwitch('Portier sends no usage data') })),
   entryPoints: withDefault(record(entryPoint), {}),
   providers: object({
     providersThrottleDuration: withDefault(duration, 50),
@@ -180,7 +188,14 @@ export const staticConfigDecoder = object({
     swarm: optional(rawMap),
     runtime: optional(rawMap),
   }),
-  api: optional(object({ dashboard: withDefault(boolean, true), insecure: withDefault(boolean, false), debug: unsupportedSwitch('Portier has no debug endpoints') })),
+  api: optional(
+    object({
+      dashboard: withDefault(boolean, true),
+      insecure: withDefault(boolean, false),
+      debug: ignoredSwitch('Portier has no debug endpoints (/debug/vars, /debug/pprof)'),
+      disableDashboardAd: ignored("Portier's dashboard shows no ads"),
+    }),
+  ),
   ping: optional(object({ entryPoint: withDefault(string, 'traefik'), terminatingStatusCode: withDefault(int, 503) })),
   log: object({ level: withDefault(oneOf('debug', 'info', 'warn', 'error'), 'info'), format: withDefault(oneOf('text', 'json'), 'text'), filePath: optional(string) }),
   accessLog: optional(accessLog),
@@ -197,6 +212,16 @@ export const staticConfigDecoder = object({
     }),
   ),
   dataDir: optional(string),
+  // Sections of Traefik's static configuration Portier has nothing behind: a warning naming each, so that a
+  // Traefik file starts unchanged and its user knows what did not carry over (README, "Traefik keys").
+  pilot: ignored('Traefik Pilot was removed in Traefik v3, and Portier has none'),
+  hub: ignored('Traefik Hub is not part of Portier'),
+  experimental: ignored('Portier has no experimental features (plugins, HTTP/3, local plugins)'),
+  tracing: ignored('Portier has no tracing; the access log and metrics cover every request'),
+  tls: ignored('TLS certificates and options are dynamic configuration, not read from the static file; put them in a file provider file'),
+  hostResolver: ignored('CNAME flattening is not supported'),
+  spiffe: ignored('Portier has no SPIFFE support'),
+  tcpServersTransport: ignored('TCP routing is not supported yet'),
 });
 
 export type StaticConfig = ReturnType<typeof staticConfigDecoder>;

@@ -1,27 +1,30 @@
 import {
-  boolean, duration, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
+  boolean, decodeAll, duration, fail, ignored, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
 } from '../config/decode';
 import { configError, PortierError, errorMessage } from '../errors';
 import { compileRule } from '../rules/compile';
-import type { DynamicConfig, RouterConfig, ServiceConfig, MiddlewareConfig } from './model';
+import type { DynamicConfig, RouterConfig, ServiceConfig, MiddlewareConfig, ServersTransportConfig } from './model';
 
 /**
- * Decodes a dynamic configuration written by hand (file provider) or built
- * from labels, one object at a time, so that an error disables only the
- * router, service or middleware it is in. Middleware options are checked
- * later by their own type's decoder; here only the one-type-key shape.
+ * The one schema of the dynamic configuration. Files decode through it
+ * whole; the label parser (label-objects.ts) maps each label to one of the
+ * field decoders below, so that an option means and validates the same from
+ * every provider. Each object decodes on its own, every mistake in it
+ * collected, so that an error disables only the router, service or
+ * middleware it is in. Middleware options are checked when compiled, by
+ * their own type's decoder; here only the one-type-key shape.
  */
 
 const H2C = 'h2c is not supported: Portier speaks HTTP/1.1 to servers (no HTTP/2 upstream); use http or https';
 
-/** A server or health-check scheme; shared with the label decoder so both refuse h2c alike. */
+/** A server or health-check scheme. */
 export const upstreamScheme: Decoder<'http' | 'https'> = (raw, path) => {
   if (string(raw, path).toLowerCase() === 'h2c') throw configError(path, H2C);
   return oneOf('http', 'https')(raw, path);
 };
 
 /** Refused rather than ignored: a gRPC server fails every HTTP check, so its service would answer 503. */
-export const healthCheckMode: Decoder<'http'> = (raw, path) => {
+const healthCheckMode: Decoder<'http'> = (raw, path) => {
   if (string(raw, path).toLowerCase() === 'grpc') {
     throw configError(path, 'grpc is not supported: Portier only sends HTTP health checks, which a gRPC server fails (its service would answer 503); use http');
   }
@@ -29,27 +32,37 @@ export const healthCheckMode: Decoder<'http'> = (raw, path) => {
 };
 
 /** Checked here so that a bad value is reported with its path rather than when the service starts. */
-export const durationString: Decoder<string> = (raw, path) => {
+const durationString: Decoder<string> = (raw, path) => {
   duration(raw, path);
   return string(raw, path);
 };
 
+/** Go's durations may be negative here: Traefik flushes at once then (the balancer reads a leading `-` so). */
+const flushInterval: Decoder<string> = (raw, path) => {
+  const s = string(raw, path).trim();
+  duration(s.startsWith('-') ? s.slice(1) : s, path);
+  return s;
+};
+
 /** A host name or IPv4 address, optionally with Go's tolerated leading dot; anything else could inject cookie attributes. */
-export const cookieDomain: Decoder<string> = (raw, path) => {
+const cookieDomain: Decoder<string> = (raw, path) => {
   const s = string(raw, path);
   if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i.test(s)) throw configError(path, `expected a domain name, got ${JSON.stringify(s)}`);
   return s;
 };
 
-const stickyCookie = object({
-  name: optional(string),
-  secure: optional(boolean),
-  httpOnly: optional(boolean),
-  sameSite: optional(oneOf('none', 'lax', 'strict', '')),
-  maxAge: optional(int),
-  path: optional(string),
-  domain: optional(cookieDomain),
-});
+export const portNumber: Decoder<number> = (raw, path) => {
+  const n = int(raw, path);
+  if (n < 1 || n > 65535) throw configError(path, `expected a port 1-65535, got ${n}`);
+  return n;
+};
+
+/** Sent as written by Node only when uppercase; a lowercase `get` would also miss the checks that compare with GET. */
+const httpMethod: Decoder<string> = (raw, path) => {
+  const s = string(raw, path);
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(s)) throw configError(path, `expected an HTTP method, got ${JSON.stringify(s)}`);
+  return s.toUpperCase();
+};
 
 const serverUrl: Decoder<string> = (raw, path) => {
   const s = string(raw, path);
@@ -65,66 +78,87 @@ const serverUrl: Decoder<string> = (raw, path) => {
   return s;
 };
 
-const routerFields = object({
+/** The fields of each object, for label-objects.ts to decode single labels with. */
+export const TLS_DOMAIN = { main: required(string), sans: optional(list(string)) };
+
+export const ROUTER_TLS = { certResolver: optional(string), options: optional(string), domains: optional(list(object(TLS_DOMAIN))) };
+
+export const OBSERVABILITY_IGNORED = 'per-router observability is not supported';
+
+export const ROUTER = {
   rule: required(string),
   ruleSyntax: optional(oneOf('v2', 'v3')),
   entryPoints: optional(list(string)),
   middlewares: optional(list(string)),
   service: optional(string),
   priority: optional(int),
-  tls: optional(
-    object({
-      certResolver: optional(string),
-      options: optional(string),
-      domains: optional(list(object({ main: required(string), sans: optional(list(string)) }))),
-    }),
-  ),
-  observability: optional(object({ accessLogs: optional(boolean), metrics: optional(boolean), tracing: optional(boolean) })),
-});
+  tls: optional(object(ROUTER_TLS)),
+  observability: ignored(OBSERVABILITY_IGNORED, object({ accessLogs: optional(boolean), metrics: optional(boolean), tracing: optional(boolean) })),
+};
 
-/** A router's rule is checked here too, so that a file with a bad rule is reported with its line. */
-const router: Decoder<RouterConfig> = (raw, path) => {
-  const r = routerFields(raw, path) as RouterConfig;
-  try {
-    compileRule(r.rule, { syntax: r.ruleSyntax ?? 'auto' });
-  } catch (err) {
-    throw new PortierError('RULE_SYNTAX', errorMessage(err), { path: `${path}.rule` });
+export const STICKY_COOKIE = {
+  name: optional(string),
+  secure: optional(boolean),
+  httpOnly: optional(boolean),
+  sameSite: optional(oneOf('none', 'lax', 'strict', '')),
+  maxAge: optional(int),
+  path: optional(string),
+  domain: optional(cookieDomain),
+};
+
+export const SERVER = { url: required(serverUrl), weight: optional(int), preservePath: optional(boolean) };
+
+export const HEALTH_CHECK = {
+  path: required(string),
+  scheme: optional(upstreamScheme),
+  mode: optional(healthCheckMode),
+  hostname: optional(string),
+  port: optional(portNumber),
+  method: optional(httpMethod),
+  status: optional(int),
+  interval: optional(durationString),
+  unhealthyInterval: optional(durationString),
+  timeout: optional(durationString),
+  headers: optional(record(string)),
+  followRedirects: optional(boolean),
+};
+
+export const RESPONSE_FORWARDING = { flushInterval: optional(flushInterval) };
+
+export const LOAD_BALANCER = {
+  servers: list(object(SERVER)),
+  passHostHeader: optional(boolean),
+  healthCheck: optional(object(HEALTH_CHECK)),
+  sticky: optional(object({ cookie: optional(object(STICKY_COOKIE)) })),
+  serversTransport: optional(string),
+  responseForwarding: optional(object(RESPONSE_FORWARDING)),
+  strategy: optional(oneOf('wrr')),
+};
+
+const routerFields = object(ROUTER);
+
+/** The rule is compiled here too, so that a bad one is reported at its line rather than only on the router. */
+const router: Decoder<RouterConfig> = (raw, path, ctx) => {
+  const r = routerFields(raw, path, ctx) as RouterConfig;
+  if (typeof r.rule === 'string') {
+    try {
+      compileRule(r.rule, { syntax: r.ruleSyntax ?? 'auto' });
+    } catch (err) {
+      fail(new PortierError('RULE_SYNTAX', errorMessage(err), { path: `${path}.rule` }), ctx);
+    }
   }
   return r;
 };
 
-const loadBalancer = object({
-  servers: list(object({ url: required(serverUrl), weight: optional(int), preservePath: optional(boolean) })),
-  passHostHeader: optional(boolean),
-  healthCheck: optional(
-    object({
-      path: required(string),
-      scheme: optional(upstreamScheme),
-      mode: optional(healthCheckMode),
-      hostname: optional(string),
-      port: optional(int),
-      method: optional(string),
-      status: optional(int),
-      interval: optional(durationString),
-      unhealthyInterval: optional(durationString),
-      timeout: optional(durationString),
-      headers: optional(record(string)),
-      followRedirects: optional(boolean),
-    }),
-  ),
-  sticky: optional(object({ cookie: optional(stickyCookie) })),
-  serversTransport: optional(string),
-  responseForwarding: optional(object({ flushInterval: optional(string) })),
-  strategy: optional(oneOf('wrr')),
+const serviceKinds = object({
+  loadBalancer: optional(object(LOAD_BALANCER)),
+  weighted: optional(object({ services: list(object({ name: required(string), weight: optional(number) })), sticky: optional(object({ cookie: optional(object(STICKY_COOKIE)) })) })),
 });
 
-const service: Decoder<ServiceConfig> = (raw, path) => {
-  const out = object({
-    loadBalancer: optional(loadBalancer),
-    weighted: optional(object({ services: list(object({ name: required(string), weight: optional(number) })), sticky: optional(object({ cookie: optional(stickyCookie) })) })),
-  })(raw, path);
+const service: Decoder<ServiceConfig> = (raw, path, ctx) => {
+  const out = serviceKinds(raw, path, ctx);
   const kinds = Object.keys(out);
-  if (kinds.length !== 1) throw configError(path, `expected exactly one of loadBalancer, weighted; got ${kinds.length ? kinds.join(', ') : 'none'}`);
+  if (kinds.length !== 1) fail(configError(path, `expected exactly one of loadBalancer, weighted; got ${kinds.length ? kinds.join(', ') : 'none'}`), ctx);
   return out as ServiceConfig;
 };
 
@@ -135,13 +169,13 @@ const middleware: Decoder<MiddlewareConfig> = (raw, path) => {
   return raw;
 };
 
-const serversTransport = object({
+const serversTransport: Decoder<ServersTransportConfig> = object({
   serverName: optional(string),
   rootCAs: optional(list(string)),
   certificates: optional(list(object({ certFile: required(string), keyFile: required(string) }))),
   insecureSkipVerify: optional(boolean),
   maxIdleConnsPerHost: optional(int),
-  forwardingTimeouts: optional(object({ dialTimeout: optional(string), responseHeaderTimeout: optional(string), idleConnTimeout: optional(string) })),
+  forwardingTimeouts: optional(object({ dialTimeout: optional(durationString), responseHeaderTimeout: optional(durationString), idleConnTimeout: optional(durationString) })),
 });
 
 const tls = object({
@@ -161,54 +195,77 @@ const tls = object({
   stores: optional(record(object({ defaultCertificate: optional(object({ certFile: required(string), keyFile: required(string) })) }))),
 });
 
+/**
+ * What a broken object still shows (the API lists it, disabled, with its
+ * errors): whatever of it decoded. Labels keep broken objects the same way.
+ */
+const SALVAGE: Record<string, (decoded: unknown, raw: unknown) => unknown> = {
+  routers: (decoded) => ({ rule: '', ...(isRecord(decoded) ? decoded : {}) }),
+  services: (decoded) => (isRecord(decoded) ? decoded : {}),
+  middlewares: (_decoded, raw) => (isRecord(raw) ? raw : {}),
+  serversTransports: (decoded) => (isRecord(decoded) ? decoded : {}),
+};
+
 export interface DecodedDynamic {
   config: DynamicConfig;
-  /** Per object (`routers.api`), or `file` for errors outside any object. */
+  /**
+   * Per object (`routers.api`): the object is in `config` as far as it could
+   * be read, and disabled. Key `file`: the file's shape is wrong (an unknown
+   * section, a bad `tls` section), so its content cannot be trusted as a whole.
+   */
   errors: Record<string, string[]>;
-  /** Accepted but not applied, per object (`routers.api`): shown on the object in the API. */
+  /** Accepted but not applied, or deprecated, per object (`routers.api`): shown on the object in the API. */
   warnings: Record<string, string[]>;
-  /** Every error as a PortierError with its field path, for file:line reporting. */
+  /** Every error, as `errors` has them. */
   all: PortierError[];
 }
 
-export function decodeDynamic(raw: unknown): DecodedDynamic {
+/**
+ * Decodes a dynamic configuration. `locate` turns a field path into the
+ * position it was written at (`file:line: http.routers.api.rule: …`), so
+ * that the messages shown on objects say where to look.
+ */
+export function decodeDynamic(raw: unknown, locate: (err: PortierError) => PortierError = (e) => e): DecodedDynamic {
   const out: DecodedDynamic = { config: {}, errors: {}, warnings: {}, all: [] };
-  const fail = (key: string, err: unknown): void => {
-    if (!(err instanceof PortierError)) throw err;
-    (out.errors[key] ??= []).push(err.message);
-    out.all.push(err);
+  const refuse = (key: string, err: PortierError): void => {
+    const located = locate(err);
+    (out.errors[key] ??= []).push(located.message);
+    out.all.push(located);
   };
+  const warn = (key: string, w: PortierError): void => void (out.warnings[key] ??= []).push(locate(w).message);
   if (raw === null || raw === undefined) return out;
-  try {
-    object({ http: optional(record((v) => v)), tls: optional((v) => v), tcp: optional((v) => v), udp: optional((v) => v) })(raw, '');
-  } catch (err) {
-    fail('file', err);
+  const shape = decodeAll(object({ http: optional(record((v) => v)), tls: optional((v) => v), tcp: optional((v) => v), udp: optional((v) => v) }), raw, '');
+  if (shape.errors.length) {
+    for (const e of shape.errors) refuse('file', e);
     return out;
   }
   const top = raw as Record<string, unknown>;
-  if (top.tcp || top.udp) fail('file', configError(top.tcp ? 'tcp' : 'udp', 'TCP and UDP routing are not supported yet'));
+  // Said, and local to that section: the HTTP part of the file serves.
+  for (const section of ['tcp', 'udp'] as const) if (top[section]) refuse(section, configError(section, 'TCP and UDP routing are not supported yet'));
   const http = top.http;
   if (http !== undefined && http !== null) {
-    if (!isRecord(http)) fail('file', configError('http', 'expected a map'));
+    if (!isRecord(http)) refuse('file', configError('http', 'expected a map'));
     else {
       const known = ['routers', 'services', 'middlewares', 'serversTransports'];
-      for (const k of Object.keys(http)) if (!known.includes(k)) fail('file', configError(`http.${k}`, 'unknown key', 'CONFIG_UNKNOWN_KEY'));
+      for (const k of Object.keys(http)) if (!known.includes(k)) refuse('file', configError(`http.${k}`, 'unknown key', 'CONFIG_UNKNOWN_KEY'));
       const section = <T>(key: string, decode: Decoder<T>): Record<string, T> | undefined => {
         const items = http[key];
         if (items === undefined || items === null) return undefined;
         if (!isRecord(items)) {
-          fail('file', configError(`http.${key}`, 'expected a map of names'));
+          refuse('file', configError(`http.${key}`, 'expected a map of names'));
           return undefined;
         }
         const result: Record<string, T> = {};
         for (const [name, value] of Object.entries(items)) {
-          const kind = key === 'serversTransports' ? 'serversTransports' : key;
-          try {
-            if (name.includes('@')) throw configError(`http.${key}.${name}`, 'a name may not contain "@"');
-            result[name] = decode(value, `http.${key}.${name}`);
-          } catch (err) {
-            fail(`${kind}.${name}`, err);
+          const path = `http.${key}.${name}`;
+          if (name.includes('@')) {
+            refuse(`${key}.${name}`, configError(path, 'a name may not contain "@"'));
+            continue;
           }
+          const d = decodeAll(decode, value, path);
+          for (const w of d.warnings) warn(`${key}.${name}`, w);
+          for (const e of d.errors) refuse(`${key}.${name}`, e);
+          result[name] = (d.errors.length ? SALVAGE[key](d.value, value) : d.value) as T;
         }
         return result;
       };
@@ -218,18 +275,13 @@ export function decodeDynamic(raw: unknown): DecodedDynamic {
         middlewares: section('middlewares', middleware),
         serversTransports: section('serversTransports', serversTransport),
       };
-      for (const [name, r] of Object.entries(out.config.http.routers ?? {})) {
-        // Accepted so a Traefik file loads unchanged, and said: every router is in the access log and metrics.
-        if (r.observability) (out.warnings[`routers.${name}`] ??= []).push('observability: per-router observability is not supported, ignored');
-      }
     }
   }
   if (top.tls !== undefined && top.tls !== null) {
-    try {
-      out.config.tls = tls(top.tls, 'tls') as DynamicConfig['tls'];
-    } catch (err) {
-      fail('file', err);
-    }
+    const d = decodeAll(tls, top.tls, 'tls');
+    for (const e of d.errors) refuse('file', e);
+    for (const w of d.warnings) warn('file', w);
+    if (!d.errors.length) out.config.tls = d.value as DynamicConfig['tls'];
   }
   return out;
 }

@@ -1,6 +1,8 @@
-import { boolean, editDistance, int, list, oneOf, string, type Decoder } from '../config/decode';
+import { boolean, editDistance, type Decoder } from '../config/decode';
 import { errorMessage } from '../errors';
-import { cookieDomain, durationString, healthCheckMode, upstreamScheme } from './decode-dynamic';
+import {
+  HEALTH_CHECK, LOAD_BALANCER, OBSERVABILITY_IGNORED, portNumber, RESPONSE_FORWARDING, ROUTER, ROUTER_TLS, SERVER, STICKY_COOKIE, TLS_DOMAIN, upstreamScheme,
+} from './decode-dynamic';
 import type { LabelEntry } from './label-tree';
 import type { HealthCheckConfig, LoadBalancerConfig, RouterConfig, StickyCookieConfig } from './model';
 
@@ -8,6 +10,9 @@ import type { HealthCheckConfig, LoadBalancerConfig, RouterConfig, StickyCookieC
  * Turns the label entries of one router, service or middleware into its
  * configuration. Every problem is reported against the label that caused it
  * and stays local to the object; whatever could be read is still returned.
+ * Values go through the dynamic schema's own field decoders
+ * (decode-dynamic.ts), so a label and a file key accept the same values;
+ * this file only knows Traefik's label spelling of each key.
  */
 export interface Decoded<T> {
   value: T;
@@ -55,21 +60,16 @@ function decodeEntries<T>(entries: LabelEntry[], specs: KeySpec<T>[], target: T,
 }
 
 const val = <T>(d: Decoder<T>, v: string): T => d(v, 'value');
-const port: Decoder<number> = (raw, path) => {
-  const n = int(raw, path);
-  if (n < 1 || n > 65535) throw new Error(`expected a port 1-65535, got ${n}`);
-  return n;
-};
 
 type RouterDraft = Partial<RouterConfig> & { tlsOff?: boolean };
 
 const ROUTER_KEYS: KeySpec<RouterDraft>[] = [
-  { key: 'rule', set: (r, v) => (r.rule = v) },
-  { key: 'rulesyntax', set: (r, v) => (r.ruleSyntax = val(oneOf('v2', 'v3'), v)) },
-  { key: 'entrypoints', set: (r, v) => (r.entryPoints = val(list(string), v)) },
-  { key: 'middlewares', set: (r, v) => (r.middlewares = val(list(string), v)) },
-  { key: 'service', set: (r, v) => (r.service = v) },
-  { key: 'priority', set: (r, v) => (r.priority = val(int, v)) },
+  { key: 'rule', set: (r, v) => (r.rule = val(ROUTER.rule, v)) },
+  { key: 'rulesyntax', set: (r, v) => (r.ruleSyntax = val(ROUTER.ruleSyntax, v)) },
+  { key: 'entrypoints', set: (r, v) => (r.entryPoints = val(ROUTER.entryPoints, v)) },
+  { key: 'middlewares', set: (r, v) => (r.middlewares = val(ROUTER.middlewares, v)) },
+  { key: 'service', set: (r, v) => (r.service = val(ROUTER.service, v)) },
+  { key: 'priority', set: (r, v) => (r.priority = val(ROUTER.priority, v)) },
   {
     key: 'tls',
     set: (r, v) => {
@@ -77,13 +77,13 @@ const ROUTER_KEYS: KeySpec<RouterDraft>[] = [
       else r.tlsOff = true;
     },
   },
-  { key: 'tls.certresolver', set: (r, v) => ((r.tls = r.tls ?? {}).certResolver = v) },
-  { key: 'tls.options', set: (r, v) => ((r.tls = r.tls ?? {}).options = v) },
-  { key: 'tls.domains[].main', set: (r, v, [n]) => (domain(r, n).main = v) },
-  { key: 'tls.domains[].sans', set: (r, v, [n]) => (domain(r, n).sans = val(list(string), v)) },
-  { key: 'observability.accesslogs', ignored: 'per-router observability is not supported' },
-  { key: 'observability.metrics', ignored: 'per-router observability is not supported' },
-  { key: 'observability.tracing', ignored: 'per-router observability is not supported' },
+  { key: 'tls.certresolver', set: (r, v) => ((r.tls = r.tls ?? {}).certResolver = val(ROUTER_TLS.certResolver, v)) },
+  { key: 'tls.options', set: (r, v) => ((r.tls = r.tls ?? {}).options = val(ROUTER_TLS.options, v)) },
+  { key: 'tls.domains[].main', set: (r, v, [n]) => (domain(r, n).main = val(TLS_DOMAIN.main, v)) },
+  { key: 'tls.domains[].sans', set: (r, v, [n]) => (domain(r, n).sans = val(TLS_DOMAIN.sans, v)) },
+  { key: 'observability.accesslogs', ignored: OBSERVABILITY_IGNORED },
+  { key: 'observability.metrics', ignored: OBSERVABILITY_IGNORED },
+  { key: 'observability.tracing', ignored: OBSERVABILITY_IGNORED },
 ];
 
 function domain(r: RouterDraft, n: number): { main: string; sans?: string[] } {
@@ -128,52 +128,40 @@ const LB = 'loadbalancer.';
 
 const SERVICE_KEYS: KeySpec<ServiceDraft>[] = (
   [
-  { key: 'server.port', set: (s, v) => (s.server.port = val(port, v)) },
+  // The two keys only labels have: the server is this container, at a port and scheme.
+  { key: 'server.port', set: (s, v) => (s.server.port = val(portNumber, v)) },
   { key: 'server.scheme', set: (s, v) => (s.server.scheme = val(upstreamScheme, v)) },
-  {
-    key: 'server.url',
-    set: (s, v) => {
-      const scheme = new URL(v).protocol.slice(0, -1);
-      if (scheme === 'h2c') val(upstreamScheme, scheme);
-      if (!/^https?$/.test(scheme)) throw new Error(`expected an http or https URL, got ${JSON.stringify(v)}`);
-      s.server.url = v;
-    },
-  },
-  { key: 'server.weight', set: (s, v) => (s.server.weight = val(int, v)) },
-  { key: 'server.preservepath', set: (s, v) => (s.server.preservePath = val(boolean, v)) },
-  { key: 'passhostheader', set: (s, v) => (s.lb.passHostHeader = val(boolean, v)) },
-  { key: 'serverstransport', set: (s, v) => (s.lb.serversTransport = v) },
-  { key: 'responseforwarding.flushinterval', set: (s, v) => (s.lb.responseForwarding = { flushInterval: val(durationString, v) }) },
-  { key: 'healthcheck.path', set: (s, v) => (hc(s).path = v) },
-  { key: 'healthcheck.scheme', set: (s, v) => (hc(s).scheme = val(upstreamScheme, v)) },
-  { key: 'healthcheck.hostname', set: (s, v) => (hc(s).hostname = v) },
-  { key: 'healthcheck.port', set: (s, v) => (hc(s).port = val(port, v)) },
-  { key: 'healthcheck.method', set: (s, v) => (hc(s).method = v.toUpperCase()) },
-  { key: 'healthcheck.status', set: (s, v) => (hc(s).status = val(int, v)) },
-  { key: 'healthcheck.interval', set: (s, v) => (hc(s).interval = val(durationString, v)) },
-  { key: 'healthcheck.timeout', set: (s, v) => (hc(s).timeout = val(durationString, v)) },
-  { key: 'healthcheck.followredirects', set: (s, v) => (hc(s).followRedirects = val(boolean, v)) },
-  { key: 'healthcheck.unhealthyinterval', set: (s, v) => (hc(s).unhealthyInterval = val(durationString, v)) },
-  { key: 'healthcheck.mode', set: (s, v) => (hc(s).mode = val(healthCheckMode, v)) },
+  { key: 'server.url', set: (s, v) => (s.server.url = val(SERVER.url, v)) },
+  { key: 'server.weight', set: (s, v) => (s.server.weight = val(SERVER.weight, v)) },
+  { key: 'server.preservepath', set: (s, v) => (s.server.preservePath = val(SERVER.preservePath, v)) },
+  { key: 'passhostheader', set: (s, v) => (s.lb.passHostHeader = val(LOAD_BALANCER.passHostHeader, v)) },
+  { key: 'serverstransport', set: (s, v) => (s.lb.serversTransport = val(LOAD_BALANCER.serversTransport, v)) },
+  { key: 'responseforwarding.flushinterval', set: (s, v) => (s.lb.responseForwarding = { flushInterval: val(RESPONSE_FORWARDING.flushInterval, v) }) },
+  { key: 'healthcheck.path', set: (s, v) => (hc(s).path = val(HEALTH_CHECK.path, v)) },
+  { key: 'healthcheck.scheme', set: (s, v) => (hc(s).scheme = val(HEALTH_CHECK.scheme, v)) },
+  { key: 'healthcheck.hostname', set: (s, v) => (hc(s).hostname = val(HEALTH_CHECK.hostname, v)) },
+  { key: 'healthcheck.port', set: (s, v) => (hc(s).port = val(HEALTH_CHECK.port, v)) },
+  { key: 'healthcheck.method', set: (s, v) => (hc(s).method = val(HEALTH_CHECK.method, v)) },
+  { key: 'healthcheck.status', set: (s, v) => (hc(s).status = val(HEALTH_CHECK.status, v)) },
+  { key: 'healthcheck.interval', set: (s, v) => (hc(s).interval = val(HEALTH_CHECK.interval, v)) },
+  { key: 'healthcheck.timeout', set: (s, v) => (hc(s).timeout = val(HEALTH_CHECK.timeout, v)) },
+  { key: 'healthcheck.followredirects', set: (s, v) => (hc(s).followRedirects = val(HEALTH_CHECK.followRedirects, v)) },
+  { key: 'healthcheck.unhealthyinterval', set: (s, v) => (hc(s).unhealthyInterval = val(HEALTH_CHECK.unhealthyInterval, v)) },
+  { key: 'healthcheck.mode', set: (s, v) => (hc(s).mode = val(HEALTH_CHECK.mode, v)) },
   {
     key: 'sticky.cookie',
     set: (s, v) => {
       if (val(boolean, v)) cookie(s);
     },
   },
-  { key: 'sticky.cookie.name', set: (s, v) => (cookie(s).name = v) },
-  { key: 'sticky.cookie.secure', set: (s, v) => (cookie(s).secure = val(boolean, v)) },
-  { key: 'sticky.cookie.httponly', set: (s, v) => (cookie(s).httpOnly = val(boolean, v)) },
-  { key: 'sticky.cookie.samesite', set: (s, v) => (cookie(s).sameSite = v === '' ? '' : val(oneOf('none', 'lax', 'strict'), v)) },
-  { key: 'sticky.cookie.maxage', set: (s, v) => (cookie(s).maxAge = val(int, v)) },
-  { key: 'sticky.cookie.path', set: (s, v) => (cookie(s).path = v) },
-  { key: 'sticky.cookie.domain', set: (s, v) => (cookie(s).domain = val(cookieDomain, v)) },
-  {
-    key: 'strategy',
-    set: (_s, v) => {
-      if (v.toLowerCase() !== 'wrr') throw new Error(`only the wrr strategy is supported, got ${JSON.stringify(v)}`);
-    },
-  },
+  { key: 'sticky.cookie.name', set: (s, v) => (cookie(s).name = val(STICKY_COOKIE.name, v)) },
+  { key: 'sticky.cookie.secure', set: (s, v) => (cookie(s).secure = val(STICKY_COOKIE.secure, v)) },
+  { key: 'sticky.cookie.httponly', set: (s, v) => (cookie(s).httpOnly = val(STICKY_COOKIE.httpOnly, v)) },
+  { key: 'sticky.cookie.samesite', set: (s, v) => (cookie(s).sameSite = val(STICKY_COOKIE.sameSite, v)) },
+  { key: 'sticky.cookie.maxage', set: (s, v) => (cookie(s).maxAge = val(STICKY_COOKIE.maxAge, v)) },
+  { key: 'sticky.cookie.path', set: (s, v) => (cookie(s).path = val(STICKY_COOKIE.path, v)) },
+  { key: 'sticky.cookie.domain', set: (s, v) => (cookie(s).domain = val(STICKY_COOKIE.domain, v)) },
+  { key: 'strategy', set: (s, v) => (s.lb.strategy = val(LOAD_BALANCER.strategy, v)) },
   ] as KeySpec<ServiceDraft>[]
 ).map((k) => ({ ...k, key: LB + k.key }));
 

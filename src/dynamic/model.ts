@@ -25,8 +25,6 @@ export interface RouterConfig {
   service?: string;
   priority?: number;
   tls?: RouterTlsConfig;
-  /** Accepted so Traefik files load; not applied, and the router carries a warning saying so. */
-  observability?: { accessLogs?: boolean; metrics?: boolean; tracing?: boolean };
 }
 
 export interface RouterTlsConfig {
@@ -46,7 +44,10 @@ export interface LoadBalancerConfig {
   healthCheck?: HealthCheckConfig;
   sticky?: { cookie?: StickyCookieConfig };
   serversTransport?: string;
+  /** Go duration; a negative one flushes at once, as in Traefik. */
   responseForwarding?: { flushInterval?: string };
+  /** Weighted round robin, Traefik's default and the only strategy there is here; others are refused. */
+  strategy?: 'wrr';
 }
 
 export interface ServerConfig {

@@ -1,10 +1,7 @@
 import http from 'node:http';
 import { loadStaticConfig } from '../config/load';
-import { readDynamicFiles } from '../../providers/file/read';
-import { Gateway, isTlsEntryPoint } from '../server/gateway';
-import { StaticProvider } from '../static-provider';
-import { middlewareTypes } from '../plugins';
-import { silentLogger } from '../log/logger';
+import { isTlsEntryPoint } from '../server/gateway';
+import { withOfflineTable } from '../commands/offline-table';
 import { errorMessage } from '../errors';
 import { explainRequest, ExplainQuery, ExplainResult } from './explain';
 import { renderExplain } from './render';
@@ -71,22 +68,10 @@ function askApi(api: string, q: ExplainQuery): Promise<ExplainResult | { error: 
   });
 }
 
-/** Compiles the file provider's configuration as a gateway would, without listening. */
 async function explainOffline(file: string | undefined, q: ExplainQuery): Promise<ExplainResult> {
   const { config } = loadStaticConfig({ file, flags: [] });
-  const fp = config.providers.file;
-  const dynamic = fp && (fp.filename || fp.directory) ? readDynamicFiles(fp).config : {};
-  const provider = new StaticProvider('file', dynamic);
-  // Every entrypoint of a running Portier ends TLS; this one never listens, so no certificate is needed.
-  const gateway = new Gateway({ config, providers: [], middlewareTypes, log: silentLogger, tlsFor: () => ({}) });
-  try {
-    await provider.start((snap) => gateway.push(snap));
-    gateway.flush();
-    const eps = Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)), tls: isTlsEntryPoint(name, ep) }));
-    return explainRequest(gateway.table, q, eps);
-  } finally {
-    await gateway.close(0);
-  }
+  const eps = Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)), tls: isTlsEntryPoint(name, ep) }));
+  return withOfflineTable(config, (table) => explainRequest(table, q, eps));
 }
 
 /** `portier explain URL …`: 0 when a router matches, 1 when none does, 2 on bad usage. */

@@ -1,4 +1,4 @@
-import type { ProviderSnapshot, ServiceConfig } from '../dynamic/model';
+import type { MiddlewareConfig, ProviderSnapshot, RouterConfig, ServiceConfig } from '../dynamic/model';
 import { Dispatch, Handler, Middleware, toDispatch, toHandler } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
 import { compileRule } from '../rules/compile';
@@ -6,8 +6,8 @@ import type { CompiledRule, RuleSyntax } from '../rules/types';
 import { LoadBalancer } from '../balancer/load-balancer';
 import { WeightedService } from '../balancer/weighted';
 import { Transport, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
-import { duration } from '../config/decode';
-import { errorMessage } from '../errors';
+import { ConfigErrors, decodeAll, duration, errorsOf } from '../config/decode';
+import { errorMessage, PortierError } from '../errors';
 import type { Logger } from '../log/logger';
 import { RouterRuntime, ServiceRuntime, MiddlewareRuntime, statusOf, qualify } from './runtime';
 import { RoutingTable } from './table';
@@ -37,11 +37,73 @@ export interface CompileCache {
   /** By qualified serversTransport name ('' for the static one). */
   transports: Map<string, { key: string; transport: Transport }>;
   rules: Map<string, { rule: CompiledRule; warnings: string[] } | { error: string }>;
+  /** The last definition of each object that compiled without error, by qualified name (see LastGood). */
+  lastGood: LastGood;
 }
 
-export const newCompileCache = (): CompileCache => ({ balancers: new Map(), middlewares: new Map(), transports: new Map(), rules: new Map() });
+/**
+ * A router, service or middleware whose new definition is broken keeps
+ * serving its last good one, marked `warning` with the new one's errors,
+ * until it is fixed or removed; an object with no good definition yet is
+ * disabled. (Traefik drops it: one typo in a reload would take a site down.)
+ */
+interface LastGood {
+  routers: Map<string, Definition<RouterConfig>>;
+  services: Map<string, Definition<ServiceConfig>>;
+  middlewares: Map<string, Definition<MiddlewareConfig>>;
+}
+
+interface Definition<C> {
+  config: C;
+  json: string;
+  /** What its provider said about it then: still true of it. */
+  warnings: string[];
+}
+
+export const newCompileCache = (): CompileCache => ({
+  balancers: new Map(), middlewares: new Map(), transports: new Map(), rules: new Map(), lastGood: { routers: new Map(), services: new Map(), middlewares: new Map() },
+});
 
 const STATEFUL_FREE = new Set(['chain', 'errors']);
+
+/** An object's error that only repeats the errors of one it uses. */
+const disabled = (what: string, errors: string[]): string => `${what} is disabled${errors.length ? `: ${errors.join('; ')}` : ''}`;
+
+/** True of disabled()'s errors: `portier check` reports their cause once, at its own place, and not again on each user. */
+export const repeatsDependency = (error: string): boolean => /^(service|middleware) \S+ is disabled(: |$)/.test(error);
+
+const missing = (kind: 'service' | 'middleware', name: string): string => `${kind} ${name} does not exist`;
+
+/** The provider of the object a missing() error names: `portier check` cannot see those of providers that run only at run time. */
+export const missingFrom = (error: string): string | undefined => /^(?:service|middleware) \S+@(\S+) does not exist$/.exec(error)?.[1];
+
+const refused = (errors: string[]): string[] => errors.map((e) => `${e}: new definition refused, the last good one keeps serving`);
+
+/**
+ * Builds an object from its new definition and, when that has errors, from
+ * its last good one: the first that works is used. `attempt` must leave no
+ * trace of a failed build (a balancer, a usedBy entry) in the table.
+ */
+function withLastGood<C, R extends { errors: string[]; warnings: string[] }>(
+  name: string,
+  next: Definition<C>,
+  last: Map<string, Definition<C>>,
+  keep: Map<string, Definition<C>>,
+  attempt: (d: Definition<C>) => R,
+): R {
+  const fresh = attempt(next);
+  if (!fresh.errors.length) {
+    keep.set(name, next);
+    return fresh;
+  }
+  const good = last.get(name);
+  if (!good || good.json === next.json) return fresh;
+  keep.set(name, good);
+  const kept = attempt(good);
+  return kept.errors.length ? fresh : { ...kept, warnings: [...kept.warnings, ...refused(fresh.errors)] };
+}
+
+const definition = <C>(config: C, warnings: string[] | undefined): Definition<C> => ({ config, json: JSON.stringify(config), warnings: [...(warnings ?? [])] });
 
 /**
  * Compiles merged provider snapshots into an immutable routing table, once
@@ -55,32 +117,41 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   const routers = new Map<string, RouterRuntime>();
   const nextBalancers = new Map<string, { key: string; lb: LoadBalancer }>();
   const nextMiddlewares = new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
+  const nextLastGood: LastGood = { routers: new Map(), services: new Map(), middlewares: new Map() };
   const serviceUsers = new Map<string, string[]>();
   const middlewareUsers = new Map<string, string[]>();
   const list = [...snapshots];
   // Resolved once per compile: services sharing a serversTransport share its files, read once, and its transport.
-  const nextTransports = new Map<string, { key: string; transport: Transport }>();
-  const transportOf = (ref: string | undefined, provider: string): { key: string; transport: Transport } => {
+  const nextTransports = new Map<string, { key: string; transport: Transport; refused?: string[] }>();
+  const transportOf = (ref: string | undefined, provider: string): { key: string; transport: Transport; refused?: string[] } => {
     const q = ref ? qualify(ref, provider) : '';
     let entry = nextTransports.get(q);
     if (!entry) {
-      const options = transportFor(ref, provider, list, opts.transport);
-      const key = JSON.stringify(options);
       const previous = cache.transports.get(q);
+      let options: TransportOptions;
+      try {
+        options = transportFor(ref, provider, list, opts.transport);
+      } catch (err) {
+        // As for objects: a serversTransport whose new definition is broken keeps its last good transport.
+        if (!previous || previous.transport.closed) throw err;
+        entry = { ...previous, refused: refused([errorMessage(err)]) };
+        nextTransports.set(q, entry);
+        return entry;
+      }
+      const key = JSON.stringify(options);
       entry = { key, transport: previous?.key === key && !previous.transport.closed ? previous.transport : new Transport(options) };
       nextTransports.set(q, entry);
     }
     return entry;
   };
 
-  const rawServices = new Map<string, { provider: string; config: ServiceConfig; errors: string[]; warnings: string[] }>();
+  const rawServices = new Map<string, { provider: string; next: Definition<ServiceConfig>; errors: string[] }>();
   for (const snap of list) {
     for (const [name, config] of Object.entries(snap.config.http?.services ?? {})) {
       rawServices.set(`${name}@${snap.provider}`, {
         provider: snap.provider,
-        config,
-        errors: [...(snap.errors?.[`services.${name}`] ?? [])],
-        warnings: [...(snap.warnings?.[`services.${name}`] ?? [])],
+        next: definition(config, snap.warnings?.[`services.${name}`]),
+        errors: snap.errors?.[`services.${name}`] ?? [],
       });
     }
   }
@@ -90,51 +161,62 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     if (done) return done;
     const raw = rawServices.get(name);
     if (!raw) return undefined;
-    const { provider, config, errors, warnings } = raw;
-    let dispatch: Dispatch | undefined;
-    let serverStatus = (): Record<string, 'UP' | 'DOWN'> => ({});
-    if (!errors.length && config.loadBalancer) {
-      const lbCfg = config.loadBalancer;
-      if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
-      try {
-        const transport = transportOf(lbCfg.serversTransport, provider);
-        // The same transport key means the same transport: the previous balancer still holds it.
-        const key = JSON.stringify([lbCfg, transport.key]);
-        const previous = cache.balancers.get(name);
-        const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
-        if (lb !== previous?.lb) lb.start();
-        nextBalancers.set(name, { key, lb });
-        dispatch = lb.serve;
-        serverStatus = () => lb.serverStatus();
-      } catch (err) {
-        errors.push(errorMessage(err));
+    const { provider } = raw;
+    const attempt = ({ config, warnings: said }: Definition<ServiceConfig>, providerErrors: string[]): ServiceRuntime => {
+      const errors = [...providerErrors];
+      const warnings = [...said];
+      let dispatch: Dispatch | undefined;
+      let serverStatus = (): Record<string, 'UP' | 'DOWN'> => ({});
+      if (!errors.length && config.loadBalancer) {
+        const lbCfg = config.loadBalancer;
+        if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
+        try {
+          const transport = transportOf(lbCfg.serversTransport, provider);
+          warnings.push(...(transport.refused ?? []));
+          // The same transport key means the same transport: the previous balancer still holds it.
+          const key = JSON.stringify([lbCfg, transport.key]);
+          const previous = cache.balancers.get(name);
+          const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
+          if (lb !== previous?.lb) lb.start();
+          nextBalancers.set(name, { key, lb });
+          dispatch = lb.serve;
+          serverStatus = () => lb.serverStatus();
+        } catch (err) {
+          errors.push(errorMessage(err));
+        }
+      } else if (!errors.length && config.weighted) {
+        if (stack.includes(name)) errors.push(`weighted service cycle: ${[...stack, name].join(' -> ')}`);
+        const children: { name: string; weight: number; handler: Handler }[] = [];
+        for (const child of config.weighted.services) {
+          const q = qualify(child.name, provider);
+          const svc = errors.length ? undefined : buildService(q, [...stack, name]);
+          if (!svc) errors.push(missing('service', q));
+          else if (!svc.handler) errors.push(disabled(`service ${q}`, svc.errors));
+          else children.push({ name: q, weight: child.weight ?? 1, handler: svc.handler });
+        }
+        if (!errors.length) dispatch = toDispatch(new WeightedService(name, children, config.weighted.sticky?.cookie).handler);
       }
-    } else if (!errors.length && config.weighted) {
-      if (stack.includes(name)) errors.push(`weighted service cycle: ${[...stack, name].join(' -> ')}`);
-      const children: { name: string; weight: number; handler: Handler }[] = [];
-      for (const child of config.weighted.services) {
-        const q = qualify(child.name, provider);
-        const svc = errors.length ? undefined : buildService(q, [...stack, name]);
-        if (!svc) errors.push(`service ${q} does not exist`);
-        else if (!svc.handler) errors.push(`service ${q} is disabled`);
-        else children.push({ name: q, weight: child.weight ?? 1, handler: svc.handler });
-      }
-      if (!errors.length) dispatch = toDispatch(new WeightedService(name, children, config.weighted.sticky?.cookie).handler);
-    }
-    const usable = errors.length ? undefined : dispatch;
-    const runtime: ServiceRuntime = {
-      name, provider, config, dispatch: usable, handler: usable && toHandler(usable), balanced: config.loadBalancer !== undefined,
-      status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
+      const usable = errors.length ? undefined : dispatch;
+      return {
+        name, provider, config, dispatch: usable, handler: usable && toHandler(usable), balanced: config.loadBalancer !== undefined,
+        status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
+      };
     };
+    const built = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
+    const runtime = { ...built, status: statusOf(built.errors, built.warnings) };
     services.set(name, runtime);
     return runtime;
   };
   for (const name of rawServices.keys()) buildService(name, []);
 
-  const rawMiddlewares = new Map<string, { provider: string; config: Record<string, unknown>; errors: string[] }>();
+  const rawMiddlewares = new Map<string, { provider: string; next: Definition<MiddlewareConfig>; errors: string[] }>();
   for (const snap of list) {
     for (const [name, config] of Object.entries(snap.config.http?.middlewares ?? {})) {
-      rawMiddlewares.set(`${name}@${snap.provider}`, { provider: snap.provider, config, errors: [...(snap.errors?.[`middlewares.${name}`] ?? [])] });
+      rawMiddlewares.set(`${name}@${snap.provider}`, {
+        provider: snap.provider,
+        next: definition(config, snap.warnings?.[`middlewares.${name}`]),
+        errors: snap.errors?.[`middlewares.${name}`] ?? [],
+      });
     }
   }
   const buildMiddleware = (name: string, stack: string[]): MiddlewareRuntime | undefined => {
@@ -142,103 +224,124 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     if (done) return done;
     const raw = rawMiddlewares.get(name);
     if (!raw) return undefined;
-    const { provider, config, errors } = raw;
-    const [typeKey] = Object.keys(config);
-    const type = opts.middlewareTypes.get(typeKey.toLowerCase());
-    let mw: Middleware | undefined;
-    if (stack.includes(name)) errors.push(`middleware cycle: ${[...stack, name].join(' -> ')}`);
-    else if (!type) errors.push(`unknown middleware type ${JSON.stringify(typeKey)}`);
-    else if (!errors.length) {
-      const made: Transport[] = [];
-      try {
-        const options = type.options(config[typeKey], `http.middlewares.${name.slice(0, name.lastIndexOf('@'))}.${type.type}`);
-        const key = JSON.stringify(config);
-        const previous = cache.middlewares.get(name);
-        const reusable = !STATEFUL_FREE.has(type.type.toLowerCase()) && previous?.key === key;
-        mw = reusable ? previous.mw : type.create(options, {
-          service: (ref) => buildService(qualify(ref, provider), [])?.handler,
-          middleware: (ref) => {
-            const dep = buildMiddleware(qualify(ref, provider), [...stack, name]);
-            if (!dep?.middleware) throw new Error(`middleware ${qualify(ref, provider)} ${dep ? `is disabled: ${dep.errors.join('; ')}` : 'does not exist'}`);
-            return dep.middleware;
-          },
-          log: opts.log.child({ middleware: name }),
-          transport: (options) => {
-            const t = new Transport(options).retain();
-            made.push(t);
-            return t;
-          },
-        });
-        if (!STATEFUL_FREE.has(type.type.toLowerCase())) nextMiddlewares.set(name, { key, mw, transports: reusable ? previous.transports : made });
-      } catch (err) {
-        // Nothing went through them yet.
-        for (const t of made) t.release(true);
-        errors.push(errorMessage(err));
+    const { provider } = raw;
+    const attempt = ({ config, warnings: said }: Definition<MiddlewareConfig>, providerErrors: string[]): MiddlewareRuntime => {
+      const errors = [...providerErrors];
+      const warnings = [...said];
+      const [typeKey] = Object.keys(config);
+      const type = typeKey === undefined ? undefined : opts.middlewareTypes.get(typeKey.toLowerCase());
+      let mw: Middleware | undefined;
+      if (stack.includes(name)) errors.push(`middleware cycle: ${[...stack, name].join(' -> ')}`);
+      else if (errors.length) {
+        // Its provider already said what is wrong with it.
+      } else if (!type) errors.push(`unknown middleware type ${JSON.stringify(typeKey)}`);
+      else {
+        const made: Transport[] = [];
+        try {
+          const decoded = decodeAll(type.options, config[typeKey], `http.middlewares.${name.slice(0, name.lastIndexOf('@'))}.${type.type}`);
+          warnings.push(...decoded.warnings.map((w) => w.message));
+          if (decoded.errors.length) throw new ConfigErrors(decoded.errors);
+          const key = JSON.stringify(config);
+          const previous = cache.middlewares.get(name);
+          const reusable = !STATEFUL_FREE.has(type.type.toLowerCase()) && previous?.key === key;
+          mw = reusable ? previous.mw : type.create(decoded.value, {
+            service: (ref) => buildService(qualify(ref, provider), [])?.handler,
+            middleware: (ref) => {
+              const dep = buildMiddleware(qualify(ref, provider), [...stack, name]);
+              if (!dep?.middleware) throw new Error(dep ? disabled(`middleware ${dep.name}`, dep.errors) : missing('middleware', qualify(ref, provider)));
+              return dep.middleware;
+            },
+            log: opts.log.child({ middleware: name }),
+            transport: (options) => {
+              const t = new Transport(options).retain();
+              made.push(t);
+              return t;
+            },
+          });
+          if (!STATEFUL_FREE.has(type.type.toLowerCase())) nextMiddlewares.set(name, { key, mw, transports: reusable ? previous.transports : made });
+        } catch (err) {
+          // Nothing went through them yet.
+          for (const t of made) t.release(true);
+          errors.push(...(err instanceof PortierError ? errorsOf(err).map((e) => e.message) : [errorMessage(err)]));
+        }
       }
-    }
-    const runtime: MiddlewareRuntime = {
-      name, provider, config, type: type?.type ?? typeKey, middleware: errors.length ? undefined : mw,
-      status: statusOf(errors, []), errors, usedBy: [],
+      return {
+        name, provider, config, type: type?.type ?? typeKey ?? '', middleware: errors.length ? undefined : mw,
+        status: statusOf(errors, warnings), errors, warnings, usedBy: [],
+      };
     };
+    const built = withLastGood(name, raw.next, cache.lastGood.middlewares, nextLastGood.middlewares, (d) => attempt(d, d === raw.next ? raw.errors : []));
+    const runtime = { ...built, status: statusOf(built.errors, built.warnings) };
     middlewares.set(name, runtime);
     return runtime;
   };
   for (const name of rawMiddlewares.keys()) buildMiddleware(name, []);
 
   const defaultEntryPoints = Object.entries(opts.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
+  const buildRouter = (provider: string, name: string, { config, warnings: said }: Definition<RouterConfig>, providerErrors: string[]): RouterRuntime => {
+    const errors = [...providerErrors];
+    const warnings = [...said];
+    const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
+    for (const ep of entryPoints) if (!opts.entryPoints[ep]) errors.push(`entryPoint ${JSON.stringify(ep)} does not exist`);
+    if (config.tls !== undefined) tlsReach(entryPoints, opts.entryPoints, errors, warnings);
+    const ruleErrors: string[] = [];
+    // A rule its provider could not even read (`rule: ''`) has its error already.
+    const rule = config.rule === '' && providerErrors.length ? undefined : compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, ruleErrors, warnings);
+    // The provider may have reported the same fault at its position (decode-dynamic.ts compiles rules too).
+    for (const e of ruleErrors) if (!errors.some((said) => said.endsWith(e))) errors.push(e);
+    if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, provider, list, errors, warnings);
+    const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
+    const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, provider))])];
+    const chain: Middleware[] = [];
+    let plainChain = true;
+    for (const m of mwNames) {
+      const runtime = middlewares.get(m);
+      if (!runtime) errors.push(missing('middleware', m));
+      else if (!runtime.middleware) errors.push(disabled(`middleware ${m}`, runtime.errors));
+      else {
+        chain.push(runtime.middleware);
+        plainChain &&= opts.middlewareTypes.get(runtime.type.toLowerCase())?.plain === true;
+      }
+    }
+    let service: string | undefined;
+    let target: Handler | undefined;
+    let bareTarget: Dispatch | undefined;
+    let balanced = false;
+    if (!config.service) errors.push('no service: set the router\'s service');
+    else {
+      service = qualify(config.service, provider);
+      const internal = opts.internalServices?.[service];
+      const svc = services.get(service);
+      if (internal) target = internal;
+      else if (!svc) errors.push(missing('service', service));
+      else if (!svc.handler || !svc.dispatch) errors.push(disabled(`service ${service}`, svc.errors));
+      else {
+        target = svc.handler;
+        bareTarget = svc.dispatch;
+        balanced = svc.balanced;
+      }
+    }
+    const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
+    // No middleware: the service's own callback form, without a promise per request.
+    const dispatch = handler && (chain.length === 0 && bareTarget ? bareTarget : toDispatch(handler));
+    return {
+      name, provider, config, entryPoints,
+      tls: config.tls !== undefined,
+      priority: config.priority || (rule?.defaultPriority ?? 0),
+      rule, middlewares: mwNames, service, handler, dispatch, plain: dispatch !== undefined && plainChain && balanced,
+      status: statusOf(errors, warnings), errors, warnings,
+    };
+  };
   for (const snap of list) {
     for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) {
       const name = `${bare}@${snap.provider}`;
-      const errors = [...(snap.errors?.[`routers.${bare}`] ?? [])];
-      const warnings = [...(snap.warnings?.[`routers.${bare}`] ?? [])];
-      const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
-      for (const ep of entryPoints) if (!opts.entryPoints[ep]) errors.push(`entryPoint ${JSON.stringify(ep)} does not exist`);
-      if (config.tls !== undefined) tlsReach(entryPoints, opts.entryPoints, errors, warnings);
-      const rule = compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, errors, warnings);
-      if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, snap.provider, list, errors, warnings);
-      const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
-      const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, snap.provider))])];
-      const chain: Middleware[] = [];
-      let plainChain = true;
-      for (const m of mwNames) {
-        (middlewareUsers.get(m) ?? middlewareUsers.set(m, []).get(m)!).push(name);
-        const runtime = middlewares.get(m);
-        if (!runtime) errors.push(`middleware ${m} does not exist`);
-        else if (!runtime.middleware) errors.push(`middleware ${m} is disabled: ${runtime.errors.join('; ')}`);
-        else {
-          chain.push(runtime.middleware);
-          plainChain &&= opts.middlewareTypes.get(runtime.type.toLowerCase())?.plain === true;
-        }
-      }
-      let service: string | undefined;
-      let target: Handler | undefined;
-      let bareTarget: Dispatch | undefined;
-      let balanced = false;
-      if (!config.service) errors.push('no service: set the router\'s service');
-      else {
-        service = qualify(config.service, snap.provider);
-        (serviceUsers.get(service) ?? serviceUsers.set(service, []).get(service)!).push(name);
-        const internal = opts.internalServices?.[service];
-        const svc = services.get(service);
-        if (internal) target = internal;
-        else if (!svc) errors.push(`service ${service} does not exist`);
-        else if (!svc.handler || !svc.dispatch) errors.push(`service ${service} is disabled: ${svc.errors.join('; ')}`);
-        else {
-          target = svc.handler;
-          bareTarget = svc.dispatch;
-          balanced = svc.balanced;
-        }
-      }
-      const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
-      // No middleware: the service's own callback form, without a promise per request.
-      const dispatch = handler && (chain.length === 0 && bareTarget ? bareTarget : toDispatch(handler));
-      routers.set(name, {
-        name, provider: snap.provider, config, entryPoints,
-        tls: config.tls !== undefined,
-        priority: config.priority || (rule?.defaultPriority ?? 0),
-        rule, middlewares: mwNames, service, handler, dispatch, plain: dispatch !== undefined && plainChain && balanced,
-        status: statusOf(errors, warnings), errors, warnings,
-      });
+      const next = definition(config, snap.warnings?.[`routers.${bare}`]);
+      const providerErrors = snap.errors?.[`routers.${bare}`] ?? [];
+      const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : []));
+      const router = { ...built, status: statusOf(built.errors, built.warnings) };
+      for (const m of router.middlewares) (middlewareUsers.get(m) ?? middlewareUsers.set(m, []).get(m)!).push(name);
+      if (router.service) (serviceUsers.get(router.service) ?? serviceUsers.set(router.service, []).get(router.service)!).push(name);
+      routers.set(name, router);
     }
   }
   for (const [name, users] of serviceUsers) services.get(name)?.usedBy.push(...users);
@@ -249,6 +352,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
   cache.transports = nextTransports;
+  cache.lastGood = nextLastGood;
   return new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
 }
 
@@ -303,6 +407,8 @@ function transportFor(ref: string | undefined, provider: string, snaps: Provider
   const snap = snaps.find((s) => s.provider === q.slice(at + 1));
   const t = snap?.config.http?.serversTransports?.[q.slice(0, at)];
   if (!t) throw new Error(`serversTransport ${q} does not exist`);
+  const invalid = snap?.errors?.[`serversTransports.${q.slice(0, at)}`];
+  if (invalid?.length) throw new Error(`serversTransport ${q} is invalid: ${invalid.join('; ')}`);
   const ft = t.forwardingTimeouts ?? {};
   const path = `serversTransports.${q.slice(0, at)}.forwardingTimeouts`;
   return {

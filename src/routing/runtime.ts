@@ -60,6 +60,8 @@ export interface MiddlewareRuntime {
   readonly middleware?: Middleware;
   readonly status: Status;
   readonly errors: string[];
+  /** Options accepted but deprecated or not applied, said by its type's decoder. */
+  readonly warnings: string[];
   readonly usedBy: string[];
 }
 

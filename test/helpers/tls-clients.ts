@@ -3,12 +3,14 @@
  * 127.0.0.1 with a chosen SNI and trust anchor, reporting what a user's
  * client would see.
  */
+import type http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import crypto from 'node:crypto';
 
 export interface HttpsResult {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: string;
   authorized: boolean;
   /** The served leaf certificate. */
@@ -23,7 +25,7 @@ export function httpsGet(port: number, servername: string, ca: string | string[]
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, authorized: sock.authorized, cert }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, authorized: sock.authorized, cert }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);

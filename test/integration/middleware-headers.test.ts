@@ -139,7 +139,7 @@ t.test('invalid headers options disable their routers', async (t) => {
     {
       badage: { headers: { accessControlMaxAge: 'forever' } },
       badregex: { headers: { accessControlAllowOriginListRegex: ['[z-a]'] } },
-      unknown: { headers: { sslRedirect: true } },
+      unknown: { headers: { sslRedirekt: true } },
       badmap: { headers: { customRequestHeaders: 'x' } },
     },
     { badage: ['badage'], badregex: ['badregex'], unknown: ['unknown'], badmap: ['badmap'] },
@@ -147,7 +147,7 @@ t.test('invalid headers options disable their routers', async (t) => {
   const cases = [
     { router: 'badage', error: /headers\.accessControlMaxAge: expected a number/ },
     { router: 'badregex', error: /headers\.accessControlAllowOriginListRegex\[0\]: invalid regular expression/ },
-    { router: 'unknown', error: /headers\.sslRedirect: unknown key/ },
+    { router: 'unknown', error: /headers\.sslRedirekt: unknown key \(did you mean sslRedirect\?\)/ },
     { router: 'badmap', error: /headers\.customRequestHeaders: expected a map/ },
   ];
   for (const c of cases) t.match(bench.routerErrors(c.router).join('\n'), c.error, c.router);
