@@ -12,6 +12,7 @@ import { routesSummary } from './commands/routes-summary';
 import { explainCommand } from './explain/command';
 import { trustCommand } from './tls/index';
 import { dirname } from 'node:path';
+import type { ServiceRuntime } from './routing/runtime';
 import { errorsOf } from './config/decode';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
@@ -78,7 +79,7 @@ async function run(args: Parsed): Promise<number> {
   for (const n of loaded.notices) log.info(n);
   for (const w of loaded.warnings) log.warn(w.message);
   const portier = await startPortier(config, log, { baseDir: loaded.file ? dirname(loaded.file) : process.cwd(), engineSocket: args.engineSocket });
-  await settle(portier.gateway);
+  await settle(portier);
   const lines = routesSummary(portier.gateway.table, config, (ep) => portier.gateway.port(ep));
   process.stdout.write(lines.length ? `Portier is serving:\n${lines.join('\n')}\n` : 'Portier is running; no routes yet.\n');
   let stopping = false;
@@ -117,14 +118,22 @@ function stopDeadlineMs(config: StaticConfig): number {
 
 /** Waits (at most 10 s) until every service that has servers has one up, so the printed summary is true. */
 /**
- * Waits (at most 10 s) until every replica the runtime core started is up,
- * so the summary printed next says "3 servers up" for a service of three,
- * not whichever number had passed its first health check.
+ * Waits (at most 10 s) until the routes are worth printing: every replica
+ * the runtime core started has passed or failed its first health check, and
+ * the table shows a server up for each ready one, so the summary says
+ * "3 servers up" for a service of three rather than whichever had passed.
  */
-async function settle(gateway: Awaited<ReturnType<typeof startPortier>>['gateway']): Promise<void> {
+async function settle(portier: Awaited<ReturnType<typeof startPortier>>): Promise<void> {
   const deadline = Date.now() + 10_000;
-  const pending = (): boolean =>
-    [...gateway.table.services.values()].some((s) => s.provider === 'runtime' && Object.values(s.serverStatus()).includes('DOWN'));
+  const runtime = (): ServiceRuntime[] => [...portier.gateway.table.services.values()].filter((s) => s.provider === 'runtime');
+  const up = (s: ServiceRuntime): number => Object.values(s.serverStatus()).filter((v) => v === 'UP').length;
+  const pending = (): boolean => {
+    const replicas = portier.engine?.list() ?? [];
+    if (replicas.some((r) => r.state === 'created' || (r.state === 'running' && r.health?.status === 'starting'))) return true;
+    const services = runtime();
+    const serving = services.reduce((n, s) => n + up(s), 0);
+    return serving < replicas.filter((r) => r.ready).length || services.some((s) => up(s) === 0);
+  };
   while (Date.now() < deadline && pending()) await new Promise((r) => setTimeout(r, 100));
 }
 
