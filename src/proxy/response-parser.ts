@@ -115,6 +115,14 @@ function decimal(s: string): number {
 
 
 export { TOKEN };
+
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})/i;
+
+/** `Keep-Alive: timeout=5, max=1000` → 5000; 0 without a timeout. */
+function keepAliveTimeout(value: string): number {
+  const m = KEEP_ALIVE_TIMEOUT.exec(value);
+  return m ? Number(m[1]) * 1000 : 0;
+}
 // One field line, validated whole: a token name, a colon, then a value of visible ASCII, obs-text, spaces
 // and tabs (RFC 9110 5.5): no other control byte, so a stray CR cannot end a line early.
 const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\0-\x08\x0a-\x1f\x7f]*)\r\n/y;
@@ -155,6 +163,8 @@ export class ResponseParser {
   private trailerBytes = 0;
   /** Bytes of the current response seen so far: none means the peer never started answering. */
   received = 0;
+  /** The last response's `Keep-Alive: timeout=N`, in ms: how long the server keeps the idle connection; 0 when unsaid. */
+  keepAliveMs = 0;
 
   /** Expects the response to a request just sent; `headRequest` for HEAD (a response without a body). */
   start(sink: ResponseSink, headRequest: boolean): void {
@@ -259,6 +269,7 @@ export class ResponseParser {
     let close = statusLine.charCodeAt(7) === 48;
     let connection = '';
     let te: string | undefined;
+    let keepAliveMs = 0;
     for (let at = eol + 1, n = 1; at < text.length; n++) {
       FIELD_LINE.lastIndex = at;
       const f = FIELD_LINE.exec(text);
@@ -280,6 +291,7 @@ export class ResponseParser {
           connection = connection ? `${connection}, ${value}` : value;
           if (CLOSE_TOKEN.test(value)) close = true;
         } else if (name === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+        else if (name === 'keep-alive') keepAliveMs = keepAliveTimeout(value);
         continue;
       }
       fields.push(name, value);
@@ -294,6 +306,7 @@ export class ResponseParser {
     // smuggled past a parser that picks the other, so it is refused (even where no body follows).
     if (te !== undefined && contentLength >= 0) throw protocolError('both transfer-encoding and content-length');
     this.reusable = !close;
+    this.keepAliveMs = keepAliveMs;
     const sink = this.sink!;
     sink.onHead(new ResponseHead(status, statusLine.length > 13 ? statusLine.slice(13) : '', fields, connection));
     if (this.headRequest || status === 204 || status === 304 || contentLength === 0) this.state = State.Idle;

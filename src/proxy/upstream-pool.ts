@@ -41,6 +41,9 @@ export interface ConnectionUser {
   onDeadline(): void;
 }
 
+/** How long before a server's own idle close (its Keep-Alive timeout) a connection stops being reused. */
+const KEEP_ALIVE_MARGIN_MS = 500;
+
 /** How late past its deadline a connection's user may hear of it. */
 export const DEADLINE_RESOLUTION_MS = 20;
 
@@ -55,7 +58,8 @@ export class UpstreamConnection {
   connected = false;
   /** Has carried a request before the current one. */
   reused = false;
-  idleSince = 0;
+  /** While idle: when it must no longer be reused (ms since the epoch). */
+  idleUntil = 0;
   /** When the current user stops waiting (ms since the epoch); 0: it is not waiting. */
   deadline = 0;
 
@@ -175,9 +179,9 @@ export class UpstreamPool {
   acquire(origin: Origin): UpstreamConnection {
     const list = this.idle.get(origin.key);
     if (list) {
-      const oldest = this.opts.idleTimeoutMs ? Date.now() - this.opts.idleTimeoutMs : -Infinity;
+      const now = Date.now();
       for (let conn = list.pop(); conn; conn = list.pop()) {
-        if (conn.idleSince > oldest && !conn.socket.destroyed) {
+        if (conn.idleUntil > now && !conn.socket.destroyed) {
           conn.reused = true;
           return conn;
         }
@@ -228,7 +232,10 @@ export class UpstreamPool {
     if (conn.socket.destroyed || !conn.parser.idle) return conn.destroy();
     let list = this.idle.get(conn.origin.key);
     if (!list) this.idle.set(conn.origin.key, (list = []));
-    conn.idleSince = Date.now();
+    // A server that says how long it keeps an idle connection (Node's `Keep-Alive: timeout=5`) closes it then:
+    // retired half a second before, a reuse never races that close, which a request with a body cannot survive.
+    const serverMs = conn.parser.keepAliveMs ? Math.max(0, conn.parser.keepAliveMs - KEEP_ALIVE_MARGIN_MS) : Infinity;
+    conn.idleUntil = Date.now() + Math.min(this.opts.idleTimeoutMs || Infinity, serverMs);
     list.push(conn);
     if (list.length > this.opts.maxIdlePerOrigin) list.shift()!.destroy();
     if (!this.sweeper && this.opts.idleTimeoutMs) {
@@ -264,12 +271,12 @@ export class UpstreamPool {
     this.idle.clear();
   }
 
-  /** Runs every quarter of the idle timeout, so no idle socket outlives the timeout itself. */
+  /** Runs every quarter of the idle timeout, so no idle socket outlives its limit by more than that. */
   private sweep(every: number): void {
-    const limit = Date.now() - (this.opts.idleTimeoutMs - every);
+    const limit = Date.now() + every;
     let left = 0;
     for (const list of this.idle.values()) {
-      while (list.length && list[0].idleSince <= limit) list.shift()!.destroy();
+      for (let i = list.length - 1; i >= 0; i--) if (list[i].idleUntil <= limit) list.splice(i, 1)[0].destroy();
       left += list.length;
     }
     if (!left) {

@@ -575,3 +575,20 @@ t.test('mutated responses: the parser completes or throws its own 502 error, not
   }
   t.same(foreign.slice(0, 3), [], 'every failure is an UPSTREAM_INVALID 502');
 });
+
+t.test("Keep-Alive: the server's idle timeout, read from each response", async (t) => {
+  const cases: { name: string; field?: string; ms: number }[] = [
+    { name: "Node's", field: 'Keep-Alive: timeout=5', ms: 5000 },
+    { name: 'with max', field: 'Keep-Alive: timeout=1, max=100', ms: 1000 },
+    { name: 'max first, spaces', field: 'keep-alive: max=5,  timeout = 30', ms: 30000 },
+    { name: 'no timeout', field: 'Keep-Alive: max=5', ms: 0 },
+    { name: 'not a number', field: 'Keep-Alive: timeout=soon', ms: 0 },
+    { name: 'absent', ms: 0 },
+  ];
+  for (const c of cases) {
+    const p = new ResponseParser();
+    p.start({ onHead() {}, onBody() {}, onComplete() {} }, false);
+    p.execute(Buffer.from(`HTTP/1.1 200 OK\r\n${c.field ? `${c.field}\r\n` : ''}Content-Length: 0\r\n\r\n`));
+    t.equal(p.keepAliveMs, c.ms, c.name);
+  }
+});
