@@ -19,7 +19,8 @@ services:
   web:
     command: ["${node}", "${helloApp}"]
     deploy: {replicas: 3}
-    healthcheck: {test: ["HTTP", "/health"], interval: 200ms, timeout: 1s}
+    # A start period, as Docker's: a loaded machine may take more than three probes to start node.
+    healthcheck: {test: ["HTTP", "/health"], interval: 200ms, timeout: 1s, start_period: 10s}
 `);
   await engine.up(file);
   const replicas = engine.list();
