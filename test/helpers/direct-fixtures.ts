@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway, type TestGateway } from './gateway';
 import { RawConn } from './raw-conn';
+import { deadPort } from './dead-peers';
 
 /**
  * Fixtures of the direct-path suites (test/integration/direct-path*.test.ts):
@@ -171,13 +172,6 @@ export async function startCloseDelimitedBackend(): Promise<{ url: string; close
   };
 }
 
-export async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 // ---------------------------------------------------------------------------
 // The gateway.

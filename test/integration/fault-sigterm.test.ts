@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { spawnPortier } from '../helpers/cli-process';
+import { deadPort, startSilentServer } from '../helpers/dead-peers';
 
 /**
  * SIGTERM on the real `portier` process (dist/, built by `npm test`'s
@@ -121,28 +122,11 @@ t.test('SIGTERM drains: in-flight completes, new connections refused, exit 0 bef
  */
 t.test('SIGTERM exits within graceTimeOut + 1 s while ACME orders hang on an unreachable CA', async (t) => {
   const graceMs = 2000;
-  const closedPort = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const silentSockets = new Set<net.Socket>();
-  const silent = net.createServer((socket) => {
-    silentSockets.add(socket);
-    // Read and ignored: a socket nobody reads never learns that its peer has closed.
-    socket.resume();
-    socket.on('error', () => undefined);
-    socket.once('close', () => silentSockets.delete(socket));
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of silentSockets) s.destroy();
-    silent.close();
-  });
+  const closedPort = await deadPort();
+  const silent = await startSilentServer(t);
   const cases = [
     { name: 'connection refused', caServer: `https://127.0.0.1:${closedPort}/dir` },
-    { name: 'accepts and never answers', caServer: `https://127.0.0.1:${(silent.address() as AddressInfo).port}/dir` },
+    { name: 'accepts and never answers', caServer: `https://127.0.0.1:${silent.port}/dir` },
   ];
   for (const c of cases) {
     const dir = t.testdir({});

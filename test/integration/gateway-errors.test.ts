@@ -6,15 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { startTestGateway } from '../helpers/gateway';
 import { startEchoBackend } from '../helpers/echo';
 import { request } from '../helpers/http';
+import { deadPort } from '../helpers/dead-peers';
 
-/** A port nothing listens on: bound, read, closed. */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 t.test('upstream failures map to 404/502/503/504 with a short body', async (t) => {
   const slow = await startEchoBackend('slow', (req, res) => {

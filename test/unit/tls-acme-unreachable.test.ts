@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as acme from 'acme-client';
+import { deadPort, startSilentServer } from '../helpers/dead-peers';
 import { TlsManager } from '../../src/tls';
 import { CertificateStore } from '../../src/tls/store';
 import { createLogger } from '../../src/log/logger';
@@ -27,32 +28,13 @@ async function unreachableServers(t: Test): Promise<{ untrusted: string; refused
   const untrusted = https.createServer({ key: def.keyPem, cert: def.certPem }, (_q, s) => s.end('{}'));
   await new Promise<void>((r) => untrusted.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise((r) => untrusted.close(r)));
-  const closed = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  // Accepts connections and never says a word (not even a TLS handshake).
-  const silentSockets = new Set<net.Socket>();
-  const silent = net.createServer((socket) => {
-    silentSockets.add(socket);
-    // Read and ignored: a socket nobody reads never learns that its peer has closed.
-    socket.resume();
-    socket.on('error', () => undefined);
-    socket.once('close', () => silentSockets.delete(socket));
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => {
-    for (const s of silentSockets) s.destroy();
-    return new Promise((r) => silent.close(r));
-  });
-  const port = (s: net.Server): number => (s.address() as net.AddressInfo).port;
+  const closed = await deadPort();
+  const silent = await startSilentServer(t);
   return {
-    untrusted: `https://127.0.0.1:${port(untrusted)}/dir`,
+    untrusted: `https://127.0.0.1:${(untrusted.address() as net.AddressInfo).port}/dir`,
     refused: `https://127.0.0.1:${closed}/dir`,
-    silent: `https://127.0.0.1:${port(silent)}/dir`,
-    silentSockets,
+    silent: `https://127.0.0.1:${silent.port}/dir`,
+    silentSockets: silent.sockets,
   };
 }
 
