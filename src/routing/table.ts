@@ -36,8 +36,4 @@ export class RoutingTable {
     return pair && (tls ? pair.tls : pair.plain).match(req);
   }
 
-  index(entryPoint: string, tls: boolean): RouterIndex | undefined {
-    const pair = this.indexes.get(entryPoint);
-    return pair && (tls ? pair.tls : pair.plain);
-  }
 }
