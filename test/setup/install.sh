@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for pkg in docker.io docker-compose busybox-static pebble prometheus chromium wrk nginx-light openssl curl iproute2 haproxy libnss3-tools \
-  postgresql redis-server redis-tools bind9 bind9-dnsutils nghttp2-client; do
+  postgresql redis-server redis-tools bind9 bind9-utils bind9-dnsutils nghttp2-client etcd-server etcd-client; do
   have "$pkg" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
