@@ -212,6 +212,10 @@ export const staticConfigDecoder = object({
     }),
   ),
   dataDir: optional(string),
+  // A development machine's gateway: the 404 for an unknown *.localhost host lists the routes served (docs/dev-machine.md).
+  devMode: withDefault(boolean, false),
+  // Started as root: the user Portier drops to once every listener is bound (docs/dev-machine.md).
+  user: optional(string),
   // Sections of Traefik's static configuration Portier has nothing behind: a warning naming each, so that a
   // Traefik file starts unchanged and its user knows what did not carry over (README, "Traefik keys").
   pilot: ignored('Traefik Pilot was removed in Traefik v3, and Portier has none'),

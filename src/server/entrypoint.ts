@@ -24,6 +24,7 @@ import { Accounted, countBody } from './node-response';
 import type { Routable } from '../routing/router-index';
 import type { ClientHello } from './client-hello';
 import { H2Front } from './h2-front';
+import type { MissAnswer } from './miss-page';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
 export interface PreRouting {
@@ -54,6 +55,8 @@ export interface EntryPointOptions {
   preRouting: PreRouting[];
   /** TLS server options: present when this entrypoint can terminate TLS (connections that start with a ClientHello). */
   tls?: https.ServerOptions;
+  /** The helpful 404 (miss-page.ts): answers a request no router matched, or declines and the plain 404 goes out. */
+  miss?: MissAnswer;
 }
 
 /**
@@ -439,7 +442,10 @@ export class EntryPointServer implements DirectHost {
 
   /** The one request path after the front ends: the router's dispatch, every failure through fail(). */
   private dispatch(ex: Exchange, router: Routable | undefined): void {
-    if (!router) return this.fail(ex, requestError('NO_ROUTE'));
+    if (!router) {
+      if (this.opts.miss?.(ex, this.opts.table())) return;
+      return this.fail(ex, requestError('NO_ROUTE'));
+    }
     ex.routerName = router.name;
     ex.serviceName = router.service;
     ex.fieldsAsParsed = router.middlewares.length === 0;

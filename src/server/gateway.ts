@@ -7,6 +7,7 @@ import type { MiddlewareType } from '../../middlewares/types';
 import type { Logger } from '../log/logger';
 import type { RequestObserver } from './observer';
 import { EntryPointServer, PreRouting } from './entrypoint';
+import { missPage } from './miss-page';
 import { compile, newCompileCache, CompileOptions } from '../routing/compile';
 import { RoutingTable } from '../routing/table';
 import { TRANSPORT_DEFAULTS, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
@@ -100,6 +101,7 @@ export class Gateway {
         new EntryPointServer({
           name, cfg, table: () => this.current, log: opts.log.child({ entryPoint: name }),
           observers: opts.observers ?? [], preRouting: opts.preRouting ?? [], tls: tlsOptions.get(name),
+          miss: missPage(name, config, (ep) => this.port(ep)),
         }),
       );
     }

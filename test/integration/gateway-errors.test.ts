@@ -35,7 +35,7 @@ t.test('upstream failures map to 404/502/503/504 with a short body', async (t) =
     await slow.close();
   });
   const cases: [string, number, RegExp][] = [
-    ['nobody.localhost', 404, /^404 page not found\n$/],
+    ['nobody.test', 404, /^404 page not found\n$/],
     ['refused.localhost', 502, /^Bad Gateway\n$/],
     ['empty.localhost', 503, /^Service Unavailable\n$/],
     ['slow.localhost', 504, /^Gateway Timeout\n$/],
