@@ -15,21 +15,11 @@ import type { DynamicConfig, RouterConfig, ServiceConfig, MiddlewareConfig, Serv
  * their own type's decoder; here only the one-type-key shape.
  */
 
-const H2C = 'h2c is not supported: Portier speaks HTTP/1.1 to servers (no HTTP/2 upstream); use http or https';
+/** A server or health-check scheme: `h2c` is HTTP/2 in plaintext with prior knowledge (gRPC servers). */
+export const upstreamScheme: Decoder<'http' | 'https' | 'h2c'> = oneOf('http', 'https', 'h2c');
 
-/** A server or health-check scheme. */
-export const upstreamScheme: Decoder<'http' | 'https'> = (raw, path) => {
-  if (string(raw, path).toLowerCase() === 'h2c') throw configError(path, H2C);
-  return oneOf('http', 'https')(raw, path);
-};
-
-/** Refused rather than ignored: a gRPC server fails every HTTP check, so its service would answer 503. */
-const healthCheckMode: Decoder<'http'> = (raw, path) => {
-  if (string(raw, path).toLowerCase() === 'grpc') {
-    throw configError(path, 'grpc is not supported: Portier only sends HTTP health checks, which a gRPC server fails (its service would answer 503); use http');
-  }
-  return oneOf('http')(raw, path);
-};
+/** Traefik's two modes: an HTTP request, or the gRPC health protocol (grpc.health.v1.Health/Check). */
+const healthCheckMode: Decoder<'http' | 'grpc'> = oneOf('http', 'grpc');
 
 /** Checked here so that a bad value is reported with its path rather than when the service starts. */
 const durationString: Decoder<string> = (raw, path) => {
@@ -72,8 +62,7 @@ const serverUrl: Decoder<string> = (raw, path) => {
   } catch {
     throw configError(path, `invalid URL ${JSON.stringify(s)}`);
   }
-  if (u.protocol === 'h2c:') throw configError(path, H2C);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configError(path, `unsupported scheme ${u.protocol} (http, https)`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'h2c:') throw configError(path, `unsupported scheme ${u.protocol} (http, https, h2c)`);
   if (!u.hostname) throw configError(path, `URL ${JSON.stringify(s)} has no host`);
   return s;
 };
@@ -175,6 +164,7 @@ const serversTransport: Decoder<ServersTransportConfig> = object({
   certificates: optional(list(object({ certFile: required(string), keyFile: required(string) }))),
   insecureSkipVerify: optional(boolean),
   maxIdleConnsPerHost: optional(int),
+  disableHTTP2: optional(boolean),
   forwardingTimeouts: optional(object({ dialTimeout: optional(durationString), responseHeaderTimeout: optional(durationString), idleConnTimeout: optional(durationString) })),
 });
 

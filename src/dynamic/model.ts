@@ -59,9 +59,9 @@ export interface ServerConfig {
 
 export interface HealthCheckConfig {
   path: string;
-  scheme?: 'http' | 'https';
-  /** Only HTTP checks exist; `grpc` is refused by the decoders. */
-  mode?: 'http';
+  scheme?: 'http' | 'https' | 'h2c';
+  /** `grpc`: the gRPC health protocol over HTTP/2 (SERVING is healthy) instead of an HTTP request. */
+  mode?: 'http' | 'grpc';
   hostname?: string;
   port?: number;
   method?: string;
@@ -92,6 +92,8 @@ export interface WeightedConfig {
 }
 
 export interface ServersTransportConfig {
+  /** `https:` servers are not offered h2 by ALPN (Traefik's key). */
+  disableHTTP2?: boolean;
   forwardingTimeouts?: { dialTimeout?: string; responseHeaderTimeout?: string; idleConnTimeout?: string };
   maxIdleConnsPerHost?: number;
   insecureSkipVerify?: boolean;

@@ -3,6 +3,7 @@ import type { Handler } from '../proxy/exchange';
 import type { RoutingTable } from '../routing/table';
 import type { RequestObserver, RequestRecord } from '../server/observer';
 import { RequestFamilies, RequestSeries } from './families';
+import { isGrpcFamily } from '../proxy/grpc';
 
 export interface MetricsOptions {
   /** `portier` by default; `traefik` gives Traefik's exact metric names. */
@@ -143,7 +144,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
     requestEnded(r) {
       if (!opts.addInternals && r.ex.serviceName?.endsWith('@internal')) return;
       const method = METHODS.has(r.ex.req.method ?? '') ? (r.ex.req.method as string) : 'EXTENSION_METHOD';
-      const protocol = r.ex.upgrade ? 'websocket' : r.ex.req.headers.accept === 'text/event-stream' ? 'sse' : 'http';
+      const protocol = r.ex.upgrade ? 'websocket' : r.ex.req.headers.accept === 'text/event-stream' ? 'sse' : isGrpcFamily(r.ex.req) ? 'grpc' : 'http';
       const c = entry(r, method, protocol);
       const seconds = r.durationMs / 1000;
       record(c.ep, seconds, r);

@@ -6,6 +6,7 @@ import { upgradeRefusal } from '../server/respond';
 import { CallOptions, UpstreamCall, UpstreamFailure } from './upstream-call';
 import type { Origin } from './upstream-pool';
 import { TRANSPORT_DEFAULTS, Transport } from './transport';
+import { UpstreamH2Call } from './h2-call';
 
 /** What a service sets for its own forwarding; the rest is its transport's. */
 export interface ForwarderOptions {
@@ -25,7 +26,9 @@ export const FORWARDER_DEFAULTS = {
 /**
  * Forwards one service's exchanges. Plain requests go through Portier's own
  * pooled HTTP/1.1 client (upstream-call.ts): Node's http client and
- * http-proxy's piping cost more than half of the gateway's CPU (docs/benchmarks.md).
+ * http-proxy's piping cost more than half of the gateway's CPU (docs/benchmarks.md);
+ * `h2c:` servers, and `https:` ones whose ALPN picks h2, get a stream of a
+ * pooled HTTP/2 session (h2-call.ts).
  * WebSocket upgrades go through http-proxy, whose socket splicing is all an
  * upgraded connection needs; both sockets are tied so either closing closes
  * the other, and no socket error ever escapes.
@@ -60,7 +63,10 @@ export class Forwarder {
 
   /** Forwards `ex` to `target`; `done` once, with an UpstreamFailure while nothing was written to the client. */
   forward(ex: Exchange, target: string, done: (err?: Error) => void): void {
-    new UpstreamCall(ex, this.originOf(target), this.transport.pool, this.call, done).start();
+    const origin = this.originOf(target);
+    const { h2, pool } = this.transport;
+    if (!h2.speaksH2(origin)) return new UpstreamCall(ex, origin, pool, this.call, done).start();
+    new UpstreamH2Call(ex, origin, h2, this.call, done, () => new UpstreamCall(ex, origin, pool, this.call, done).start()).start();
   }
 
   private originOf(target: string): Origin {
@@ -122,6 +128,7 @@ export class Forwarder {
   /** Closes the idle keep-alive connections to `target` (see UpstreamPool.dropIdle). */
   dropIdle(target: string): void {
     this.transport.pool.dropIdle(target);
+    this.transport.h2.dropIdle(target);
   }
 
   /** Gives the transport back (Transport.release): `force` destroys connections still in use. */

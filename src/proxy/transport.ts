@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { configError, errorMessage } from '../errors';
 import { Origin, UpstreamPool, parseOrigin } from './upstream-pool';
+import { H2Sessions } from './h2-sessions';
 
 /** A client certificate and its key, PEM. */
 export interface ClientCertificate {
@@ -30,6 +31,8 @@ export interface TransportOptions {
   rootCAs?: string[];
   /** Offered to TLS servers that ask for a client certificate. */
   certificates?: ClientCertificate[];
+  /** `https:` servers are spoken to in HTTP/1.1 only, never offered h2 by ALPN (Traefik's `disableHTTP2`). */
+  disableHTTP2?: boolean;
 }
 
 /** Traefik's defaults, but for an idle timeout that closes before a Node backend's own 5 s. */
@@ -52,6 +55,8 @@ export const TRANSPORT_DEFAULTS: TransportOptions = {
  */
 export class Transport {
   readonly pool: UpstreamPool;
+  /** HTTP/2 sessions: `h2c:` servers, and `https:` ones whose ALPN picks h2. */
+  readonly h2: H2Sessions;
   private readonly secureContext: tls.SecureContext;
   private readonly agents: { http?: http.Agent; https?: https.Agent } = {};
   /** Every server a pool connection may go to: closing drops their idle connections. */
@@ -67,6 +72,13 @@ export class Transport {
       key: options.certificates?.map((c) => c.key),
     });
     this.pool = new UpstreamPool({ maxIdlePerOrigin: options.maxIdleConnsPerHost, idleTimeoutMs: options.idleConnTimeoutMs, tlsFor: (host) => this.tlsFor(host) });
+    this.h2 = new H2Sessions({
+      idleTimeoutMs: options.idleConnTimeoutMs,
+      dialTimeoutMs: options.dialTimeoutMs,
+      negotiate: !options.disableHTTP2,
+      tlsFor: (host) => this.tlsFor(host),
+      adopt: (origin, socket) => this.pool.adopt(origin, socket),
+    });
   }
 
   /** Closed by its last user: a later configuration gets a new transport rather than this one. */
@@ -120,6 +132,7 @@ export class Transport {
     this.isClosed = true;
     if (force) this.pool.close();
     else for (const key of this.keys) this.pool.dropIdle(key);
+    this.h2.close(force);
     for (const agent of Object.values(this.agents)) {
       if (force) agent.destroy();
       else {

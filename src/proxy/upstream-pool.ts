@@ -7,6 +7,8 @@ export interface Origin {
   /** The server URL as configured: the pool key. */
   readonly key: string;
   readonly tls: boolean;
+  /** An `h2c://` server: HTTP/2 in plaintext with prior knowledge (h2-sessions.ts), never this pool. */
+  readonly h2c: boolean;
   readonly host: string;
   readonly port: number;
   /** `Host` sent when the client's is not passed on: host and non-default port, as in the URL. */
@@ -21,6 +23,7 @@ export function parseOrigin(url: string, preservePath = false): Origin {
   return {
     key: url,
     tls: secure,
+    h2c: u.protocol === 'h2c:',
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: Number(u.port) || (secure ? 443 : 80),
     hostHeader: u.host,
@@ -67,12 +70,17 @@ export class UpstreamConnection {
     readonly origin: Origin,
     readonly socket: net.Socket,
     private readonly pool: UpstreamPool,
+    /** A socket connected already: a TLS connection whose ALPN chose HTTP/1.1 (see UpstreamPool.adopt). */
+    connected = false,
   ) {
     socket.setNoDelay(true);
-    socket.once(origin.tls ? 'secureConnect' : 'connect', () => {
-      this.connected = true;
-      this.user?.onConnected();
-    });
+    this.connected = connected;
+    if (!connected) {
+      socket.once(origin.tls ? 'secureConnect' : 'connect', () => {
+        this.connected = true;
+        this.user?.onConnected();
+      });
+    }
     // A plain connection reads into READ_BUFFER (see acquire); a TLS one gets its own buffers as 'data'.
     if (origin.tls) socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('drain', () => this.user?.onDrain());
@@ -195,6 +203,18 @@ export class UpstreamPool {
     const conn: UpstreamConnection = new UpstreamConnection(origin, socket, this);
     this.all.add(conn);
     return conn;
+  }
+
+  /**
+   * Takes in a TLS connection made to find out whether a server speaks
+   * HTTP/2 (h2-sessions.ts), whose ALPN chose HTTP/1.1: the next request
+   * uses it rather than paying for a second handshake.
+   */
+  adopt(origin: Origin, socket: tls.TLSSocket): void {
+    socket.setKeepAlive(true, 1000);
+    const conn = new UpstreamConnection(origin, socket, this, true);
+    this.all.add(conn);
+    this.release(conn);
   }
 
   /**

@@ -421,6 +421,7 @@ function transportFor(ref: string | undefined, provider: string, snaps: Provider
     }) ?? base.certificates,
     insecureSkipVerify: t.insecureSkipVerify ?? base.insecureSkipVerify,
     maxIdleConnsPerHost: t.maxIdleConnsPerHost ?? base.maxIdleConnsPerHost,
+    disableHTTP2: t.disableHTTP2 ?? base.disableHTTP2,
     dialTimeoutMs: ft.dialTimeout ? duration(ft.dialTimeout, `${path}.dialTimeout`) : base.dialTimeoutMs,
     responseHeaderTimeoutMs: ft.responseHeaderTimeout ? duration(ft.responseHeaderTimeout, `${path}.responseHeaderTimeout`) : base.responseHeaderTimeoutMs,
     idleConnTimeoutMs: ft.idleConnTimeout ? duration(ft.idleConnTimeout, `${path}.idleConnTimeout`) : base.idleConnTimeoutMs,

@@ -14,6 +14,7 @@ import { normalizeTarget, splitTarget } from './normalize';
 import { HygieneLimits, inspectPlainRequest, inspectRequest, originForm } from './hygiene';
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
+import { answerGrpc, isGrpc } from '../proxy/grpc';
 import { PortierError, errorMessage, requestAnswer, requestError } from '../errors';
 import { sendError, upgradeRefusal } from './respond';
 import { DirectConnection, DirectHost } from './direct-connection';
@@ -463,6 +464,8 @@ export class EntryPointServer implements DirectHost {
       return;
     }
     if (ex.res.headersSent) ex.res.destroy();
+    // A gRPC client reads a failure from grpc-status (14 UNAVAILABLE, 4 DEADLINE_EXCEEDED), not from an HTTP status.
+    else if (isGrpc(ex.req)) answerGrpc(ex.res, status, text);
     else sendError(ex.res, status, text);
   }
 

@@ -73,7 +73,7 @@ t.test('startup: one broken object among many disables only itself and its route
     h2:
       loadBalancer:
         servers:
-          - url: h2c://127.0.0.1:9
+          - url: ftp://127.0.0.1:9
   middlewares:
     strip:
       stripPrefix:
@@ -92,8 +92,8 @@ t.test('startup: one broken object among many disables only itself and its route
     { path: 'routers/typo@file', host: 'typo.localhost', http: 404, status: 'disabled', error: /dynamic\.yaml:15: http\.routers\.typo\.servise: unknown key \(did you mean service\?\)/ },
     { path: 'routers/no-service@file', host: 'no-service.localhost', http: 404, status: 'disabled', error: /^service nowhere@file does not exist$/ },
     { path: 'routers/no-middleware@file', host: 'no-middleware.localhost', http: 404, status: 'disabled', error: /^middleware ghost@file does not exist$/ },
-    { path: 'routers/grpc@file', host: 'grpc.localhost', http: 404, status: 'disabled', error: /^service h2@file is disabled: .*h2c is not supported/ },
-    { path: 'services/h2@file', http: 0, status: 'disabled', error: /dynamic\.yaml:\d+: http\.services\.h2\.loadBalancer\.servers\[0\]\.url: h2c is not supported/ },
+    { path: 'routers/grpc@file', host: 'grpc.localhost', http: 404, status: 'disabled', error: /^service h2@file is disabled: .*unsupported scheme ftp:/ },
+    { path: 'services/h2@file', http: 0, status: 'disabled', error: /dynamic\.yaml:\d+: http\.services\.h2\.loadBalancer\.servers\[0\]\.url: unsupported scheme ftp:/ },
     { path: 'routers/bad-auth@file', host: 'bad-auth.localhost', http: 404, status: 'disabled', error: /^middleware auth@file is disabled: .*users\[0\]/ },
     { path: 'middlewares/auth@file', http: 0, status: 'disabled', error: /users\[0\]/ },
   ];
@@ -135,13 +135,13 @@ t.test('reload: a broken new definition keeps the last good one serving, marked 
   t.equal(await status('app.localhost'), 200, 'app serves');
 
   // One broken edit per object; `other` changes too, so the reload is seen to be applied.
-  const broken = { appRule: 'Host(`new.localhost`', otherRule: 'Host(`two.localhost`)', url: 'h2c://127.0.0.1:9', strip: 'prefixez: [/api]' };
+  const broken = { appRule: 'Host(`new.localhost`', otherRule: 'Host(`two.localhost`)', url: 'ftp://127.0.0.1:9', strip: 'prefixez: [/api]' };
   writeFileSync(join(dir, 'dynamic.yaml'), file(broken));
   await until('the reload', async () => (await status('two.localhost')) === 200);
   const KEPT = /: new definition refused, the last good one keeps serving$/;
   const cases: { kind: 'routers' | 'services' | 'middlewares'; name: string; refused: RegExp }[] = [
     { kind: 'routers', name: 'app@file', refused: /dynamic\.yaml:4: http\.routers\.app\.rule: unexpected end of rule/ },
-    { kind: 'services', name: 'app@file', refused: /dynamic\.yaml:14: http\.services\.app\.loadBalancer\.servers\[0\]\.url: h2c is not supported/ },
+    { kind: 'services', name: 'app@file', refused: /dynamic\.yaml:14: http\.services\.app\.loadBalancer\.servers\[0\]\.url: unsupported scheme ftp:/ },
     { kind: 'middlewares', name: 'strip@file', refused: /http\.middlewares\.strip\.stripPrefix\.prefixez: unknown key/ },
   ];
   for (const c of cases) {

@@ -53,7 +53,7 @@ const cases: Case[] = [
     label: 'loadbalancer.server.url',
     file: (v) => ({ servers: [{ url: v }] }),
     read: ({ lb }) => lb?.servers[0]?.url,
-    values: [{ value: 'http://127.0.0.1:9', ok: true }, { value: 'h2c://127.0.0.1:9', ok: false }, { value: 'ftp://x', ok: false }, { value: 'not a url', ok: false }],
+    values: [{ value: 'http://127.0.0.1:9', ok: true }, { value: 'h2c://127.0.0.1:9', ok: true }, { value: 'ftp://x', ok: false }, { value: 'not a url', ok: false }],
   },
   {
     name: 'strategy',

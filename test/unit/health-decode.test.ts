@@ -20,15 +20,16 @@ const cases: Case[] = [
     lb: hc({ mode: 'http', interval: '30s', unhealthyInterval: '5s', followRedirects: false }),
     want: { healthCheck: { mode: 'http', unhealthyInterval: '5s', followRedirects: false } },
   },
-  { name: 'mode grpc is refused', lb: hc({ mode: 'grpc' }), errors: [new RegExp(`^${P}\\.healthCheck\\.mode: grpc is not supported: .*would answer 503`)] },
-  { name: 'an unknown mode is refused', lb: hc({ mode: 'tcp' }), errors: [/healthCheck\.mode: expected one of http, got "tcp"/] },
+  { name: 'mode grpc is kept', lb: hc({ mode: 'grpc' }), want: { healthCheck: { mode: 'grpc' } } },
+  { name: 'an unknown mode is refused', lb: hc({ mode: 'tcp' }), errors: [new RegExp(`^${P}\\.healthCheck\\.mode: expected one of http, grpc, got "tcp"`)] },
   { name: 'a bad unhealthyInterval names its key', lb: hc({ unhealthyInterval: 'often' }), errors: [/healthCheck\.unhealthyInterval: expected a duration/] },
-  { name: 'healthCheck.scheme h2c is refused', lb: hc({ scheme: 'h2c' }), errors: [/healthCheck\.scheme: h2c is not supported: .*no HTTP\/2 upstream/] },
+  { name: 'healthCheck.scheme h2c is kept', lb: hc({ scheme: 'H2C' }), want: { healthCheck: { scheme: 'h2c' } } },
   { name: 'healthCheck.scheme https is kept', lb: hc({ scheme: 'https' }), want: { healthCheck: { scheme: 'https' } } },
+  { name: 'an h2c server URL is kept', lb: { servers: [{ url: 'h2c://127.0.0.1:9000' }] }, want: { servers: [{ url: 'h2c://127.0.0.1:9000' }] } },
   {
-    name: 'an h2c server URL is refused',
-    lb: { servers: [{ url: 'h2c://127.0.0.1:9000' }] },
-    errors: [new RegExp(`^${P}\\.servers\\[0\\]\\.url: h2c is not supported`)],
+    name: 'another scheme is refused, naming the three',
+    lb: { servers: [{ url: 'ftp://127.0.0.1:9000' }] },
+    errors: [new RegExp(`^${P}\\.servers\\[0\\]\\.url: unsupported scheme ftp: \\(http, https, h2c\\)`)],
   },
 ];
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { configFromContainers } from '../../src/dynamic/labels';
 
-/** Labels for the health-check, h2c and sticky-domain keys that used to be warned about and ignored. */
+/** Labels for the health-check, server-scheme and sticky-domain keys: applied, or errors naming the label. */
 interface Case {
   name: string;
   labels: Record<string, string>;
@@ -22,20 +22,20 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'grpc health checks, h2c and a bad cookie domain are errors naming the label',
+    name: 'an unknown mode or scheme and a bad cookie domain are errors naming the label',
     labels: {
-      [S + 'healthcheck.path']: '/health', [S + 'healthcheck.mode']: 'grpc', [S + 'healthcheck.scheme']: 'h2c', [S + 'server.scheme']: 'h2c',
-      [T + 'server.url']: 'h2c://127.0.0.1:9000', [T + 'sticky.cookie.domain']: 'a.localhost; Secure', [T + 'healthcheck.path']: '/h', [T + 'healthcheck.unhealthyinterval']: 'often',
+      [S + 'healthcheck.path']: '/health', [S + 'healthcheck.mode']: 'tcp', [S + 'healthcheck.scheme']: 'h3', [S + 'server.scheme']: 'ws',
+      [T + 'server.url']: 'ftp://127.0.0.1:9000', [T + 'sticky.cookie.domain']: 'a.localhost; Secure', [T + 'healthcheck.path']: '/h', [T + 'healthcheck.unhealthyinterval']: 'often',
       'traefik.http.routers.r.service': 's',
     },
     want: {
       errors: {
         'services.s': [
-          /^label traefik\.http\.services\.s\.loadbalancer\.healthcheck\.mode: grpc is not supported: Portier only sends HTTP health checks/,
-          /healthcheck\.scheme: h2c is not supported: Portier speaks HTTP\/1\.1/,
-          /server\.scheme: h2c is not supported/,
+          /^label traefik\.http\.services\.s\.loadbalancer\.healthcheck\.mode: expected one of http, grpc, got "tcp"/,
+          /healthcheck\.scheme: expected one of http, https, h2c, got "h3"/,
+          /server\.scheme: expected one of http, https, h2c, got "ws"/,
         ],
-        'services.t': [/healthcheck\.unhealthyinterval: expected a duration/, /server\.url: h2c is not supported/, /sticky\.cookie\.domain: expected a domain name/],
+        'services.t': [/healthcheck\.unhealthyinterval: expected a duration/, /server\.url: unsupported scheme ftp:/, /sticky\.cookie\.domain: expected a domain name/],
       },
     },
     errorKeys: ['services.s', 'services.t'],
