@@ -5,6 +5,12 @@ import { duration } from '../config/decode';
 import type { ServerState } from './server-state';
 import type { Logger } from '../log/logger';
 import type { Transport } from '../proxy/transport';
+import { h2Request } from '../proxy/h2-probe';
+
+/** grpc.health.v1.HealthCheckRequest{} (the server as a whole), as one gRPC message: no compression, length 0. */
+const GRPC_HEALTH_REQUEST = Buffer.alloc(5);
+/** HealthCheckResponse.status (field 1, varint) SERVING. */
+const SERVING = 1;
 
 const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -19,6 +25,8 @@ const SENSITIVE = ['authorization', 'www-authenticate', 'cookie', 'cookie2'];
  * `status` when set. A server that fails is taken out and checked on; it
  * comes back on the first pass. An `https` check goes through the service's
  * transport, so a certificate that forwarding refuses fails the check too.
+ * `mode: grpc` calls grpc.health.v1.Health/Check instead (HTTP/2: `h2c`
+ * or TLS by the server's scheme): healthy when the answer is SERVING.
  */
 export class HealthChecker {
   private readonly timers = new Map<ServerState, NodeJS.Timeout>();
@@ -72,9 +80,8 @@ export class HealthChecker {
 
   /** One check of one server, redirects included: true when it counts as healthy. */
   async probe(serverUrl: string): Promise<boolean> {
-    const base = new URL(serverUrl);
-    if (this.cfg.scheme) base.protocol = `${this.cfg.scheme}:`;
-    if (this.cfg.port) base.port = String(this.cfg.port);
+    const base = this.base(serverUrl);
+    if (this.cfg.mode === 'grpc') return this.probeGrpc(base);
     let target = new URL(this.cfg.path, base);
     const firstHost = target.host;
     let method = this.cfg.method ?? 'GET';
@@ -103,8 +110,51 @@ export class HealthChecker {
     }
   }
 
+  /**
+   * The server URL with the check's scheme and port. `new URL` keeps a
+   * scheme change only between special schemes (http, https), so the
+   * URL is rebuilt from its parts.
+   */
+  private base(serverUrl: string): URL {
+    const u = new URL(serverUrl);
+    const scheme = this.cfg.scheme ?? u.protocol.slice(0, -1);
+    const port = this.cfg.port ?? u.port;
+    // hostname keeps an IPv6 address's brackets; no port: the (new) scheme's default.
+    return new URL(`${scheme}://${u.hostname}${port ? `:${port}` : ''}${u.pathname}`);
+  }
+
+  /** grpc.health.v1.Health/Check on a session of its own; SERVING (with grpc-status 0) is healthy. */
+  private async probeGrpc(base: URL): Promise<boolean> {
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(), this.timeoutMs).unref();
+    try {
+      const answer = await h2Request(
+        this.transport,
+        new URL('/grpc.health.v1.Health/Check', base),
+        {
+          method: 'POST',
+          headers: { ...this.cfg.headers, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${this.timeoutMs}m` },
+          body: GRPC_HEALTH_REQUEST,
+          authority: this.cfg.hostname,
+        },
+        abort.signal,
+      );
+      if (!answer || answer.status !== 200) return false;
+      const status = answer.trailers['grpc-status'] ?? answer.headers['grpc-status'];
+      return status === '0' && servingStatus(answer.body) === SERVING;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
   private request(target: URL, method: string, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<{ status: number; location?: string } | undefined> {
     const secure = target.protocol === 'https:';
+    if (target.protocol === 'h2c:') {
+      const { host, ...rest } = headers;
+      return h2Request(this.transport, target, { method, headers: rest as Record<string, string>, authority: host as string | undefined }, signal).then((a) =>
+        a ? { status: a.status, location: a.headers.location } : undefined,
+      );
+    }
     return new Promise((resolve) => {
       // A connection of its own (no agent): a kept-alive socket that the server closed meanwhile would fail the
       // check and take a healthy server out.
@@ -118,4 +168,12 @@ export class HealthChecker {
       req.end();
     });
   }
+}
+
+/** HealthCheckResponse.status from one uncompressed gRPC message; 0 (UNKNOWN) when absent or unreadable. */
+function servingStatus(body: Buffer): number {
+  if (body.length < 5 || body[0] !== 0) return 0;
+  const msg = body.subarray(5, 5 + body.readUInt32BE(1));
+  // The message has one field; its values (0-3) fit one varint byte.
+  return msg[0] === 0x08 ? (msg[1] ?? 0) : 0;
 }

@@ -215,3 +215,28 @@ t.test('a large stream to a slow reader: backpressure reaches the backend', asyn
   t.ok(backend.stats.waitedForDrain > 0, `the backend was made to wait (${backend.stats.waitedForDrain} times)`);
   t.ok(ahead < 12 * 1024 * 1024, `bounded: at most ${(ahead / 1024 / 1024).toFixed(1)} MiB in flight of 48 MiB streamed`);
 });
+
+t.test('health checks in gRPC mode follow grpc.health.v1 SERVING', async (t) => {
+  const checked = await startGrpcBackend();
+  t.teardown(() => checked.stop());
+  await gw.update({
+    http: {
+      routers: { hc: { rule: 'Host(`hc.localhost`)', service: 'hc' } },
+      services: { hc: { loadBalancer: { servers: [{ url: checked.url }], healthCheck: { path: '/', mode: 'grpc', interval: '100ms', timeout: '2s' } } } },
+    },
+  });
+  const status = (): string | undefined => gw.gateway.table.services.get('hc@file')?.serverStatus()[checked.url];
+  const until = async (want: string): Promise<boolean> => {
+    for (let i = 0; i < 100 && status() !== want; i++) await new Promise((r) => setTimeout(r, 50));
+    return status() === want;
+  };
+  const steps: { health: 'SERVING' | 'NOT_SERVING'; want: string }[] = [
+    { health: 'SERVING', want: 'UP' },
+    { health: 'NOT_SERVING', want: 'DOWN' },
+    { health: 'SERVING', want: 'UP' },
+  ];
+  for (const s of steps) {
+    checked.health.status = s.health;
+    t.ok(await until(s.want), `${s.health}: the server is ${s.want}`);
+  }
+});
