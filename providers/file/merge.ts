@@ -45,6 +45,14 @@ export class FileMerge {
       for (const [name, value] of Object.entries(tls.options ?? {})) if (this.first(`tls.options.${name}`, `tls.options.${name}`, at)) (into.options ??= {})[name] = value;
       for (const [name, value] of Object.entries(tls.stores ?? {})) if (this.first(`tls.stores.${name}`, `tls.stores.${name}`, at)) (into.stores ??= {})[name] = value;
     }
+    for (const kind of ['routers', 'services'] as const) {
+      for (const [name, value] of Object.entries(decoded.config.udp?.[kind] ?? {})) {
+        const key = `udp.${kind}.${name}`;
+        if (!this.first(key, key, at)) continue;
+        (((this.config.udp ??= {})[kind] ??= {}) as Record<string, unknown>)[name] = value;
+        kept.add(key);
+      }
+    }
     for (const [key, list] of Object.entries(decoded.errors)) if (kept.has(key)) (this.errors[key] ??= []).push(...list);
     // An ignored definition's own warnings would otherwise land on the one in use.
     for (const [key, list] of Object.entries(decoded.warnings)) {

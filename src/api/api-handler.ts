@@ -1,7 +1,7 @@
 import type { Handler, Exchange } from '../proxy/exchange';
 import type { RoutingTable } from '../routing/table';
 import type { StaticConfig } from '../config/static';
-import { routerView, serviceView, middlewareView, overview, rawdata } from './views';
+import { routerView, serviceView, middlewareView, overview, rawdata, udpRouterView, udpServiceView } from './views';
 import { VERSION } from '../version';
 
 export interface ApiSource {
@@ -40,11 +40,10 @@ function route(src: ApiSource, path: string, params: URLSearchParams, ex: Exchan
   const table = src.table();
   const extra = src.extra?.[path];
   if (extra) return extra(ex);
-  const m = /^\/api\/http\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
-  if (m) {
-    const [, kind, rawName] = m;
-    const map = kind === 'routers' ? table.routers : kind === 'services' ? table.services : table.middlewares;
-    const view = (kind === 'routers' ? routerView : kind === 'services' ? serviceView : middlewareView) as (x: unknown) => Record<string, unknown>;
+  const m = /^\/api\/(http|udp)\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
+  if (m && !(m[1] === 'udp' && m[2] === 'middlewares')) {
+    const [, proto, kind, rawName] = m;
+    const [map, view] = proto === 'udp' ? udpKind(table, kind) : httpKind(table, kind);
     if (rawName) {
       const item = map.get(decodeURIComponent(rawName));
       return item ? view(item) : undefined;
@@ -75,6 +74,13 @@ function route(src: ApiSource, path: string, params: URLSearchParams, ex: Exchan
     }
   }
 }
+
+type Kind = [ReadonlyMap<string, unknown>, (x: unknown) => Record<string, unknown>];
+
+const httpKind = (table: RoutingTable, kind: string): Kind =>
+  (kind === 'routers' ? [table.routers, routerView] : kind === 'services' ? [table.services, serviceView] : [table.middlewares, middlewareView]) as Kind;
+
+const udpKind = (table: RoutingTable, kind: string): Kind => (kind === 'routers' ? [table.udp.routers, udpRouterView] : [table.udp.services, udpServiceView]) as Kind;
 
 function json(ex: Exchange, status: number, body: unknown): void {
   const text = JSON.stringify(body);

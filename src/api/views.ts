@@ -1,6 +1,7 @@
 import type { RoutingTable } from '../routing/table';
 import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from '../routing/runtime';
 import { redactMiddlewareOptions } from './redact';
+import type { UdpRouterRuntime, UdpServiceRuntime } from '../udp/table';
 
 /**
  * The API's views of the routing table, in Traefik's field names so that
@@ -69,7 +70,7 @@ export function overview(table: RoutingTable, providers: string[], features: Rec
   return {
     http: { routers: counts(table.routers.values()), services: counts(table.services.values()), middlewares: counts(table.middlewares.values()) },
     tcp: { routers: empty, services: empty, middlewares: empty },
-    udp: { routers: empty, services: empty },
+    udp: { routers: counts(table.udp.routers.values()), services: counts(table.udp.services.values()) },
     features,
     providers,
   };
@@ -82,5 +83,38 @@ export function rawdata(table: RoutingTable): Record<string, unknown> {
     routers: byName(table.routers.values(), routerView),
     middlewares: byName(table.middlewares.values(), middlewareView),
     services: byName(table.services.values(), serviceView),
+    udpRouters: byName(table.udp.routers.values(), udpRouterView),
+    udpServices: byName(table.udp.services.values(), udpServiceView),
+  };
+}
+
+/** Traefik's UDP router fields; `stats` (Portier's) counts its sessions, datagrams and bytes since it appeared. */
+export function udpRouterView(r: UdpRouterRuntime): Record<string, unknown> {
+  return {
+    entryPoints: r.config.entryPoints ?? [],
+    service: r.service ?? r.config.service,
+    status: r.status,
+    ...(r.errors.length ? { error: r.errors } : {}),
+    ...(r.warnings.length ? { warning: r.warnings } : {}),
+    using: r.using,
+    stats: { ...r.counters },
+    name: r.name,
+    provider: r.provider,
+  };
+}
+
+/** Traefik's UDP service fields, with `serverStatus` (DOWN while a server is ejected for refusing). */
+export function udpServiceView(s: UdpServiceRuntime): Record<string, unknown> {
+  const serverStatus = s.picker?.status() ?? {};
+  return {
+    ...s.config,
+    status: s.status,
+    ...(s.errors.length ? { error: s.errors } : {}),
+    ...(s.warnings.length ? { warning: s.warnings } : {}),
+    usedBy: s.usedBy,
+    ...(Object.keys(serverStatus).length ? { serverStatus } : {}),
+    name: s.name,
+    provider: s.provider,
+    type: Object.keys(s.config)[0]?.toLowerCase(),
   };
 }

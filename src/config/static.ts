@@ -2,6 +2,7 @@ import {
   boolean, duration, ignored, ignoredSwitch, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
 } from './decode';
 import { configError } from '../errors';
+import { isUdpAddress, UDP_DEFAULTS } from '../udp/address';
 
 /**
  * Static configuration, in the key names and shape of Traefik's static
@@ -25,14 +26,14 @@ export const ENTRYPOINT_DEFAULTS = {
   http2MaxConcurrentStreams: 250,
 } as const;
 
+/** `[host]:port[/tcp|/udp]` as in Traefik; `/tcp` is the default and dropped, `/udp` is kept (isUdpAddress). */
 const address: Decoder<string> = (raw, path) => {
   const s = string(raw, path);
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]*)?:\d{1,5}(\/tcp)?$/.test(s)) {
-    throw configError(path, `expected [host]:port, got ${JSON.stringify(s)}`);
-  }
-  const port = Number(s.replace(/\/tcp$/, '').slice(s.lastIndexOf(':') + 1).replace(/\/tcp$/, ''));
+  const m = /^((?:\[[0-9a-fA-F:.]+\]|[^:\s/]*)?:(\d{1,5}))(?:\/(tcp|udp))?$/i.exec(s);
+  if (!m) throw configError(path, `expected [host]:port[/tcp|/udp], got ${JSON.stringify(s)}`);
+  const port = Number(m[2]);
   if (port > 65535) throw configError(path, `port ${port} out of range`);
-  return s.replace(/\/tcp$/, '');
+  return m[3]?.toLowerCase() === 'udp' ? `${m[1]}/udp` : m[1];
 };
 
 /** Every HTTPS listener applies `tls.options.default`, so naming another set must not look as if it took effect. */
@@ -49,6 +50,19 @@ const redirectionPriority: Decoder<number | undefined> = (raw, path, ctx) => {
   return n;
 };
 
+/** Traefik refuses a zero timeout: a session would end before its answer. */
+const udpTimeout: Decoder<number> = (raw, path) => {
+  const ms = duration(raw, path);
+  if (ms <= 0) throw configError(path, 'must be greater than zero');
+  return ms;
+};
+
+const udpSessions: Decoder<number> = (raw, path) => {
+  const n = int(raw, path);
+  if (n < 1) throw configError(path, `expected at least 1, got ${n}`);
+  return n;
+};
+
 /** SETTINGS_MAX_CONCURRENT_STREAMS is 31 bits; 0 would let a client open no stream at all. */
 const streamLimit: Decoder<number> = (raw, path) => {
   const n = int(raw, path);
@@ -56,7 +70,7 @@ const streamLimit: Decoder<number> = (raw, path) => {
   return n;
 };
 
-const entryPoint = object({
+const entryPointFields = object({
   address: withDefault(address, ''),
   asDefault: optional(boolean),
   forwardedHeaders: object({ trustedIPs: withDefault(list(string), []), insecure: withDefault(boolean, false) }),
@@ -76,6 +90,7 @@ const entryPoint = object({
       maxConnections: withDefault(int, ENTRYPOINT_DEFAULTS.maxConnections),
     }),
   http2: object({ maxConcurrentStreams: withDefault(streamLimit, ENTRYPOINT_DEFAULTS.http2MaxConcurrentStreams) }),
+  udp: object({ timeout: withDefault(udpTimeout, UDP_DEFAULTS.timeoutMs), maxSessions: withDefault(udpSessions, UDP_DEFAULTS.maxSessions) }),
   http: optional(
     object({
       redirections: optional(
@@ -108,6 +123,23 @@ const entryPoint = object({
     }),
   ),
 });
+
+/** Keys that mean something on one kind of entrypoint only: said, never silently dropped. */
+const TCP_ONLY = ['http', 'http2', 'proxyProtocol', 'forwardedHeaders'];
+
+const entryPoint: Decoder<ReturnType<typeof entryPointFields>> = (raw, path, ctx) => {
+  const ep = entryPointFields(raw, path, ctx);
+  const given = isRecord(raw) ? Object.keys(raw) : [];
+  const has = (key: string): string | undefined => given.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (isUdpAddress(ep.address)) {
+    for (const key of TCP_ONLY.map(has)) if (key) ctx?.warn(`${path}.${key}`, 'applies to TCP entrypoints; this one is UDP (/udp), ignored');
+    delete ep.http;
+  } else {
+    const key = has('udp');
+    if (key) ctx?.warn(`${path}.${key}`, 'applies to UDP entrypoints (address ending in /udp); this one is TCP, ignored');
+  }
+  return ep;
+};
 
 const fileProviderFields = object({
   filename: optional(string),

@@ -19,6 +19,8 @@ export interface ContainerLabels {
   middlewares: Map<string, LabelEntry[]>;
   /** tcp/udp objects, keyed `routers.<name>` etc.: not supported, reported. */
   tcpUdp: Map<string, LabelEntry[]>;
+  /** `udp.routers.<name>.*` and `udp.services.<name>.*` (src/udp/label-udp.ts). */
+  udp: { routers: Map<string, LabelEntry[]>; services: Map<string, LabelEntry[]> };
   /** `<prefix>.docker.network` and the like (PROVIDER_KEYS): read by the providers themselves. */
   provider: Map<string, LabelEntry>;
   /** Keys that configure nothing Portier knows. */
@@ -34,6 +36,7 @@ export function splitLabels(labels: Record<string, string>, prefixes: string[]):
     services: new Map(),
     middlewares: new Map(),
     tcpUdp: new Map(),
+    udp: { routers: new Map(), services: new Map() },
     provider: new Map(),
     unknown: [],
   };
@@ -72,6 +75,8 @@ function route(out: ContainerLabels, e: LabelEntry, names: Map<string, string>):
     out.enable = e;
   } else if (la === 'http' && c !== undefined && (lb === 'routers' || lb === 'services' || lb === 'middlewares')) {
     add(out[lb], named(lb), rest);
+  } else if (la === 'udp' && c !== undefined && (lb === 'routers' || lb === 'services')) {
+    add(out.udp[lb], named(`udp.${lb}`), rest);
   } else if ((la === 'tcp' || la === 'udp') && c !== undefined) {
     add(out.tcpUdp, `${lb}.${c}`, rest);
   } else if (PROVIDER_KEYS.has(e.path.join('.').toLowerCase())) {

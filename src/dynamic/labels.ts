@@ -7,6 +7,7 @@ import { decodeMiddleware, decodeRouter, decodeService, type ServerDraft, type S
 import { LabelMerge, type ContainerMerge, type LabelResult } from './label-merge';
 import { splitLabels, type ContainerLabels } from './label-tree';
 import type { RouterConfig, ServerConfig } from './model';
+import { UdpLabels } from '../udp/label-udp';
 
 export type { LabelResult } from './label-merge';
 
@@ -40,6 +41,7 @@ const COMPOSE_NUMBER = 'com.docker.compose.container-number';
  */
 export function configFromContainers(containers: ContainerInfo[], opts: LabelOptions): LabelResult {
   const merge = new LabelMerge();
+  const udp = new UdpLabels();
   let constraint: Constraint | undefined;
   if (opts.constraints) {
     try {
@@ -56,8 +58,9 @@ export function configFromContainers(containers: ContainerInfo[], opts: LabelOpt
     if (!enabled(c, labels, opts, out)) continue;
     if (constraint && !constraint(c.labels)) continue;
     addContainer(c, labels, opts, out);
+    udp.container(c, labels.udp, ruleModel(c).name, opts);
   }
-  return merge.result();
+  return udp.into(merge.result());
 }
 
 function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: ContainerMerge): boolean {
@@ -87,7 +90,7 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
     services.set(name, d.value);
   }
   // As in Traefik: a container configured only for TCP/UDP gets no automatic HTTP router or service.
-  const hasTcpUdp = labels.tcpUdp.size > 0 && labels.routers.size + labels.services.size + labels.middlewares.size === 0;
+  const hasTcpUdp = (labels.tcpUdp.size > 0 || labels.udp.routers.size + labels.udp.services.size > 0) && labels.routers.size + labels.services.size + labels.middlewares.size === 0;
   if (labels.services.size === 0 && !hasTcpUdp) services.set(model.name, { lb: { passHostHeader: true }, server: {} });
 
   for (const [name, draft] of services) {

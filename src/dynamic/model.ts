@@ -8,6 +8,7 @@
 export interface DynamicConfig {
   http?: HttpConfig;
   tls?: TlsConfig;
+  udp?: UdpConfig;
 }
 
 export interface HttpConfig {
@@ -125,4 +126,21 @@ export interface ProviderSnapshot {
   /** key: `routers.<name>` | `services.<name>` | `middlewares.<name>` */
   errors?: Record<string, string[]>;
   warnings?: Record<string, string[]>;
+}
+
+/** Traefik's `udp` section: no rule; one router per UDP entrypoint takes every datagram arriving there. */
+export interface UdpConfig {
+  routers?: Record<string, UdpRouterConfig>;
+  services?: Record<string, UdpServiceConfig>;
+}
+
+export interface UdpRouterConfig {
+  /** Without: every UDP entrypoint. */
+  entryPoints?: string[];
+  service?: string;
+}
+
+export interface UdpServiceConfig {
+  loadBalancer?: { servers: { address: string }[] };
+  weighted?: { services: { name: string; weight?: number }[] };
 }

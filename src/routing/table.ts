@@ -1,6 +1,7 @@
 import type { MatchRequest } from '../rules/types';
 import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from './runtime';
 import { RouterIndex, Routable } from './router-index';
+import { UdpTable } from '../udp/table';
 
 /**
  * The compiled, immutable routing state the entrypoints read. A new table
@@ -8,6 +9,8 @@ import { RouterIndex, Routable } from './router-index';
  * already matched keep the handlers they were given.
  */
 export class RoutingTable {
+  /** The UDP routers and services (src/udp), compiled from the same snapshots; set once, before the table is published. */
+  udp = UdpTable.EMPTY;
   /** Per entrypoint: the routers for plaintext connections, and for TLS ones. */
   private readonly indexes = new Map<string, { plain: RouterIndex; tls: RouterIndex }>();
 

@@ -12,6 +12,7 @@ import { compile, newCompileCache, CompileOptions } from '../routing/compile';
 import { RoutingTable } from '../routing/table';
 import { TRANSPORT_DEFAULTS, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
 import { errorMessage } from '../errors';
+import { UdpFront, tcpEntryPoints } from '../udp/front';
 
 export interface GatewayOptions {
   config: StaticConfig;
@@ -63,6 +64,7 @@ export class Gateway {
   private current: RoutingTable;
   private readonly snapshots = new Map<string, ProviderSnapshot>();
   private readonly entryPoints: EntryPointServer[] = [];
+  private readonly udp: UdpFront;
   private readonly listeners: TableListener[] = [];
   private readonly cache = newCompileCache();
   private readonly compileOptions: CompileOptions;
@@ -72,7 +74,8 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
-    const eps = config.entryPoints;
+    const eps = tcpEntryPoints(config.entryPoints);
+    this.udp = new UdpFront(config.entryPoints, opts.log);
     const explicitDefault = Object.values(eps).some((e) => e.asDefault);
     const tlsOptions = new Map(Object.keys(eps).map((name) => [name, opts.tlsFor?.(name)]));
     this.compileOptions = {
@@ -131,6 +134,10 @@ export class Gateway {
         throw new Error(`entryPoints.${ep.name}: cannot listen on ${this.opts.config.entryPoints[ep.name].address}: ${errorMessage(err)}`);
       }
     }
+    await this.udp.listen().catch(async (err: unknown) => {
+      await this.close(0);
+      throw err;
+    });
     for (const p of this.opts.providers) {
       try {
         await p.start((snap) => this.push(snap), this.opts.log.child({ provider: p.name }));
@@ -154,7 +161,7 @@ export class Gateway {
 
   /** Port an entrypoint actually listens on (useful with port 0). */
   port(entryPoint: string): number {
-    return this.entryPoints.find((e) => e.name === entryPoint)?.port ?? 0;
+    return this.entryPoints.find((e) => e.name === entryPoint)?.port ?? this.udp.port(entryPoint) ?? 0;
   }
 
   /** An entrypoint's direct-path counters (server/direct-connection.ts), or undefined for an unknown name. */
@@ -186,6 +193,7 @@ export class Gateway {
     clearTimeout(this.pending);
     await Promise.all(this.opts.providers.map((p) => p.close().catch(() => undefined)));
     await Promise.all(this.entryPoints.map((ep) => ep.close(graceMs)));
+    await this.udp.close();
     for (const { lb } of this.cache.balancers.values()) lb.close(true);
     // Middlewares' own transports (forwardAuth's) too: no socket outlives the gateway.
     for (const { transports } of this.cache.middlewares.values()) for (const t of transports) t.release(true);
@@ -200,6 +208,7 @@ export class Gateway {
     this.reloads.lastAt = Date.now();
     try {
       this.current = compile(this.snapshots.values(), this.compileOptions, this.cache);
+      this.current.udp = this.udp.compile(this.snapshots.values());
       this.reloads.lastSuccess = true;
     } catch (err) {
       this.reloads.lastSuccess = false;

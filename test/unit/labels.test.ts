@@ -326,7 +326,7 @@ const cases: Case[] = [
     want: {
       config: { http: { routers: { ui: { service: 'mixed' } } } },
       warnings: {
-        db: [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.pg\.rule, traefik\.tcp\.services\.pg\.loadbalancer\.server\.port, traefik\.udp\.routers\.dns\.entrypoints/],
+        db: [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.pg\.rule, traefik\.tcp\.services\.pg\.loadbalancer\.server\.port$/],
         'routers.ui': [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.raw\.rule/],
       },
     },

@@ -1,0 +1,168 @@
+import type { ProviderSnapshot, UdpRouterConfig, UdpServiceConfig } from '../dynamic/model';
+import { errorMessage } from '../errors';
+import { qualify, statusOf } from '../routing/runtime';
+import { RoundRobin, UdpServer, WeightedPicker, type UdpPicker } from './balancer';
+import { UdpCounters, UdpTable, type UdpRoute, type UdpRouterRuntime, type UdpServiceRuntime } from './table';
+
+/** Kept across compiles: servers' passive health, balancers' positions, routers' counters. */
+export interface UdpCompileCache {
+  servers: Map<string, UdpServer>;
+  pickers: Map<string, { key: string; picker: RoundRobin }>;
+  counters: Map<string, UdpCounters>;
+}
+
+export const newUdpCompileCache = (): UdpCompileCache => ({ servers: new Map(), pickers: new Map(), counters: new Map() });
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+interface RawObject<C> {
+  provider: string;
+  bare: string;
+  config: C;
+  errors: string[];
+  warnings: string[];
+}
+
+function collect<C>(snaps: ProviderSnapshot[], kind: 'routers' | 'services'): Map<string, RawObject<C>> {
+  const out = new Map<string, RawObject<C>>();
+  for (const snap of snaps) {
+    for (const [bare, config] of Object.entries(snap.config.udp?.[kind] ?? {})) {
+      const key = `udp.${kind}.${bare}`;
+      out.set(`${bare}@${snap.provider}`, { provider: snap.provider, bare, config: config as C, errors: [...(snap.errors?.[key] ?? [])], warnings: [...(snap.warnings?.[key] ?? [])] });
+    }
+  }
+  return out;
+}
+
+/**
+ * Compiles the `udp` sections of the providers' snapshots, once per change.
+ * `entryPoints` names every entrypoint with its protocol, so that a router
+ * naming a TCP one is told so. Each fault stays on its router or service.
+ *
+ * As in Traefik, an entrypoint serves one UDP router: of those that could
+ * serve it, the first by name in descending order. The others are told on
+ * their status (Traefik only logs it); one that serves no entrypoint at all
+ * is disabled.
+ */
+export function compileUdp(snapshots: Iterable<ProviderSnapshot>, entryPoints: Record<string, 'tcp' | 'udp'>, cache: UdpCompileCache): UdpTable {
+  const list = [...snapshots];
+  const next = newUdpCompileCache();
+  const rawServices = collect<UdpServiceConfig>(list, 'services');
+  const services = new Map<string, Mutable<UdpServiceRuntime>>();
+
+  const serverFor = (address: string): UdpServer => {
+    const s = next.servers.get(address) ?? cache.servers.get(address) ?? new UdpServer(address);
+    next.servers.set(address, s);
+    return s;
+  };
+  const buildService = (name: string, stack: string[]): UdpServiceRuntime | undefined => {
+    const done = services.get(name);
+    if (done) return done;
+    const raw = rawServices.get(name);
+    if (!raw) return undefined;
+    const { config, errors, warnings } = raw;
+    let picker: UdpPicker | undefined;
+    if (!errors.length && config.loadBalancer) {
+      try {
+        const servers = config.loadBalancer.servers.map((s) => serverFor(s.address));
+        if (servers.length === 0) warnings.push('no server: datagrams of new clients are dropped until one is ready');
+        const key = servers.map((s) => s.address).join(' ');
+        const previous = cache.pickers.get(name);
+        const rr = previous?.key === key ? previous.picker : new RoundRobin(servers);
+        next.pickers.set(name, { key, picker: rr });
+        picker = rr;
+      } catch (err) {
+        errors.push(errorMessage(err));
+      }
+    } else if (!errors.length && config.weighted) {
+      if (stack.includes(name)) errors.push(`weighted service cycle: ${[...stack, name].join(' -> ')}`);
+      const children: { weight: number; picker: UdpPicker }[] = [];
+      for (const child of errors.length ? [] : config.weighted.services) {
+        const q = qualify(child.name, raw.provider);
+        const svc = buildService(q, [...stack, name]);
+        if (!svc) errors.push(`the UDP service ${q} does not exist`);
+        else if (!svc.picker) errors.push(`the UDP service ${q} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
+        else children.push({ weight: child.weight ?? 1, picker: svc.picker });
+      }
+      if (!errors.length) picker = new WeightedPicker(children);
+    } else if (!errors.length) errors.push('expected exactly one of loadBalancer, weighted');
+    const runtime: Mutable<UdpServiceRuntime> = {
+      name, provider: raw.provider, config, picker: errors.length ? undefined : picker, status: statusOf(errors, warnings), errors, warnings, usedBy: [],
+    };
+    services.set(name, runtime);
+    return runtime;
+  };
+  for (const name of rawServices.keys()) buildService(name, []);
+
+  const udpEntryPoints = Object.keys(entryPoints).filter((n) => entryPoints[n] === 'udp');
+  const routers = new Map<string, Mutable<UdpRouterRuntime>>();
+  const pickers = new Map<string, UdpPicker>();
+  for (const [name, raw] of collect<UdpRouterConfig>(list, 'routers')) {
+    const r = buildRouter(name, raw, entryPoints, udpEntryPoints, buildService, next.counters.get(name) ?? cache.counters.get(name) ?? new UdpCounters());
+    next.counters.set(name, r.router.counters);
+    if (r.picker) pickers.set(name, r.picker);
+    routers.set(name, r.router);
+    if (r.router.service) services.get(r.router.service)?.usedBy.push(name);
+  }
+  const routes = assignEntryPoints(routers, pickers, udpEntryPoints);
+  for (const r of routers.values()) r.status = statusOf(r.errors, r.warnings);
+  cache.servers = next.servers;
+  cache.pickers = next.pickers;
+  cache.counters = next.counters;
+  return new UdpTable(routers, services, routes);
+}
+
+function buildRouter(
+  name: string,
+  raw: RawObject<UdpRouterConfig>,
+  all: Record<string, 'tcp' | 'udp'>,
+  udpEntryPoints: string[],
+  service: (name: string, stack: string[]) => UdpServiceRuntime | undefined,
+  counters: UdpCounters,
+): { router: Mutable<UdpRouterRuntime>; picker?: UdpPicker } {
+  const { config, errors, warnings } = raw;
+  const wanted = config.entryPoints?.length ? config.entryPoints : udpEntryPoints;
+  const bad = wanted.filter((ep) => all[ep] !== 'udp').map((ep) =>
+    all[ep] === undefined ? `entryPoint ${JSON.stringify(ep)} does not exist` : `entryPoint ${JSON.stringify(ep)} is not a UDP entrypoint (its address does not end in /udp)`,
+  );
+  const using = wanted.filter((ep) => all[ep] === 'udp');
+  if (using.length === 0) errors.push(...bad, 'no valid UDP entryPoint for this router');
+  else warnings.push(...bad);
+  let picker: UdpPicker | undefined;
+  let qualified: string | undefined;
+  if (!config.service) errors.push("the service is missing on the UDP router: set the router's service");
+  else {
+    qualified = qualify(config.service, raw.provider);
+    const svc = service(qualified, []);
+    if (!svc) errors.push(`the UDP service ${qualified} does not exist`);
+    else if (!svc.picker) errors.push(`the UDP service ${qualified} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
+    else picker = svc.picker;
+  }
+  const router: Mutable<UdpRouterRuntime> = {
+    name, provider: raw.provider, config, using: errors.length ? [] : using, service: qualified, status: 'enabled', errors, warnings, counters,
+  };
+  return { router, picker: errors.length ? undefined : picker };
+}
+
+/** One router per entrypoint (Traefik's rule); what each router lost is said on it. */
+function assignEntryPoints(routers: Map<string, Mutable<UdpRouterRuntime>>, pickers: Map<string, UdpPicker>, udpEntryPoints: string[]): Map<string, UdpRoute> {
+  const routes = new Map<string, UdpRoute>();
+  const served = new Map<string, string[]>();
+  const lost = new Map<string, string[]>();
+  const byNameDescending = (a: UdpRouterRuntime, b: UdpRouterRuntime): number => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0);
+  for (const ep of udpEntryPoints) {
+    const [winner, ...others] = [...routers.values()].filter((r) => pickers.has(r.name) && r.using.includes(ep)).sort(byNameDescending);
+    if (!winner) continue;
+    routes.set(ep, { router: winner, picker: pickers.get(winner.name)! });
+    served.set(winner.name, [...(served.get(winner.name) ?? []), ep]);
+    for (const o of others) lost.set(o.name, [...(lost.get(o.name) ?? []), `entryPoint ${JSON.stringify(ep)} is served by UDP router ${winner.name}`]);
+  }
+  const rule = 'one UDP router per entrypoint, the first by name in descending order (as in Traefik)';
+  for (const r of routers.values()) {
+    const messages = lost.get(r.name);
+    if (!messages) continue;
+    if (served.has(r.name)) r.warnings.push(`${messages.join('; ')}: ${rule}`);
+    else r.errors.push(`not served: ${messages.join('; ')}: ${rule}`);
+    r.using = served.get(r.name) ?? [];
+  }
+  return routes;
+}
