@@ -26,10 +26,12 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function startChromium(): Promise<Browser> {
+/** `ignoreHTTPSErrors`: a test's own certificates (no CA the browser trusts) are accepted. */
+export async function startChromium(opts: { ignoreHTTPSErrors?: boolean } = {}): Promise<Browser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
+    ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
     viewport: { width: 1400, height: 1000 },
