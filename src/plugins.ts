@@ -8,6 +8,8 @@ import { RuntimeProvider } from '../providers/runtime/index';
 import { decodeRuntimeOptions } from '../providers/runtime/options';
 import { DockerProvider } from '../providers/docker/index';
 import { SwarmProvider } from '../providers/swarm/index';
+import { EtcdProvider } from '../providers/etcd/index';
+import { RedisProvider } from '../providers/redis/index';
 import { Engine, EngineApiServer, engineSocketPath } from './engine/index';
 import { middlewareTypes as registry } from '../middlewares/index';
 import type { MiddlewareType } from '../middlewares/types';
@@ -33,14 +35,16 @@ export interface Plugins {
  * defaults: the embedded runtime engine, and Docker when an engine answers
  * (one log line when it does not). With providers configured, exactly those.
  */
-export function providerNames(config: StaticConfig): Set<'file' | 'docker' | 'swarm' | 'runtime'> {
+export function providerNames(config: StaticConfig): Set<'file' | 'docker' | 'swarm' | 'runtime' | 'etcd' | 'redis'> {
   const p = config.providers;
-  const none = !p.file && !p.docker && !p.swarm && !p.runtime;
-  const names = new Set<'file' | 'docker' | 'swarm' | 'runtime'>();
+  const none = !p.file && !p.docker && !p.swarm && !p.runtime && !p.etcd && !p.redis;
+  const names = new Set<'file' | 'docker' | 'swarm' | 'runtime' | 'etcd' | 'redis'>();
   if (p.file && (p.file.filename || p.file.directory)) names.add('file');
   if (p.docker || none) names.add('docker');
   if (p.swarm) names.add('swarm');
   if (p.runtime || none) names.add('runtime');
+  if (p.etcd) names.add('etcd');
+  if (p.redis) names.add('redis');
   return names;
 }
 
@@ -51,6 +55,8 @@ export function buildPlugins(config: StaticConfig, baseDir: string, log: Logger,
   if (names.has('file')) providers.push(new FileProvider({ filename: p.file!.filename, directory: p.file!.directory, watch: p.file!.watch }));
   if (names.has('docker')) providers.push(DockerProvider.fromConfig(p.docker ?? {}, 'providers.docker'));
   if (names.has('swarm')) providers.push(SwarmProvider.fromConfig(p.swarm!, 'providers.swarm'));
+  if (p.etcd) providers.push(new EtcdProvider(p.etcd, baseDir));
+  if (p.redis) providers.push(new RedisProvider(p.redis, baseDir));
   if (!names.has('runtime')) return { providers, afterStart: async () => undefined, close: async () => undefined };
 
   const opts = decodeRuntimeOptions(p.runtime ?? {}, 'providers.runtime');

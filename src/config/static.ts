@@ -1,6 +1,7 @@
 import {
   boolean, duration, ignored, ignoredSwitch, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
 } from './decode';
+import { etcdProvider, redisProvider } from './kv-options';
 import { configError } from '../errors';
 import { isUdpAddress, UDP_DEFAULTS } from '../udp/address';
 
@@ -219,6 +220,8 @@ export const staticConfigDecoder = object({
     docker: optional(rawMap),
     swarm: optional(rawMap),
     runtime: optional(rawMap),
+    etcd: etcdProvider,
+    redis: redisProvider,
   }),
   api: optional(
     object({

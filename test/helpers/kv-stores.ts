@@ -1,0 +1,159 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { freePort } from './pebble';
+
+/**
+ * A real etcd and a real Redis for the KV providers' tests, each on free
+ * loopback ports with its data in a temporary folder, started by the test
+ * and stopped by PID in its teardown (recipes/dns-etcd-redis.md). Keys are
+ * written with the stores' own command-line clients, as a user would.
+ */
+interface Tap {
+  teardown(fn: () => unknown): void;
+  fail(msg: string): void;
+  plan(n: number, msg?: string): void;
+}
+
+const BINARIES = { etcd: ['/usr/bin/etcd', '/usr/bin/etcdctl'], redis: ['/usr/bin/redis-server', '/usr/bin/redis-cli'] };
+
+/** Skips the file loudly when a store is not installed, except under CI=true where that is a failure. */
+export function requireStore(t: Tap, store: keyof typeof BINARIES): boolean {
+  const missing = BINARIES[store].filter((b) => !existsSync(b));
+  if (!missing.length) return true;
+  const why = `${missing.join(', ')} not installed (apt-get install etcd-server etcd-client redis-server redis-tools; test/setup/install.sh does it)`;
+  if (process.env.CI === 'true') t.fail(`${store} required under CI: ${why}`);
+  else {
+    process.stderr.write(`\n*** SKIPPING ${store} tests: ${why} ***\n\n`);
+    t.plan(0, `skipped: ${why}`);
+  }
+  return false;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout.trim())));
+  });
+}
+
+async function waitPort(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} not listening within ${ms} ms`);
+}
+
+function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => (clearTimeout(timer), resolve()));
+    p.kill('SIGTERM');
+  });
+}
+
+export interface Store {
+  /** The endpoint in Traefik's form, `127.0.0.1:port`. */
+  endpoint: string;
+  port: number;
+  put(key: string, value: string): Promise<void>;
+  del(key: string): Promise<void>;
+  /** Stops the server (its data is kept for start()). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startEtcd(t: Tap): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), 'portier-etcd-'));
+  const [port, peer] = [await freePort(), await freePort()];
+  let proc: ChildProcess | undefined;
+  const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=127.0.0.1:${port}`, ...args], { ETCDCTL_API: '3' });
+  const start = async (): Promise<void> => {
+    proc = spawn('etcd', [
+      '--data-dir', join(dir, 'data'),
+      '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-cluster', `default=http://127.0.0.1:${peer}`,
+    ], { stdio: 'ignore' });
+    await waitPort(port, 15_000);
+    const deadline = Date.now() + 15_000;
+    // etcdctl says "is healthy" on stderr: its exit status is the answer.
+    while (!(await ctl('endpoint', 'health').then(() => true, () => false))) {
+      if (Date.now() > deadline) throw new Error('etcd not healthy within 15 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  t.teardown(async () => {
+    await stopProcess(proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await start();
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    port,
+    put: async (k, v) => void (await ctl('put', k, v)),
+    del: async (k) => void (await ctl('del', k)),
+    stop: () => stopProcess(proc),
+    start,
+  };
+}
+
+export interface RedisStore extends Store {
+  cli(...args: string[]): Promise<string>;
+}
+
+/**
+ * `notifications`: `notify-keyspace-events` at start (Redis's default is
+ * off, as on managed Redis). `configRefused`: CONFIG is renamed away, as
+ * managed offerings refuse it. Stopped with SHUTDOWN SAVE so that a restart
+ * finds its keys, like a store with persistence.
+ */
+export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean } = {}): Promise<RedisStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'portier-redis-'));
+  const port = await freePort();
+  let proc: ChildProcess | undefined;
+  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...args]);
+  const start = async (): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    if (opts.notifications) args.push('--notify-keyspace-events', opts.notifications);
+    if (opts.configRefused) args.push('--rename-command', 'CONFIG', '');
+    proc = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitPort(port, 10_000);
+  };
+  const stop = async (): Promise<void> => {
+    await cli('shutdown', 'save').catch(() => undefined);
+    await stopProcess(proc);
+  };
+  t.teardown(async () => {
+    await stopProcess(proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await start();
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    port,
+    cli,
+    put: async (k, v) => void (await cli('set', k, v)),
+    del: async (k) => void (await cli('del', k)),
+    stop,
+    start,
+  };
+}
+
+/** Polls `cond` every 25 ms until it holds; fails after `ms`. */
+export async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await cond().catch(() => false)) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}

@@ -1,0 +1,104 @@
+import t, { type Test } from 'tap';
+import { startRedis, requireStore, until, type RedisStore } from '../helpers/kv-stores';
+import { startEchoBackend } from '../helpers/echo';
+import { routeKeys, startKvGateway, type KvGateway } from './kv-fixtures';
+
+/**
+ * The Redis provider against a real Redis 7: keys written with redis-cli
+ * become routes on a running Portier, with keyspace notifications when
+ * Redis sends them and by periodic listing when it does not (off, as by
+ * default and on managed Redis, or CONFIG refused); a broken key disables
+ * its router only; a Redis that goes away leaves the routes serving and
+ * changes resume once it is back.
+ */
+const provider = (redis: RedisStore, extra = ''): string => `  redis:\n    endpoints: ["${redis.endpoint}"]\n    scanInterval: 500ms${extra}`;
+
+async function steps(t: Test, redis: RedisStore, gw: KvGateway, urls: { a: string; b: string }, within: number): Promise<void> {
+  const list: { name: string; write: () => Promise<void>; host: string; want: string }[] = [
+    { name: 'a new router and service', write: async () => { for (const [k, v] of routeKeys('traefik', 'blog', urls.b)) await redis.put(k, v); }, host: 'blog.localhost', want: 'b' },
+    { name: 'a changed server URL', write: () => redis.put('traefik/http/services/shop/loadbalancer/servers/0/url', urls.b), host: 'shop.localhost', want: 'b' },
+    { name: 'a deleted router (its keys)', write: () => redis.cli('del', ...routeKeys('traefik', 'shop', '').slice(0, 3).map(([k]) => k)).then(() => undefined), host: 'shop.localhost', want: '404' },
+  ];
+  for (const s of list) {
+    await s.write();
+    const ms = await until(s.name, async () => (await gw.reach(s.host)) === s.want, within);
+    t.pass(`${s.name}: ${s.host} → ${s.want} after ${ms} ms`);
+  }
+}
+
+/** SCAN calls Redis has served so far. */
+async function scans(redis: RedisStore): Promise<number> {
+  const m = /cmdstat_scan:calls=(\d+)/.exec(await redis.cli('info', 'commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+if (requireStore(t, 'redis')) {
+  // `scanning`: whether Redis sees SCAN calls while the steps run (its own INFO commandstats): notifications make listing unnecessary.
+  const modes: { name: string; opts: { notifications?: string; configRefused?: boolean }; within: number; scanning: boolean }[] = [
+    // Notifications name each changed key: the change is applied within a few tens of ms (bounded generously for a loaded machine).
+    { name: 'keyspace notifications on (KEA)', opts: { notifications: 'KEA' }, within: 1000, scanning: false },
+    { name: 'notifications off (the default): by scanning', opts: {}, within: 5000, scanning: true },
+    { name: 'CONFIG refused (managed Redis): by scanning', opts: { configRefused: true }, within: 5000, scanning: true },
+    { name: 'notifications without the generic class (K$): by scanning', opts: { notifications: 'K$' }, within: 5000, scanning: true },
+  ];
+  for (const mode of modes) {
+    t.test(`${mode.name}: keys become routes, updates and deletes follow`, async (t) => {
+      const redis = await startRedis(t, mode.opts);
+      const [a, b] = [await startEchoBackend('a'), await startEchoBackend('b')];
+      t.teardown(() => Promise.all([a.close(), b.close()]));
+      for (const [k, v] of routeKeys('traefik', 'shop', a.url)) await redis.put(k, v);
+      const gw = await startKvGateway(t, provider(redis));
+      t.equal(await gw.reach('shop.localhost'), 'a', 'the route from the keys serves at start');
+      const before = await scans(redis);
+      await steps(t, redis, gw, { a: a.url, b: b.url }, mode.within);
+      await new Promise((r) => setTimeout(r, 600));
+      const during = (await scans(redis)) - before;
+      if (mode.scanning) t.ok(during > 0, `keys listed by SCAN (${during} calls)`);
+      else t.equal(during, 0, 'no SCAN after the first listing: notifications alone');
+    });
+  }
+
+  t.test('notifications turned on at run time: followed from the next check', async (t) => {
+    const redis = await startRedis(t);
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    const gw = await startKvGateway(t, provider(redis, '\n    db: 3'));
+    await redis.cli('config', 'set', 'notify-keyspace-events', 'KA');
+    await new Promise((r) => setTimeout(r, 1200));
+    const before = await scans(redis);
+    for (const [k, v] of routeKeys('traefik', 'late', a.url)) await redis.cli('-n', '3', 'set', k, v);
+    const ms = await until('the route in db 3', async () => (await gw.reach('late.localhost')) === 'a', 1000);
+    await new Promise((r) => setTimeout(r, 600));
+    t.equal((await scans(redis)) - before, 0, `applied ${ms} ms after the write, with no SCAN since notifications were turned on`);
+  });
+
+  t.test('a bad rule breaks that router only, and the API names the key', async (t) => {
+    const redis = await startRedis(t, { notifications: 'KEA' });
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    for (const [k, v] of routeKeys('traefik', 'good', a.url)) await redis.put(k, v);
+    const gw = await startKvGateway(t, provider(redis));
+    for (const [k, v] of routeKeys('traefik', 'broken', a.url)) await redis.put(k, k.endsWith('/rule') ? 'Host(`broken.localhost`' : v);
+    await until('the broken router is reported', async () => (await gw.router('broken@redis')).status === 'disabled');
+    const view = await gw.router('broken@redis');
+    t.ok(view.error?.some((e) => /^traefik\/http\/routers\/broken\/rule: /.test(e)), `error names the key: ${JSON.stringify(view.error)}`);
+    t.equal(await gw.reach('good.localhost'), 'a', 'the other router keeps serving');
+  });
+
+  t.test('Redis stopped: routes keep serving; restarted: changes resume', async (t) => {
+    const redis = await startRedis(t, { notifications: 'KEA' });
+    const [a, b] = [await startEchoBackend('a'), await startEchoBackend('b')];
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    for (const [k, v] of routeKeys('traefik', 'app', a.url)) await redis.put(k, v);
+    const gw = await startKvGateway(t, provider(redis));
+    t.equal(await gw.reach('app.localhost'), 'a', 'serving before');
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    t.equal(await gw.reach('app.localhost'), 'a', 'still serving while Redis is down (across reconnection attempts)');
+    await redis.start();
+    await until('the keys listed again after the restart', async () => (await gw.reach('app.localhost')) === 'a', 15_000);
+    await redis.put('traefik/http/services/app/loadbalancer/servers/0/url', b.url);
+    const ms = await until('the change after the restart', async () => (await gw.reach('app.localhost')) === 'b', 15_000);
+    t.pass(`a change written after the restart applies (${ms} ms)`);
+  });
+}
