@@ -9,6 +9,7 @@ import contentType from './contentType';
 import digestAuth from './digestAuth';
 import errors from './errors';
 import forwardAuth from './forwardAuth';
+import grpcWeb from './grpcWeb';
 import headers from './headers';
 import inFlightReq from './inFlightReq';
 import ipAllowList from './ipAllowList';
@@ -32,6 +33,7 @@ const all: MiddlewareType<any>[] = [
   digestAuth,
   errors,
   forwardAuth,
+  grpcWeb,
   headers,
   inFlightReq,
   ipAllowList,

@@ -70,6 +70,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
   const gateway = new Gateway({
     config, providers, middlewareTypes, log, internal, preRouting, observers: obs.observers,
     tlsFor: () => tls.httpsServerOptions(),
+    routerTls: (t) => tls.routerProblems(t),
   });
   gateway.onChange((table, snapshots) => {
     tls.update(mergedTlsConfig(snapshots.values()), tlsRouters(table, config));

@@ -27,6 +27,8 @@ export interface CompileOptions {
   onHealthChange: () => void;
   /** Internal services (`api@internal`, `dashboard@internal`, `ping@internal`). */
   internalServices?: Record<string, Handler>;
+  /** The TLS manager's errors for a router's `tls` (a resolver in error or unknown, a wildcard without DNS-01). */
+  routerTls?: (tls: NonNullable<RouterConfig['tls']>) => string[];
 }
 
 /** Parts kept across recompiles while their configuration is unchanged: health, keep-alive sockets, rate-limit buckets. */
@@ -290,6 +292,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     // The provider may have reported the same fault at its position (decode-dynamic.ts compiles rules too).
     for (const e of ruleErrors) if (!errors.some((said) => said.endsWith(e))) errors.push(e);
     if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, provider, list, errors, warnings);
+    if (config.tls && opts.routerTls) errors.push(...opts.routerTls(config.tls));
     const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
     const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, provider))])];
     const chain: Middleware[] = [];

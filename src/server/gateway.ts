@@ -23,6 +23,8 @@ export interface GatewayOptions {
   preRouting?: PreRouting[];
   /** TLS server options for an entrypoint: every one given them ends TLS on connections that start with a ClientHello. */
   tlsFor?: (entryPoint: string) => https.ServerOptions | undefined;
+  /** The TLS manager's errors for a router's `tls` (see CompileOptions.routerTls). */
+  routerTls?: CompileOptions['routerTls'];
   /** `name@internal` services (API, dashboard, ping) and the snapshot that routes to them. */
   internal?: { services: Record<string, Handler>; snapshot: ProviderSnapshot };
 }
@@ -96,6 +98,7 @@ export class Gateway {
       log: opts.log,
       onHealthChange: () => this.announce(),
       internalServices: opts.internal?.services,
+      routerTls: opts.routerTls,
     };
     if (opts.internal) this.snapshots.set('internal', opts.internal.snapshot);
     this.current = RoutingTable.empty(Object.fromEntries(Object.entries(this.compileOptions.entryPoints).map(([n, e]) => [n, e.tls])));

@@ -19,6 +19,9 @@ export interface StoredCertificate {
   key: string;
   notBefore: string;
   notAfter: string;
+  /** The challenge types that validated its names (`dns-01`, …); absent in files written before it was kept. */
+  challenges?: string[];
+  renewedAt?: string;
 }
 
 export interface FailureState {

@@ -21,8 +21,10 @@ import { Logger } from '../log/logger';
 import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
 import { trustAcmeServer, withAcmeScope } from './acme-transport';
 import { renewalCheckInterval, renewalDue, retryDelay } from './acme-renewal';
-import { loadCertificate, covers } from './certificate';
+import { CertificateListing, covers, listing, loadCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
+import { DnsChallenger } from './acme-dns';
+import type { ChallengeRecord } from './dns/index';
 import { AcmeResolverOptions, KeyType } from './resolver-options';
 import { CertificateStore } from './store';
 
@@ -73,7 +75,7 @@ export class AcmeResolver {
   constructor(
     readonly name: string,
     private readonly opts: AcmeResolverOptions,
-    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning },
+    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning; dns?: DnsChallenger },
   ) {
     this.group = `acme:${name}`;
     this.storage = new AcmeStorage(deps.storageFile, `certificatesResolvers.${name}.acme.storage`);
@@ -108,13 +110,15 @@ export class AcmeResolver {
       if (this.stopping.signal.aborted) break;
       const key = domainSetKey(set);
       const names = key.split(',');
-      const unsupported = names.find((n) => n.startsWith('*.') || /^[\d.]+$|:/.test(n));
+      const unsupported = names.find((n) => (n.startsWith('*.') && !this.deps.dns) || /^[\d.]+$|:/.test(n));
       if (unsupported) {
         if (this.reported.has(unsupported)) continue;
         this.reported.add(unsupported);
         this.deps.logger.error('ACME: cannot order this name (wildcards need DNS-01, IPs are not supported)', { resolver: this.name, domain: unsupported });
         continue;
       }
+      // A set whose names another wanted set covers (a.zone under *.zone) needs no certificate of its own.
+      if (sets.some((other) => other !== set && domainSetKey(other) !== key && names.every((n) => covers([other.main, ...other.sans].map((d) => d.toLowerCase()), n)))) continue;
       const current = this.data.certificates.find((c) => names.every((n) => covers([c.main, ...c.sans], n)));
       if (current && !this.due(current)) continue;
       const failure = this.data.failures[key];
@@ -134,6 +138,34 @@ export class AcmeResolver {
     if (this.timer) clearInterval(this.timer);
     this.stopping.abort(new PortierError('STOPPED', `ACME resolver ${this.name} stopped`));
     await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /**
+   * What the API shows: each stored certificate with the challenges that
+   * validated it and its set's last failure, and each wanted set that has
+   * no certificate and whose last order failed.
+   */
+  listings(now = Date.now()): CertificateListing[] {
+    const out: CertificateListing[] = [];
+    const failure = (key: string): Partial<CertificateListing> => {
+      const f = this.data.failures[key];
+      return f ? { lastError: f.lastError, lastAttemptAt: f.lastAttemptAt, nextAttemptAt: f.nextAttemptAt } : {};
+    };
+    const listed = new Set<string>();
+    for (const c of this.data.certificates) {
+      const key = domainSetKey(c);
+      const served = this.deps.store.get(this.group, key);
+      if (!served) continue;
+      listed.add(key);
+      out.push({ ...listing(served, now), ...(c.challenges ? { challenges: c.challenges } : {}), ...(c.renewedAt ? { renewedAt: c.renewedAt } : {}), ...failure(key) });
+    }
+    for (const key of Object.keys(this.data.failures)) {
+      if (listed.has(key)) continue;
+      const domains = key.split(',');
+      const wildcards = domains.filter((d) => d.startsWith('*.'));
+      out.push({ domains, issuer: '', notAfter: '', resolver: this.name, status: 'error', ...(wildcards.length ? { wildcards } : {}), ...failure(key) });
+    }
+    return out;
   }
 
   /** The domain sets whose orders are in flight or waiting for a slot. */
@@ -186,7 +218,7 @@ export class AcmeResolver {
     log.info('ACME: obtaining a certificate', { attempts });
     const timeoutMs = this.deps.tuning?.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     try {
-      const { certificate, key: keyPem } = await untilAborted(withAcmeScope({ signal, timeoutMs }, () => this.order(names)), signal);
+      const { certificate, key: keyPem, challenges } = await untilAborted(withAcmeScope({ signal, timeoutMs }, () => this.order(names)), signal);
       const served = loadCertificate(certificate, keyPem, this.name);
       const stored: StoredCertificate = {
         main: names[0],
@@ -195,6 +227,8 @@ export class AcmeResolver {
         key: keyPem,
         notBefore: served.notBefore.toISOString(),
         notAfter: served.notAfter.toISOString(),
+        challenges,
+        renewedAt: new Date().toISOString(),
       };
       const k = domainSetKey(stored);
       this.data.certificates = [...this.data.certificates.filter((c) => domainSetKey(c) !== k), stored];
@@ -229,13 +263,16 @@ export class AcmeResolver {
    * steps check for the stop, so that it neither writes the storage file
    * nor publishes a challenge afterwards.
    */
-  private async order(names: string[]): Promise<{ certificate: string; key: string }> {
+  private async order(names: string[]): Promise<{ certificate: string; key: string; challenges: string[] }> {
     const { signal } = this.stopping;
     const client = await this.account();
     const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
     signal.throwIfAborted();
-    const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : [])];
-    const { challenges } = this.deps;
+    // A wildcard's authorization offers dns-01 only, so it takes DNS-01 whatever comes first here.
+    const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : []), ...(this.deps.dns ? ['dns-01'] : [])];
+    const { challenges, dns } = this.deps;
+    const published = new Map<string, ChallengeRecord>();
+    const used = new Set<string>();
     const certificate = await client.auto({
       csr,
       termsOfServiceAgreed: true,
@@ -244,19 +281,28 @@ export class AcmeResolver {
       preferredChain: this.opts.preferredChain,
       challengeCreateFn: async (authz, challenge, keyAuthorization) => {
         signal.throwIfAborted();
+        used.add(challenge.type);
         if (challenge.type === 'http-01') challenges.setHttpToken(challenge.token, keyAuthorization);
         else if ((challenge.type as string) === 'tls-alpn-01') {
           const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
           signal.throwIfAborted();
           challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
+        } else if (challenge.type === 'dns-01' && dns) {
+          const record = await dns.record(client, authz, challenge, keyAuthorization);
+          published.set(challenge.url, record);
+          await dns.present(record, signal);
         } else throw new Error(`unexpected challenge type ${challenge.type}`);
       },
       challengeRemoveFn: async (authz, challenge) => {
         if (challenge.type === 'http-01') challenges.deleteHttpToken(challenge.token);
-        else challenges.deleteAlpnCertificate(authz.identifier.value);
+        else if (challenge.type === 'dns-01') {
+          const record = published.get(challenge.url);
+          published.delete(challenge.url);
+          if (record && dns) await dns.cleanup(record).catch((err) => this.deps.logger.warn('ACME: the DNS-01 record could not be removed', { resolver: this.name, fqdn: record.fqdn, error: errorMessage(err) }));
+        } else challenges.deleteAlpnCertificate(authz.identifier.value);
       },
     });
-    return { certificate, key: key.toString() };
+    return { certificate, key: key.toString(), challenges: [...used].sort() };
   }
 
   /** The ACME account: its key is created once and stored; registration (or lookup) once per process. */

@@ -27,11 +27,25 @@ export interface CertificateListing {
   issuer: string;
   notAfter: string;
   resolver: string;
-  status: CertificateStatus;
+  /** `error`: an ACME domain set with no certificate yet whose last order failed. */
+  status: CertificateStatus | 'error';
+  /** ACME: the challenge types that validated it. */
+  challenges?: string[];
+  /** The wildcard names it holds (`*.example.com`), each covering one label below. */
+  wildcards?: string[];
+  /** ACME: when it was last issued, and the last failed renewal (kept until an order succeeds) and the next try. */
+  renewedAt?: string;
+  lastError?: string;
+  lastAttemptAt?: string;
+  nextAttemptAt?: string;
 }
 
 export function listing(c: ServedCertificate, now = Date.now()): CertificateListing {
-  return { domains: c.domains, issuer: c.issuer, notAfter: c.notAfter.toISOString(), resolver: c.resolver, status: certificateStatus(c, now) };
+  const wildcards = c.domains.filter((d) => d.startsWith('*.'));
+  return {
+    domains: c.domains, issuer: c.issuer, notAfter: c.notAfter.toISOString(), resolver: c.resolver, status: certificateStatus(c, now),
+    ...(wildcards.length ? { wildcards } : {}),
+  };
 }
 
 /** Parses and checks a PEM chain and key; `source` names them in errors (a file path or a resolver). */

@@ -19,7 +19,10 @@ import { loadCertificate, ServedCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
 import { portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
-import { certificatesResolversDecoder, ResolverOptions } from './resolver-options';
+import { certificatesResolversDecoder, AcmeResolverOptions, ResolverOptions } from './resolver-options';
+import { ConfigErrors, decodeAll } from '../config/decode';
+import { DnsChallenger } from './acme-dns';
+import { DNS_PROVIDERS, Env } from './dns/index';
 import { followTlsSettings, httpsServerOptions, secureContextSettings, TlsOptions } from './server-options';
 import { CertificateListing, CertificateStore } from './store';
 
@@ -54,6 +57,8 @@ export interface TlsManagerOptions {
   dataDir?: string;
   logger?: Logger;
   tuning?: AcmeTuning;
+  /** Where DNS providers read lego's variables (RFC2136_NAMESERVER, …); default process.env. */
+  env?: Env;
 }
 
 const isLocalName = (h: string): boolean => h === 'localhost' || h.endsWith('.localhost');
@@ -62,6 +67,10 @@ export class TlsManager {
   readonly store = new CertificateStore();
   readonly challenges = new ChallengeRegistry();
   private readonly acme = new Map<string, AcmeResolver>();
+  /** Resolvers that cannot work (an unknown DNS provider, a missing variable): the error each router using one shows. */
+  private readonly broken = new Map<string, string>();
+  /** Which challenges each ACME resolver answers, for router checks and the API. */
+  private readonly challengeTypes = new Map<string, string[]>();
   private readonly local: { name: string; ca: LocalCa }[] = [];
   private localHosts = new Set<string>();
   private options: Record<string, TlsOptions> = {};
@@ -77,7 +86,7 @@ export class TlsManager {
     // acme-client has one process-wide logger; its lines are what explains a failed order.
     acme.setLogger((message) => logger.debug('acme-client', { message }));
     const dataDir = opts.dataDir ?? portierDataDir();
-    const resolvers: Record<string, ResolverOptions> = opts.resolvers ? certificatesResolversDecoder(opts.resolvers, 'certificatesResolvers') : {};
+    const resolvers: Record<string, ResolverOptions> = opts.resolvers ? this.decodeResolvers(opts.resolvers) : {};
     if (!resolvers[LOCAL_RESOLVER]) resolvers[LOCAL_RESOLVER] = { kind: 'local', local: { certificatesDuration: 168 } };
     const storages = new Map<string, string>();
     for (const [name, r] of Object.entries(resolvers)) {
@@ -89,12 +98,35 @@ export class TlsManager {
       const other = storages.get(file);
       if (other) throw configError(`certificatesResolvers.${name}.acme.storage`, `${file} is already the storage of resolver ${other}: use one file per resolver`);
       storages.set(file, name);
-      const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning });
+      const dns = this.dnsChallenger(name, r.acme, opts.env ?? process.env);
+      if (dns === null) continue;
+      this.challengeTypes.set(name, [...(r.acme.httpChallenge ? ['http-01'] : []), ...(r.acme.tlsChallenge ? ['tls-alpn-01'] : []), ...(dns ? ['dns-01'] : [])]);
+      const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning, dns });
       resolver.start();
       this.acme.set(name, resolver);
       if (r.acme.httpChallenge) this.httpEntryPoints.add(r.acme.httpChallenge.entryPoint);
     }
     this.store.addOnDemandIssuer((name) => this.issueLocal(name));
+  }
+
+  /**
+   * What is wrong with a router's `tls` as far as certificates go, each
+   * message starting with the router's field: a resolver that does not
+   * exist or cannot work, a wildcard its resolver cannot order.
+   */
+  routerProblems(tls: RouterTls['tls']): string[] {
+    const name = tls.certResolver;
+    if (name === undefined) return [];
+    const broken = this.broken.get(name);
+    if (broken) return [`tls.certResolver: resolver ${JSON.stringify(name)} is in error: ${broken}`];
+    if (!this.acme.has(name) && !this.local.some((l) => l.name === name)) return [`tls.certResolver: unknown certificate resolver ${JSON.stringify(name)}`];
+    const types = this.challengeTypes.get(name);
+    const out: string[] = [];
+    (tls.domains ?? []).forEach((d, i) => {
+      const wild = [d.main, ...(d.sans ?? [])].find((n) => n.startsWith('*.'));
+      if (wild && types && !types.includes('dns-01')) out.push(`tls.domains[${i}]: ${wild} needs DNS-01, and resolver ${JSON.stringify(name)} has no dnsChallenge`);
+    });
+    return out;
   }
 
   /**
@@ -143,7 +175,7 @@ export class TlsManager {
         sets.set(resolver, bucket);
       } else if (this.local.some((l) => l.name === resolver)) {
         for (const s of domainSets) for (const h of [s.main, ...s.sans]) localHosts.add(h.toLowerCase());
-      } else {
+      } else if (!this.broken.has(resolver)) {
         errors.push(configError(`http.routers.${r.name}.tls.certResolver`, `unknown certificate resolver ${JSON.stringify(resolver)}`, 'REF_UNKNOWN'));
       }
     }
@@ -175,8 +207,11 @@ export class TlsManager {
   challengeResponder = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
     this.httpEntryPoints.size > 0 && this.challenges.respond(req, res);
 
+  /** Every certificate served, ACME ones with how they were issued, and failing ACME domain sets (`/api/tls/certificates`). */
   certificates(): CertificateListing[] {
-    return [...this.store.certificates(), ...(this.local[0]?.ca.listing() ?? [])];
+    const acme = [...this.acme.values()];
+    const others = this.store.certificates().filter((c) => !this.acme.has(c.resolver));
+    return [...others, ...acme.flatMap((r) => r.listings()), ...(this.local[0]?.ca.listing() ?? [])];
   }
 
   /** The local CA's root, for `portier trust` and the docs. */
@@ -192,6 +227,38 @@ export class TlsManager {
   /** ACME orders in flight or queued, for a stop that has to say what it is still waiting for. */
   pending(): string[] {
     return [...this.acme.values()].flatMap((r) => r.pending().map((set) => `ACME order ${r.name}: ${set}`));
+  }
+
+  /** Resolver options, with Traefik v2 keys' deprecation warnings logged; throws every error at once. */
+  private decodeResolvers(raw: unknown): Record<string, ResolverOptions> {
+    const d = decodeAll(certificatesResolversDecoder, raw, 'certificatesResolvers');
+    for (const w of d.warnings) this.logger.warn('configuration warning', { error: w.message });
+    if (d.errors.length) throw d.errors.length === 1 ? d.errors[0] : new ConfigErrors(d.errors);
+    return d.value!;
+  }
+
+  /**
+   * The resolver's DNS-01 side: undefined without dnsChallenge, null when its
+   * provider is unknown or misconfigured (the resolver is then in error and
+   * only the routers using it show that; the rest of the gateway starts).
+   */
+  private dnsChallenger(name: string, o: AcmeResolverOptions, env: Env): DnsChallenger | null | undefined {
+    if (!o.dnsChallenge) return undefined;
+    const at = `certificatesResolvers.${name}.acme.dnsChallenge.provider`;
+    const factory = DNS_PROVIDERS.get(o.dnsChallenge.provider);
+    let problem: string;
+    if (factory) {
+      try {
+        return new DnsChallenger(factory(env), o.dnsChallenge);
+      } catch (err) {
+        problem = `${at}: ${o.dnsChallenge.provider}: ${errorMessage(err)}`;
+      }
+    } else {
+      problem = `${at}: unknown DNS provider ${JSON.stringify(o.dnsChallenge.provider)} (Portier has ${[...DNS_PROVIDERS.keys()].join(', ')})`;
+    }
+    this.broken.set(name, problem);
+    this.logger.error('certificate resolver in error: routers using it get no certificate', { resolver: name, error: problem });
+    return null;
   }
 
   private issueLocal(name: string): ServedCertificate | undefined {

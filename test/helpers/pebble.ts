@@ -30,6 +30,8 @@ export interface Pebble {
   issuedCount(): number;
   /** HTTP-01 validation requests pebble made (3 per name: it validates from 3 "vantage points"). */
   httpValidations(): number;
+  /** DNS-01 validation requests pebble made (3 per name). */
+  dnsValidations(): number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -42,6 +44,8 @@ export interface PebbleOptions {
   env?: Record<string, string>;
   /** More keys for pebble's config (externalAccountBindingRequired, externalAccountMACKeys, …). */
   extraConfig?: Record<string, unknown>;
+  /** `host:port` of a DNS server pebble resolves through (a test's BIND, for DNS-01) instead of pebble-challtestsrv. */
+  dnsServer?: string;
 }
 
 /** Why pebble cannot run here, or undefined when it can. */
@@ -141,13 +145,15 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   fs.writeFileSync(path.join(dir, 'pebble-config.json'), JSON.stringify(config));
 
   const dnsLog = fs.openSync(path.join(dir, 'challtestsrv.log'), 'w');
+  // With a DNS server of the test's own, challtestsrv serves nothing (its DNS goes unused).
   const dns = spawn('/usr/bin/pebble-challtestsrv', [
     '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
     '-management', `127.0.0.1:${dnsMgmtPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
   ], { cwd: dir, stdio: ['ignore', dnsLog, dnsLog] });
+  const dnsServer = opts.dnsServer ?? `127.0.0.1:${dnsPort}`;
   const pebbleLog = path.join(dir, 'pebble.log');
   const logFd = fs.openSync(pebbleLog, 'w');
-  const pebble = spawn('/usr/bin/pebble', ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+  const pebble = spawn('/usr/bin/pebble', ['-config', path.join(dir, 'pebble-config.json'), '-dnsserver', dnsServer], {
     cwd: dir,
     stdio: ['ignore', logFd, logFd],
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
@@ -189,6 +195,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
       ordersCount: () => (log().match(/POST \/order-plz /g) ?? []).length,
       issuedCount: () => (log().match(/Issued certificate serial/g) ?? []).length,
       httpValidations: () => (log().match(/Attempting to validate w\/ HTTP/g) ?? []).length,
+      dnsValidations: () => (log().match(/Attempting to validate w\/ DNS/g) ?? []).length,
       log,
       stop,
     };

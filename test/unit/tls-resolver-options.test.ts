@@ -48,6 +48,32 @@ t.test('valid resolvers', async (t) => {
         },
       },
     },
+    {
+      name: 'DNS-01, Traefik v3 keys',
+      raw: { le: { acme: { dnsChallenge: { provider: 'rfc2136', resolvers: ['127.0.0.1:5353', '[::1]:53'], propagation: { delayBeforeChecks: '2s', disableANSChecks: true, requireAllRNS: 'true' } } } } },
+      expect: {
+        le: {
+          kind: 'acme',
+          acme: {
+            caServer: LETS_ENCRYPT_PRODUCTION, keyType: 'EC256', certificatesDuration: 2160,
+            dnsChallenge: { provider: 'rfc2136', resolvers: ['127.0.0.1:5353', '[::1]:53'], propagation: { delayBeforeChecks: 2000, disableChecks: false, requireAllRNS: true, disableANSChecks: true } },
+          },
+        },
+      },
+    },
+    {
+      name: 'DNS-01, Traefik v2 keys (applied)',
+      raw: { le: { acme: { dnsChallenge: { provider: 'exec', delayBeforeCheck: 30, disablePropagationCheck: true } } } },
+      expect: {
+        le: {
+          kind: 'acme',
+          acme: {
+            caServer: LETS_ENCRYPT_PRODUCTION, keyType: 'EC256', certificatesDuration: 2160,
+            dnsChallenge: { provider: 'exec', propagation: { delayBeforeChecks: 30_000, disableChecks: true, requireAllRNS: false, disableANSChecks: false } },
+          },
+        },
+      },
+    },
     { name: 'local CA, empty section', raw: { dev: { local: null } }, expect: { dev: { kind: 'local', local: { certificatesDuration: 168 } } } },
     { name: 'local CA with duration', raw: { dev: { local: { certificatesDuration: 48 } } }, expect: { dev: { kind: 'local', local: { certificatesDuration: 48 } } } },
   ];
@@ -56,11 +82,13 @@ t.test('valid resolvers', async (t) => {
 
 t.test('errors name the field', async (t) => {
   const cases: { raw: unknown; path: string; message: RegExp }[] = [
-    { raw: { le: { acme: {} } }, path: 'certificatesResolvers.le.acme', message: /needs httpChallenge or tlsChallenge/ },
+    { raw: { le: { acme: {} } }, path: 'certificatesResolvers.le.acme', message: /needs httpChallenge, tlsChallenge or dnsChallenge/ },
     { raw: { le: { acme: { tlsChallenge: {}, keyType: 'EC521' } } }, path: 'certificatesResolvers.le.acme.keyType', message: /one of EC256, EC384, RSA2048, RSA4096/ },
     { raw: { le: { acme: { tlsChallenge: {}, caServer: 'acme.example.com' } } }, path: 'certificatesResolvers.le.acme.caServer', message: /URL/ },
     { raw: { le: { acme: { httpChallenge: {} } } }, path: 'certificatesResolvers.le.acme.httpChallenge.entryPoint', message: /required/ },
-    { raw: { le: { acme: { tlsChallenge: {}, dnsChallenge: { provider: 'x' } } } }, path: 'certificatesResolvers.le.acme.dnsChallenge', message: /DNS-01 is not supported/ },
+    { raw: { le: { acme: { dnsChallenge: {} } } }, path: 'certificatesResolvers.le.acme.dnsChallenge.provider', message: /required/ },
+    { raw: { le: { acme: { dnsChallenge: { provider: 'exec', resolvers: ['1.1.1.1:99999'] } } } }, path: 'certificatesResolvers.le.acme.dnsChallenge.resolvers[0]', message: /host:port/ },
+    { raw: { le: { acme: { dnsChallenge: { provider: 'exec', propagation: { delayBeforeChecks: 'soon' } } } } }, path: 'certificatesResolvers.le.acme.dnsChallenge.propagation.delayBeforeChecks', message: /duration/ },
     { raw: { le: { acme: { tlsChallenge: {}, emial: 'x' } } }, path: 'certificatesResolvers.le.acme.emial', message: /did you mean email/ },
     { raw: { le: { acme: { tlsChallenge: {}, eab: { kid: 'k' } } } }, path: 'certificatesResolvers.le.acme.eab.hmacEncoded', message: /required/ },
     { raw: { le: { acme: { tlsChallenge: {}, certificatesDuration: -1 } } }, path: 'certificatesResolvers.le.acme.certificatesDuration', message: /positive/ },
