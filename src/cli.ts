@@ -14,6 +14,7 @@ import { trustCommand } from './tls/index';
 import { dirname } from 'node:path';
 import type { ServiceRuntime } from './routing/runtime';
 import { errorsOf } from './config/decode';
+import { runCommand, RUN_USAGE } from './commands/run';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
@@ -26,6 +27,9 @@ Usage:
   portier down [-p project] | ps | logs [-f] [svc] | scale svc=N | restart svc
                                                      drive the runtime core (the engine in a running portier)
   portier engine                                     run the runtime core alone
+  ${RUN_USAGE}
+                                                     one command with a free $PORT, routed as NAME.localhost
+                                                     (default: package.json's name, else the folder) while it runs
   portier trust | untrust                            add (remove) Portier's local CA to the system trust store
   portier --version | --help
 
@@ -46,7 +50,7 @@ interface Parsed {
 const ENGINE_COMMANDS = new Set(['up', 'down', 'ps', 'logs', 'scale', 'restart', 'engine']);
 
 function parseArgs(argv: string[]): Parsed {
-  const out: Parsed = { command: 'run', flags: [], rest: [] };
+  const out: Parsed = { command: 'gateway', flags: [], rest: [] };
   const args = [...argv];
   if (args[0] && !args[0].startsWith('-')) out.command = args.shift()!;
   for (let i = 0; i < args.length; i++) {
@@ -140,6 +144,7 @@ async function settle(portier: Awaited<ReturnType<typeof startPortier>>): Promis
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] && ENGINE_COMMANDS.has(argv[0])) return runEngineCommand(argv);
   if (argv[0] === 'explain') return explainCommand(argv.slice(1));
+  if (argv[0] === 'run') return runCommand(argv.slice(1));
   const args = parseArgs(argv);
   switch (args.command) {
     case 'help':
@@ -148,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'version':
       process.stdout.write(`portier ${VERSION}\n`);
       return 0;
-    case 'run':
+    case 'gateway':
       return run(args);
     case 'check':
       return checkCommand(args.file, args.flags);
