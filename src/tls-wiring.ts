@@ -3,6 +3,7 @@ import type { RoutingTable } from './routing/table';
 import type { StaticConfig } from './config/static';
 import type { RouterTls } from './tls/index';
 import { isTlsEntryPoint } from './server/gateway';
+import { tcpTlsRouters } from './tcp/tls-routers';
 
 /**
  * What the TLS manager needs of a new table: every router served over TLS
@@ -18,6 +19,7 @@ export function tlsRouters(table: RoutingTable, config: StaticConfig): RouterTls
     const tls = r.config.tls ?? epTls?.http?.tls ?? {};
     out.push({ name: r.name, hosts: r.rule?.hosts ?? [], tls: { certResolver: tls.certResolver, domains: tls.domains } });
   }
+  out.push(...tcpTlsRouters(table.tcp));
   return out;
 }
 

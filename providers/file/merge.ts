@@ -38,6 +38,15 @@ export class FileMerge {
         kept.add(key);
       }
     }
+    for (const [kind, items] of Object.entries(decoded.config.tcp ?? {})) {
+      const into = ((this.config.tcp ??= {}) as Record<string, Record<string, unknown>>)[kind] ??= {};
+      for (const [name, value] of Object.entries(items ?? {})) {
+        const key = `tcp.${kind}.${name}`;
+        if (!this.first(key, key, at)) continue;
+        into[name] = value;
+        kept.add(key);
+      }
+    }
     const tls = decoded.config.tls;
     if (tls) {
       const into = (this.config.tls ??= {});

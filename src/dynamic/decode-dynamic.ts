@@ -3,6 +3,7 @@ import {
 } from '../config/decode';
 import { configError, PortierError, errorMessage } from '../errors';
 import { compileRule } from '../rules/compile';
+import { decodeTcpSection } from './decode-tcp';
 import { decodeUdp } from '../udp/decode-udp';
 import type { DynamicConfig, RouterConfig, ServiceConfig, MiddlewareConfig, ServersTransportConfig } from './model';
 
@@ -232,8 +233,8 @@ export function decodeDynamic(raw: unknown, locate: (err: PortierError) => Porti
   }
   const top = raw as Record<string, unknown>;
   // Said, and local to that section: the HTTP part of the file serves.
-  if (top.tcp) refuse('tcp', configError('tcp', 'TCP routing is not supported yet'));
   if (top.udp !== undefined && top.udp !== null) out.config.udp = decodeUdp(top.udp, refuse, warn);
+  if (top.tcp !== undefined && top.tcp !== null) out.config.tcp = decodeTcpSection(top.tcp, refuse, warn);
   const http = top.http;
   if (http !== undefined && http !== null) {
     if (!isRecord(http)) refuse('file', configError('http', 'expected a map'));

@@ -7,6 +7,7 @@
 
 export interface DynamicConfig {
   http?: HttpConfig;
+  tcp?: TcpConfig;
   tls?: TlsConfig;
   udp?: UdpConfig;
 }
@@ -104,6 +105,77 @@ export interface ServersTransportConfig {
   rootCAs?: string[];
   /** Client certificates (PEM files) for servers that ask for one. */
   certificates?: { certFile: string; keyFile: string }[];
+}
+
+/** Traefik's `tcp` section: routers chosen by SNI, client IP and ALPN before any HTTP is read. */
+export interface TcpConfig {
+  routers?: Record<string, TcpRouterConfig>;
+  services?: Record<string, TcpServiceConfig>;
+  middlewares?: Record<string, TcpMiddlewareConfig>;
+  serversTransports?: Record<string, TcpServersTransportConfig>;
+}
+
+export interface TcpRouterConfig {
+  rule: string;
+  ruleSyntax?: 'v2' | 'v3';
+  entryPoints?: string[];
+  middlewares?: string[];
+  service?: string;
+  priority?: number;
+  tls?: TcpRouterTlsConfig;
+}
+
+export interface TcpRouterTlsConfig {
+  /** The ClientHello and everything after it go to the server untouched; the server ends TLS. */
+  passthrough?: boolean;
+  certResolver?: string;
+  options?: string;
+  domains?: { main: string; sans?: string[] }[];
+}
+
+export interface TcpServiceConfig {
+  loadBalancer?: TcpLoadBalancerConfig;
+  weighted?: { services: { name: string; weight?: number }[] };
+}
+
+export interface TcpServerConfig {
+  /** `host:port`. */
+  address: string;
+  /** Speak TLS to this server. */
+  tls?: boolean;
+  weight?: number;
+}
+
+export interface TcpLoadBalancerConfig {
+  servers: TcpServerConfig[];
+  serversTransport?: string;
+  /** Deprecated in Traefik v3 (a serversTransport's proxyProtocol), still applied. */
+  proxyProtocol?: { version?: 1 | 2 };
+  /** Deprecated in Traefik v3 (a serversTransport's terminationDelay), still applied. */
+  terminationDelay?: number;
+  healthCheck?: TcpHealthCheckConfig;
+}
+
+export interface TcpHealthCheckConfig {
+  port?: number;
+  interval?: string;
+  unhealthyInterval?: string;
+  timeout?: string;
+  /** Sent once connected; the check then waits for `expect` (or any byte) in the answer. */
+  send?: string;
+  expect?: string;
+}
+
+/** `<type>: {options}`, one key: `ipAllowList` or `inFlightConn` (and v2's `ipWhiteList`). */
+export type TcpMiddlewareConfig = Record<string, unknown>;
+
+export interface TcpServersTransportConfig {
+  dialTimeout?: string;
+  dialKeepAlive?: string;
+  /** How long a half-closed connection may keep its other direction open; negative: no bound. */
+  terminationDelay?: string;
+  proxyProtocol?: { version?: 1 | 2 };
+  tls?: { serverName?: string; insecureSkipVerify?: boolean; rootCAs?: string[]; certificates?: { certFile: string; keyFile: string }[]; peerCertURI?: string };
 }
 
 /** `<type>: {options}`: exactly one key, the middleware's Traefik type name. */

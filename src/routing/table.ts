@@ -1,6 +1,7 @@
 import type { MatchRequest } from '../rules/types';
 import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from './runtime';
 import { RouterIndex, Routable } from './router-index';
+import type { TcpTable } from '../tcp/tcp-table';
 import { UdpTable } from '../udp/table';
 
 /**
@@ -13,6 +14,8 @@ export class RoutingTable {
   udp = UdpTable.EMPTY;
   /** Per entrypoint: the routers for plaintext connections, and for TLS ones. */
   private readonly indexes = new Map<string, { plain: RouterIndex; tls: RouterIndex }>();
+  /** The TCP routers compiled from the same snapshots (set by the gateway right after this table is made). */
+  tcp?: TcpTable;
 
   constructor(
     readonly routers: ReadonlyMap<string, RouterRuntime>,

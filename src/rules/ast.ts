@@ -1,10 +1,13 @@
 import type { HostBinding, MatchRequest } from './types';
 
-/** A compiled leaf matcher: everything expensive (regexps, CIDRs) is done once at build time. */
-export interface Leaf {
-  test(req: MatchRequest): boolean;
+/**
+ * A compiled leaf matcher: everything expensive (regexps, CIDRs) is done once at build time.
+ * `R` is what it reads: an HTTP request, or a TCP connection's first bytes (rules/tcp-matchers.ts).
+ */
+export interface Leaf<R = MatchRequest> {
+  test(req: R): boolean;
   /** What the request had instead, for `explain`: e.g. `path is "/v1"`. */
-  observed(req: MatchRequest): string;
+  observed(req: R): string;
   /** Set when a match implies the request host is one of these. */
   hosts?: HostBinding;
   /** Set when the leaf uses a construct only Traefik v2 has, e.g. "multi-argument Host". */
@@ -18,28 +21,28 @@ export interface Arg {
 }
 
 /** One matcher of a syntax: its canonical name, arity and builder. */
-export interface MatcherSpec {
+export interface MatcherSpec<R = MatchRequest> {
   name: string;
   minArgs: number;
   maxArgs: number;
   /** Throws PortierError RULE_MATCHER naming the arg position for bad values. */
-  build(args: Arg[]): Leaf;
+  build(args: Arg[]): Leaf<R>;
 }
 
-export type MatcherTable = ReadonlyMap<string, MatcherSpec>;
+export type MatcherTable<R = MatchRequest> = ReadonlyMap<string, MatcherSpec<R>>;
 
-export function matcherTable(specs: MatcherSpec[]): MatcherTable {
+export function matcherTable<R = MatchRequest>(specs: MatcherSpec<R>[]): MatcherTable<R> {
   return new Map(specs.map((s) => [s.name.toLowerCase(), s]));
 }
 
-export type RuleNode =
-  | { kind: 'and' | 'or'; left: RuleNode; right: RuleNode }
-  | { kind: 'not'; expr: RuleNode }
-  | { kind: 'leaf'; name: string; args: Arg[]; pos: number; end: number; leaf: Leaf };
+export type RuleNode<R = MatchRequest> =
+  | { kind: 'and' | 'or'; left: RuleNode<R>; right: RuleNode<R> }
+  | { kind: 'not'; expr: RuleNode<R> }
+  | { kind: 'leaf'; name: string; args: Arg[]; pos: number; end: number; leaf: Leaf<R> };
 
-export type LeafNode = Extract<RuleNode, { kind: 'leaf' }>;
+export type LeafNode<R = MatchRequest> = Extract<RuleNode<R>, { kind: 'leaf' }>;
 
-export function leaves(node: RuleNode, out: LeafNode[] = []): LeafNode[] {
+export function leaves<R = MatchRequest>(node: RuleNode<R>, out: LeafNode<R>[] = []): LeafNode<R>[] {
   switch (node.kind) {
     case 'leaf': out.push(node); break;
     case 'not': leaves(node.expr, out); break;

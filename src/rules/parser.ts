@@ -1,5 +1,6 @@
 import { PortierError } from '../errors';
 import type { Arg, MatcherTable, RuleNode } from './ast';
+import type { MatchRequest } from './types';
 import { describeToken, syntaxError, tokenize, type Token, type TokenKind } from './lexer';
 
 /**
@@ -11,7 +12,7 @@ import { describeToken, syntaxError, tokenize, type Token, type TokenKind } from
  * Matchers are looked up and built while parsing, so an unknown name or a bad
  * argument is reported at its own position.
  */
-export function parseRule(src: string, table: MatcherTable, syntaxName: string): RuleNode {
+export function parseRule<R = MatchRequest>(src: string, table: MatcherTable<R>, syntaxName: string): RuleNode<R> {
   const tokens = tokenize(src);
   let i = 0;
   const peek = (): Token => tokens[i];
@@ -24,7 +25,7 @@ export function parseRule(src: string, table: MatcherTable, syntaxName: string):
     return tok;
   };
 
-  const parseOr = (): RuleNode => {
+  const parseOr = (): RuleNode<R> => {
     let left = parseAnd();
     while (peek().kind === '||') {
       next();
@@ -33,7 +34,7 @@ export function parseRule(src: string, table: MatcherTable, syntaxName: string):
     return left;
   };
 
-  const parseAnd = (): RuleNode => {
+  const parseAnd = (): RuleNode<R> => {
     let left = parseUnary();
     while (peek().kind === '&&') {
       next();
@@ -42,7 +43,7 @@ export function parseRule(src: string, table: MatcherTable, syntaxName: string):
     return left;
   };
 
-  const parseUnary = (): RuleNode => {
+  const parseUnary = (): RuleNode<R> => {
     const tok = next();
     if (tok.kind === '!') return { kind: 'not', expr: parseUnary() };
     if (tok.kind === '(') {
@@ -54,7 +55,7 @@ export function parseRule(src: string, table: MatcherTable, syntaxName: string):
     throw fail(tok, 'a matcher');
   };
 
-  const parseMatcher = (nameTok: Token): RuleNode => {
+  const parseMatcher = (nameTok: Token): RuleNode<R> => {
     const spec = table.get(nameTok.value.toLowerCase());
     if (!spec) {
       const known = [...table.values()].map((s) => s.name).join(', ');

@@ -8,7 +8,7 @@ export interface ConnectionRoutes {
   proxyTrusted(ip: string): boolean;
   /** How long the first bytes may take (the entrypoint's header timeout); 0: no bound. */
   readonly firstBytesTimeoutMs: number;
-  /** A plaintext connection; `first` is every byte read after any PROXY header. */
+  /** A plaintext connection; `first` is every byte read after any PROXY header (all 8 of a PostgreSQL STARTTLS request). */
   plain(socket: Socket, first: Buffer): void;
   /** A plaintext connection that starts with the HTTP/2 preface (h2c with prior knowledge); `first` as for plain. */
   h2c(socket: Socket, first: Buffer): void;
@@ -19,6 +19,9 @@ export interface ConnectionRoutes {
 }
 
 const PROXIED = Symbol('portier.proxiedPeer');
+
+/** What a PostgreSQL client sends first to ask for TLS (length 8, code 80877103). */
+const PG_SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
 
 /** RFC 9113 3.4: what an HTTP/2 client sends first when it knows the server speaks HTTP/2 without TLS. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -96,6 +99,8 @@ export function routeConnection(socket: Socket, routes: ConnectionRoutes): void 
       if (buf.length === 0) return;
     }
     if (buf[0] !== TLS_HANDSHAKE) {
+      // A part of PostgreSQL's STARTTLS request: the TCP routers decide on all 8 bytes (no HTTP starts with 0).
+      if (buf.length < PG_SSL_REQUEST.length && PG_SSL_REQUEST.subarray(0, buf.length).equals(buf)) return;
       const kind = plaintextKind(buf);
       if (kind === PREFACE_INCOMPLETE) return;
       detach();

@@ -25,6 +25,8 @@ import { Accounted, countBody } from './node-response';
 import type { Routable } from '../routing/router-index';
 import type { ClientHello } from './client-hello';
 import { H2Front } from './h2-front';
+import { TcpFront, type TcpConnObserver } from '../tcp/tcp-front';
+import type { TcpTable } from '../tcp/tcp-table';
 import type { MissAnswer } from './miss-page';
 
 /** A step before routing that may answer the request itself (ACME HTTP-01, HTTP→HTTPS redirection). */
@@ -58,6 +60,8 @@ export interface EntryPointOptions {
   tls?: https.ServerOptions;
   /** The helpful 404 (miss-page.ts): answers a request no router matched, or declines and the plain 404 goes out. */
   miss?: MissAnswer;
+  /** TCP routers, asked before HTTP at each step (src/tcp/tcp-front.ts). */
+  tcp?: { table: () => TcpTable; observers: TcpConnObserver[] };
 }
 
 /**
@@ -95,6 +99,7 @@ export class EntryPointServer implements DirectHost {
   /** HTTP/2 connections: TLS ones whose ALPN picked h2, plaintext ones that start with the preface (h2c). */
   private readonly h2: H2Front;
   private readonly routes: ConnectionRoutes;
+  private readonly tcp?: TcpFront;
   private idleSweep?: NodeJS.Timeout;
   readonly maxHeadBytes: number;
   readonly maxFields: number;
@@ -163,28 +168,35 @@ export class EntryPointServer implements DirectHost {
       secure.on('secureConnection', (socket: TLSSocket) => this.opened(socket, 'https', secure, undefined, socket.alpnProtocol === 'h2'));
       secure.on('tlsClientError', (err, socket) => this.refused(socket as Socket, `TLS handshake failed: ${err.message}`));
     }
+    if (opts.tcp) {
+      this.tcp = new TcpFront({
+        entryPoint: opts.name, table: opts.tcp.table, tls: opts.tls, log: opts.log, handshakeTimeoutMs: this.headersTimeoutMs, mayRouteAtAccept: !pp, observers: opts.tcp.observers,
+      });
+    }
     this.routes = {
       proxyTrusted,
       firstBytesTimeoutMs: this.headersTimeoutMs,
-      plain: (socket, first) => this.opened(socket, 'http', null, first),
-      h2c: (socket, first) => this.opened(socket, 'http', null, first, true),
+      plain: (socket, first) => this.tcp?.plain(socket, first) || this.opened(socket, 'http', null, first),
+      h2c: (socket, first) => this.tcp?.plain(socket, first) || this.opened(socket, 'http', null, first, true),
       tls: (socket, hello, first) => this.startTls(socket, hello, first),
       refused: (socket, reason) => this.refused(socket, reason),
     };
     this.listener.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      if (this.tcp?.accept(socket)) return;
       routeConnection(socket, this.routes);
     });
   }
 
   /**
-   * Where TCP routers (HostSNI, passthrough) will choose first; today every
+   * TCP routers (HostSNI, passthrough) choose first; every other
    * ClientHello is answered here, with the certificate for its SNI (the
    * default one when none matches), or refused when this entrypoint has no
    * TLS at all.
    */
   private startTls(socket: Socket, hello: ClientHello, first: Buffer): void {
+    if (this.tcp?.tls(socket, hello, first)) return;
     if (!this.secure) return this.refused(socket, `TLS ClientHello (SNI ${JSON.stringify(hello.serverName)}) on an entrypoint without TLS`);
     // Node's TLS socket reads what the raw socket has buffered before its own handle: the hello goes first.
     socket.pause();

@@ -12,6 +12,9 @@ import { compile, newCompileCache, CompileOptions } from '../routing/compile';
 import { RoutingTable } from '../routing/table';
 import { TRANSPORT_DEFAULTS, TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
 import { errorMessage } from '../errors';
+import { compileTcp, newTcpCompileCache } from '../tcp/compile';
+import { TcpTable } from '../tcp/tcp-table';
+import type { TcpConnObserver } from '../tcp/tcp-front';
 import { UdpFront, tcpEntryPoints } from '../udp/front';
 
 export interface GatewayOptions {
@@ -69,6 +72,7 @@ export class Gateway {
   private readonly udp: UdpFront;
   private readonly listeners: TableListener[] = [];
   private readonly cache = newCompileCache();
+  private readonly tcpCache = newTcpCompileCache();
   private readonly compileOptions: CompileOptions;
   private pending?: NodeJS.Timeout;
   private closed = false;
@@ -108,6 +112,7 @@ export class Gateway {
           name, cfg, table: () => this.current, log: opts.log.child({ entryPoint: name }),
           observers: opts.observers ?? [], preRouting: opts.preRouting ?? [], tls: tlsOptions.get(name),
           miss: missPage(name, config, (ep) => this.port(ep)),
+          tcp: { table: () => this.current.tcp ?? TcpTable.empty, observers: (opts.observers ?? []).filter((o): o is RequestObserver & TcpConnObserver => 'tcpOpened' in o) },
         }),
       );
     }
@@ -198,6 +203,7 @@ export class Gateway {
     await Promise.all(this.entryPoints.map((ep) => ep.close(graceMs)));
     await this.udp.close();
     for (const { lb } of this.cache.balancers.values()) lb.close(true);
+    for (const { lb } of this.tcpCache.balancers.values()) lb.close();
     // Middlewares' own transports (forwardAuth's) too: no socket outlives the gateway.
     for (const { transports } of this.cache.middlewares.values()) for (const t of transports) t.release(true);
   }
@@ -211,6 +217,7 @@ export class Gateway {
     this.reloads.lastAt = Date.now();
     try {
       this.current = compile(this.snapshots.values(), this.compileOptions, this.cache);
+      this.current.tcp = compileTcp(this.snapshots.values(), this.current, { entryPoints: this.compileOptions.entryPoints, log: this.opts.log, onHealthChange: () => this.announce() }, this.tcpCache);
       this.current.udp = this.udp.compile(this.snapshots.values());
       this.reloads.lastSuccess = true;
     } catch (err) {
@@ -220,6 +227,9 @@ export class Gateway {
     }
     for (const r of this.current.routers.values()) {
       if (r.errors.length) this.opts.log.warn('router disabled', { router: r.name, error: r.errors.join('; ') });
+    }
+    for (const r of this.current.tcp?.routers.values() ?? []) {
+      if (r.errors.length) this.opts.log.warn('TCP router disabled', { router: r.name, error: r.errors.join('; ') });
     }
     this.announce();
   }

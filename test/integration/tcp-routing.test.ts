@@ -1,0 +1,88 @@
+import t from 'tap';
+
+import tls from 'node:tls';
+import { join } from 'node:path';
+import { startPortierFromFiles } from '../helpers/portier';
+import { startGreeter, startTlsGreeter, talk } from '../helpers/tcp-peers';
+import { deadPort } from '../helpers/dead-peers';
+import { LocalCa } from '../../src/tls/local-ca';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+/**
+ * TCP routers on real sockets: plaintext HostSNI(`*`), TLS ended by
+ * Portier by SNI (certificates from its local CA), TLS passed through to a
+ * server whose own certificate the client sees, half-close, and a refusing
+ * server ejected. Portier is started whole from its files.
+ */
+const other = new LocalCa({ dataDir: mkdtempSync(join(tmpdir(), 'portier-ca-')) });
+const backendCert = other.issue('pass.test');
+
+t.test('TCP routers beside HTTP on shared entrypoints', async (t) => {
+  const [alpha, beta, plain, passPort, dead] = await Promise.all([
+    startGreeter(t, 'alpha'), startGreeter(t, 'beta'), startGreeter(t, 'plain'),
+    startTlsGreeter(t, 'passed', { cert: backendCert.certPem, key: backendCert.keyPem }), deadPort(),
+  ]);
+  const { portier } = await startPortierFromFiles(t, {
+    'portier.yaml': [
+      'dataDir: ./data',
+      'entryPoints:',
+      '  tls: { address: "127.0.0.1:0" }',
+      '  raw: { address: "127.0.0.1:0" }',
+      'providers:',
+      '  file: { filename: dynamic.yaml }',
+    ].join('\n'),
+    'dynamic.yaml': `
+tcp:
+  routers:
+    alpha: { entryPoints: [tls], rule: "HostSNI(\`alpha.test\`)", service: alpha, tls: { certResolver: local } }
+    beta: { entryPoints: [tls], rule: "HostSNI(\`beta.test\`)", service: beta, tls: { certResolver: local } }
+    pass: { entryPoints: [tls], rule: "HostSNI(\`pass.test\`)", service: pass, tls: { passthrough: true } }
+    plain: { entryPoints: [raw], rule: "HostSNI(\`*\`)", service: flaky }
+    nosni: { entryPoints: [tls], rule: "HostSNI(\`x.test\`)", service: alpha }
+    httpish: { entryPoints: [tls], rule: "Host(\`x.test\`)", service: alpha, tls: {} }
+  services:
+    alpha: { loadBalancer: { servers: [{ address: "127.0.0.1:${alpha}" }], serversTransport: slow } }
+    beta: { loadBalancer: { servers: [{ address: "127.0.0.1:${beta}" }], serversTransport: slow } }
+    pass: { loadBalancer: { servers: [{ address: "127.0.0.1:${passPort}" }] } }
+    flaky: { loadBalancer: { servers: [{ address: "127.0.0.1:${dead}" }, { address: "127.0.0.1:${plain}" }], serversTransport: slow } }
+  serversTransports:
+    slow: { terminationDelay: "5s" }
+`,
+  });
+  const gw = portier.gateway;
+  const root = portier.tls.localCa()!.rootPem();
+  const tlsPort = gw.port('tls');
+  const rawPort = gw.port('raw');
+
+  const tlsTalk = (servername: string, ca: string, send = 'hello\n'): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = tls.connect({ port: tlsPort, host: '127.0.0.1', servername, ca });
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('error', reject);
+      s.on('secureConnect', () => {
+        s.write(send);
+        s.end();
+      });
+      s.on('close', () => resolve(text));
+    });
+
+  for (const [name, sni] of [['alpha', 'alpha.test'], ['beta', 'beta.test']]) {
+    const got = await tlsTalk(sni, root);
+    t.equal(got, `${name}\n${name}: hello\n${name} bye\n`, `${sni}: TLS ended by Portier, the cleartext relayed, the half-close answered`);
+  }
+  const passed = await tlsTalk('pass.test', other.rootPem(), '');
+  t.match(passed, /^passed over TLSv1\.3/, 'passthrough: the client shook hands with the backend itself (its certificate, from another CA)');
+
+  // The first of the two servers refuses: that connection is closed, and the next reach the other one.
+  const results: string[] = [];
+  for (let i = 0; i < 3; i++) results.push(await talk(rawPort, { send: 'x\n', halfClose: true }).catch((e: Error) => `error ${e.message}`));
+  t.ok(results.filter((r) => r.startsWith('plain\n')).length >= 2, `a refusing server is ejected: ${JSON.stringify(results)}`);
+  t.equal(results[results.length - 1], 'plain\nplain: x\nplain bye\n', 'plaintext HostSNI(`*`): greeted first, echoed, half-close relayed both ways');
+
+  const routers = gw.table.tcp!.routers;
+  t.match(routers.get('nosni@file')!.errors.join(), /needs tls on the router/, 'HostSNI with a name on a router without tls: an error on it');
+  t.match(routers.get('httpish@file')!.errors.join(), /Host is an HTTP matcher/, 'an HTTP matcher on a TCP router: an error on it');
+  t.equal(routers.get('alpha@file')!.status, 'enabled');
+});
