@@ -24,6 +24,7 @@ export function ioRedisOptions(o: RedisOptions, tls: ClientTlsOptions | undefine
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
+    keepAlive: 10_000,
     retryStrategy,
     ...(tls ? { tls } : {}),
   };
