@@ -27,6 +27,8 @@ export interface StartOptions {
   /** Folder relative paths in the configuration resolve against (the config file's). */
   baseDir?: string;
   engineSocket?: string;
+  /** Runs once every entrypoint listens, before any provider starts (privileges.ts: giving up root). */
+  listening?: () => void;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
         config,
         providers: () => providers.map((p) => p.name),
         startedAt,
-        extra: { '/api/tls/certificates': () => tls.certificates() },
+        extra: { '/api/tls/certificates': () => tls.certificates(), '/api/tls/orders': () => tls.failedOrders() },
       })),
     ping: () => createPingHandler(() => terminating, config.ping?.terminatingStatusCode ?? 503),
   });
@@ -77,7 +79,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     obs.tableChanged(table);
   });
   try {
-    await gateway.start();
+    await gateway.start(opts.listening);
   } catch (err) {
     await plugins.close();
     await tls.close();

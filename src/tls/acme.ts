@@ -52,6 +52,16 @@ export interface AcmeTuning {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** An ACME domain set without a certificate whose last order failed (`/api/tls/orders`). */
+export interface FailedOrder {
+  domains: string[];
+  resolver: string;
+  lastError: string;
+  lastAttemptAt: string;
+  nextAttemptAt: string;
+  attempts: number;
+}
+
 export function domainSetKey(set: DomainSet): string {
   const main = set.main.toLowerCase();
   const sans = [...new Set(set.sans.map((s) => s.toLowerCase()))].filter((s) => s !== main).sort();
@@ -140,32 +150,29 @@ export class AcmeResolver {
     await Promise.allSettled([...this.inflight.values()]);
   }
 
-  /**
-   * What the API shows: each stored certificate with the challenges that
-   * validated it and its set's last failure, and each wanted set that has
-   * no certificate and whose last order failed.
-   */
+  /** What the API shows of each stored certificate: the challenges that validated it, its set's last failed renewal. */
   listings(now = Date.now()): CertificateListing[] {
     const out: CertificateListing[] = [];
-    const failure = (key: string): Partial<CertificateListing> => {
-      const f = this.data.failures[key];
-      return f ? { lastError: f.lastError, lastAttemptAt: f.lastAttemptAt, nextAttemptAt: f.nextAttemptAt } : {};
-    };
-    const listed = new Set<string>();
     for (const c of this.data.certificates) {
       const key = domainSetKey(c);
       const served = this.deps.store.get(this.group, key);
       if (!served) continue;
-      listed.add(key);
-      out.push({ ...listing(served, now), ...(c.challenges ? { challenges: c.challenges } : {}), ...(c.renewedAt ? { renewedAt: c.renewedAt } : {}), ...failure(key) });
-    }
-    for (const key of Object.keys(this.data.failures)) {
-      if (listed.has(key)) continue;
-      const domains = key.split(',');
-      const wildcards = domains.filter((d) => d.startsWith('*.'));
-      out.push({ domains, issuer: '', notAfter: '', resolver: this.name, status: 'error', ...(wildcards.length ? { wildcards } : {}), ...failure(key) });
+      out.push({ ...listing(served, now), ...(c.challenges ? { challenges: c.challenges } : {}), ...(c.renewedAt ? { renewedAt: c.renewedAt } : {}), ...this.failure(key) });
     }
     return out;
+  }
+
+  /** Domain sets with no certificate whose last order failed (not those in flight). */
+  failedOrders(): FailedOrder[] {
+    const held = new Set(this.data.certificates.map(domainSetKey));
+    return Object.keys(this.data.failures)
+      .filter((key) => !held.has(key) && !this.inflight.has(key))
+      .map((key) => ({ domains: key.split(','), resolver: this.name, ...(this.failure(key) as Required<ReturnType<AcmeResolver['failure']>>) }));
+  }
+
+  private failure(key: string): { lastError?: string; lastAttemptAt?: string; nextAttemptAt?: string; attempts?: number } {
+    const f = this.data.failures[key];
+    return f ? { lastError: f.lastError, lastAttemptAt: f.lastAttemptAt, nextAttemptAt: f.nextAttemptAt, attempts: f.attempts } : {};
   }
 
   /** The domain sets whose orders are in flight or waiting for a slot. */

@@ -27,8 +27,7 @@ export interface CertificateListing {
   issuer: string;
   notAfter: string;
   resolver: string;
-  /** `error`: an ACME domain set with no certificate yet whose last order failed. */
-  status: CertificateStatus | 'error';
+  status: CertificateStatus;
   /** ACME: the challenge types that validated it. */
   challenges?: string[];
   /** The wildcard names it holds (`*.example.com`), each covering one label below. */
@@ -38,6 +37,7 @@ export interface CertificateListing {
   lastError?: string;
   lastAttemptAt?: string;
   nextAttemptAt?: string;
+  attempts?: number;
 }
 
 export function listing(c: ServedCertificate, now = Date.now()): CertificateListing {

@@ -14,7 +14,7 @@ import * as acme from 'acme-client';
 import { configError, PortierError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../log/logger';
 import { TlsConfig } from '../dynamic/model';
-import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey } from './acme';
+import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey, FailedOrder } from './acme';
 import { loadCertificate, ServedCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
 import { portierDataDir } from './data-dir';
@@ -27,7 +27,7 @@ import { followTlsSettings, httpsServerOptions, secureContextSettings, TlsOption
 import { CertificateListing, CertificateStore } from './store';
 
 export { AcmeResolver, domainSetKey } from './acme';
-export type { AcmeTuning, DomainSet } from './acme';
+export type { AcmeTuning, DomainSet, FailedOrder } from './acme';
 export { acmeResolverOptions, certificateResolverOptions, certificatesResolversDecoder, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING } from './resolver-options';
 export type { AcmeResolverOptions, ResolverOptions } from './resolver-options';
 export { CertificateStore } from './store';
@@ -207,11 +207,16 @@ export class TlsManager {
   challengeResponder = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
     this.httpEntryPoints.size > 0 && this.challenges.respond(req, res);
 
-  /** Every certificate served, ACME ones with how they were issued, and failing ACME domain sets (`/api/tls/certificates`). */
+  /** Every certificate served, ACME ones with how they were issued and their last failed renewal (`/api/tls/certificates`). */
   certificates(): CertificateListing[] {
     const acme = [...this.acme.values()];
     const others = this.store.certificates().filter((c) => !this.acme.has(c.resolver));
     return [...others, ...acme.flatMap((r) => r.listings()), ...(this.local[0]?.ca.listing() ?? [])];
+  }
+
+  /** ACME domain sets with no certificate whose last order failed, with the error and the next try (`/api/tls/orders`). */
+  failedOrders(): FailedOrder[] {
+    return [...this.acme.values()].flatMap((r) => r.failedOrders());
   }
 
   /** The local CA's root, for `portier trust` and the docs. */
