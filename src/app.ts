@@ -27,8 +27,6 @@ export interface StartOptions {
   /** Folder relative paths in the configuration resolve against (the config file's). */
   baseDir?: string;
   engineSocket?: string;
-  /** Runs once every entrypoint listens, before any provider starts (privileges.ts: giving up root). */
-  listening?: () => void;
 }
 
 /**
@@ -79,7 +77,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     obs.tableChanged(table);
   });
   try {
-    await gateway.start(opts.listening);
+    await gateway.start();
   } catch (err) {
     await plugins.close();
     await tls.close();
