@@ -48,13 +48,17 @@ function compiled(table: RoutingTable, read: FileRead, runtimeProviders: Set<str
     const line = parsed.get(file)?.lineOf(field);
     return line ? `${file}:${line}` : origin;
   };
-  const objects = [['routers', table.routers], ['services', table.services], ['middlewares', table.middlewares]] as const;
-  for (const [section, runtimes] of objects) {
+  const objects = [
+    ['http', 'routers', table.routers], ['http', 'services', table.services], ['http', 'middlewares', table.middlewares],
+    ['udp', 'routers', table.udp.routers], ['udp', 'services', table.udp.services],
+  ] as const;
+  for (const [proto, section, runtimes] of objects) {
     for (const r of runtimes.values()) {
       if (r.provider !== 'file') continue;
       const bare = r.name.slice(0, r.name.lastIndexOf('@'));
-      const path = `http.${section}.${bare}`;
-      const origin = read.origins.get(`${section}.${bare}`);
+      const path = `${proto}.${section}.${bare}`;
+      // The file provider keys HTTP objects without their section (`routers.api`), UDP ones with it.
+      const origin = read.origins.get(proto === 'http' ? `${section}.${bare}` : path);
       const at = (m: string): string => {
         if (located(m)) return m;
         // A middleware's option errors carry their own path below the object's.

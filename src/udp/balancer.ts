@@ -38,6 +38,8 @@ export class UdpServer {
 export interface UdpPicker {
   /** The server for a new session; undefined when the service has none. */
   pick(): UdpServer | undefined;
+  /** No server at all (not merely ejected ones): fixed at compile time. */
+  readonly empty: boolean;
   /** Address → UP | DOWN, live. */
   status(): Record<string, 'UP' | 'DOWN'>;
 }
@@ -50,7 +52,11 @@ export interface UdpPicker {
 export class RoundRobin implements UdpPicker {
   private next = 0;
 
-  constructor(private readonly servers: UdpServer[]) {}
+  readonly empty: boolean;
+
+  constructor(private readonly servers: UdpServer[]) {
+    this.empty = servers.length === 0;
+  }
 
   pick(): UdpServer | undefined {
     const n = this.servers.length;
@@ -76,34 +82,29 @@ export class RoundRobin implements UdpPicker {
 
 /**
  * Smooth weighted round robin over child services (nginx's algorithm):
- * weights 3 and 1 give a a b a, spread rather than bunched. A child with no
- * server is passed over; weight 0 is never chosen.
+ * weights 3 and 1 give a a b a, spread rather than bunched. Children with
+ * weight 0 or without any server take no part.
  */
 export class WeightedPicker implements UdpPicker {
-  private readonly current: number[];
+  private readonly live: { weight: number; picker: UdpPicker; current: number }[];
+  private readonly total: number;
+  readonly empty: boolean;
 
   constructor(private readonly children: { weight: number; picker: UdpPicker }[]) {
-    this.current = children.map(() => 0);
+    this.live = children.filter((c) => c.weight > 0 && !c.picker.empty).map((c) => ({ ...c, current: 0 }));
+    this.total = this.live.reduce((sum, c) => sum + c.weight, 0);
+    this.empty = this.live.length === 0;
   }
 
   pick(): UdpServer | undefined {
-    const tried = new Set<number>();
-    while (tried.size < this.children.length) {
-      let best = -1;
-      let total = 0;
-      this.children.forEach((c, i) => {
-        if (tried.has(i) || c.weight <= 0) return;
-        this.current[i] += c.weight;
-        total += c.weight;
-        if (best < 0 || this.current[i] > this.current[best]) best = i;
-      });
-      if (best < 0) return undefined;
-      this.current[best] -= total;
-      const server = this.children[best].picker.pick();
-      if (server) return server;
-      tried.add(best);
+    let best: (typeof this.live)[number] | undefined;
+    for (const c of this.live) {
+      c.current += c.weight;
+      if (!best || c.current > best.current) best = c;
     }
-    return undefined;
+    if (!best) return undefined;
+    best.current -= this.total;
+    return best.picker.pick();
   }
 
   status(): Record<string, 'UP' | 'DOWN'> {

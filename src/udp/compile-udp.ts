@@ -79,11 +79,12 @@ export function compileUdp(snapshots: Iterable<ProviderSnapshot>, entryPoints: R
       for (const child of errors.length ? [] : config.weighted.services) {
         const q = qualify(child.name, raw.provider);
         const svc = buildService(q, [...stack, name]);
-        if (!svc) errors.push(`the UDP service ${q} does not exist`);
-        else if (!svc.picker) errors.push(`the UDP service ${q} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
+        if (!svc) errors.push(`service ${q} does not exist`);
+        else if (!svc.picker) errors.push(`service ${q} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
         else children.push({ weight: child.weight ?? 1, picker: svc.picker });
       }
       if (!errors.length) picker = new WeightedPicker(children);
+      if (picker?.empty) warnings.push('no server in any of its services: datagrams of new clients are dropped until one is ready');
     } else if (!errors.length) errors.push('expected exactly one of loadBalancer, weighted');
     const runtime: Mutable<UdpServiceRuntime> = {
       name, provider: raw.provider, config, picker: errors.length ? undefined : picker, status: statusOf(errors, warnings), errors, warnings, usedBy: [],
@@ -133,8 +134,8 @@ function buildRouter(
   else {
     qualified = qualify(config.service, raw.provider);
     const svc = service(qualified, []);
-    if (!svc) errors.push(`the UDP service ${qualified} does not exist`);
-    else if (!svc.picker) errors.push(`the UDP service ${qualified} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
+    if (!svc) errors.push(`service ${qualified} does not exist`);
+    else if (!svc.picker) errors.push(`service ${qualified} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
     else picker = svc.picker;
   }
   const router: Mutable<UdpRouterRuntime> = {

@@ -24,8 +24,8 @@ export async function startUdpEcho(t: Test, name: string): Promise<UdpEcho> {
   return echo;
 }
 
-/** A loopback UDP port nothing is bound to: datagrams sent there are answered with ICMP port unreachable. */
-export async function deadUdpPort(): Promise<number> {
+/** A loopback UDP port nothing is bound to (free to bind; datagrams sent there are answered with ICMP port unreachable). */
+export async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   const { port } = s.address();

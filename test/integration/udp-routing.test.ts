@@ -1,13 +1,13 @@
 import t from 'tap';
 import { startPortierFromFiles } from '../helpers/portier';
 import { request } from '../helpers/http';
-import { askUntilAnswered, deadUdpPort, startUdpEcho, udpClient } from '../helpers/udp';
+import { askUntilAnswered, freeUdpPort, startUdpEcho, udpClient } from '../helpers/udp';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test('UDP routers: sessions per client, round robin, idle timeout, ejection, one router per entrypoint, errors in the API', async (t) => {
   const [a, b, c, idle, w1, w2] = await Promise.all(['a', 'b', 'c', 'idle', 'w1', 'w2'].map((n) => startUdpEcho(t, n)));
-  const dead = await deadUdpPort();
+  const dead = await freeUdpPort();
   const dynamic = `udp:
   routers:
     echo: {entryPoints: [echo], service: pair}
@@ -96,7 +96,7 @@ providers:
       ['echo@file', 'enabled', undefined],
       ['beta@file', 'enabled', undefined],
       ['alpha@file', 'disabled', /not served: entryPoint "shared" is served by UDP router beta@file/],
-      ['ghost@file', 'disabled', /the UDP service nowhere@file does not exist/],
+      ['ghost@file', 'disabled', /service nowhere@file does not exist/],
       ['wrongep@file', 'disabled', /entryPoint "web" is not a UDP entrypoint/],
     ];
     for (const [name, status, error] of cases) {
