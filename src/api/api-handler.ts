@@ -3,6 +3,7 @@ import type { RoutingTable } from '../routing/table';
 import type { StaticConfig } from '../config/static';
 import { routerView, serviceView, middlewareView, overview, rawdata, udpRouterView, udpServiceView } from './views';
 import { VERSION } from '../version';
+import { tcpKind } from './tcp-views';
 
 export interface ApiSource {
   table(): RoutingTable;
@@ -40,10 +41,10 @@ function route(src: ApiSource, path: string, params: URLSearchParams, ex: Exchan
   const table = src.table();
   const extra = src.extra?.[path];
   if (extra) return extra(ex);
-  const m = /^\/api\/(http|udp)\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
+  const m = /^\/api\/(http|tcp|udp)\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
   if (m && !(m[1] === 'udp' && m[2] === 'middlewares')) {
     const [, proto, kind, rawName] = m;
-    const [map, view] = proto === 'udp' ? udpKind(table, kind) : httpKind(table, kind);
+    const [map, view] = proto === 'udp' ? udpKind(table, kind) : proto === 'tcp' ? tcpKind(table.tcp, kind) : httpKind(table, kind);
     if (rawName) {
       const item = map.get(decodeURIComponent(rawName));
       return item ? view(item) : undefined;

@@ -2,6 +2,7 @@ import type { RoutingTable } from '../routing/table';
 import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from '../routing/runtime';
 import { redactMiddlewareOptions } from './redact';
 import type { UdpRouterRuntime, UdpServiceRuntime } from '../udp/table';
+import { tcpOverview, tcpRawdata } from './tcp-views';
 
 /**
  * The API's views of the routing table, in Traefik's field names so that
@@ -66,10 +67,9 @@ const counts = (items: Iterable<{ status: string }>): { total: number; warnings:
 };
 
 export function overview(table: RoutingTable, providers: string[], features: Record<string, unknown>): Record<string, unknown> {
-  const empty = { total: 0, warnings: 0, errors: 0 };
   return {
     http: { routers: counts(table.routers.values()), services: counts(table.services.values()), middlewares: counts(table.middlewares.values()) },
-    tcp: { routers: empty, services: empty, middlewares: empty },
+    tcp: tcpOverview(table.tcp, counts),
     udp: { routers: counts(table.udp.routers.values()), services: counts(table.udp.services.values()) },
     features,
     providers,
@@ -83,6 +83,7 @@ export function rawdata(table: RoutingTable): Record<string, unknown> {
     routers: byName(table.routers.values(), routerView),
     middlewares: byName(table.middlewares.values(), middlewareView),
     services: byName(table.services.values(), serviceView),
+    ...tcpRawdata(table.tcp),
     udpRouters: byName(table.udp.routers.values(), udpRouterView),
     udpServices: byName(table.udp.services.values(), udpServiceView),
   };

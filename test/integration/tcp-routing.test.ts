@@ -29,6 +29,8 @@ t.test('TCP routers beside HTTP on shared entrypoints', async (t) => {
       'entryPoints:',
       '  tls: { address: "127.0.0.1:0" }',
       '  raw: { address: "127.0.0.1:0" }',
+      '  traefik: { address: "127.0.0.1:0" }',
+      'api: {}',
       'providers:',
       '  file: { filename: dynamic.yaml }',
     ].join('\n'),
@@ -81,8 +83,12 @@ tcp:
   t.ok(results.filter((r) => r.startsWith('plain\n')).length >= 2, `a refusing server is ejected: ${JSON.stringify(results)}`);
   t.equal(results[results.length - 1], 'plain\nplain: x\nplain bye\n', 'plaintext HostSNI(`*`): greeted first, echoed, half-close relayed both ways');
 
-  const routers = gw.table.tcp!.routers;
-  t.match(routers.get('nosni@file')!.errors.join(), /needs tls on the router/, 'HostSNI with a name on a router without tls: an error on it');
-  t.match(routers.get('httpish@file')!.errors.join(), /Host is an HTTP matcher/, 'an HTTP matcher on a TCP router: an error on it');
-  t.equal(routers.get('alpha@file')!.status, 'enabled');
+  const api = async (path: string): Promise<unknown> => (await fetch(`http://127.0.0.1:${gw.port('traefik')}${path}`)).json();
+  const routers = (await api('/api/tcp/routers')) as { name: string; status: string; error?: string[]; tls?: unknown }[];
+  const byName = new Map(routers.map((r) => [r.name, r]));
+  t.match(byName.get('nosni@file'), { status: 'disabled', error: [/needs tls on the router/] }, 'API: HostSNI with a name on a router without tls is an error on it');
+  t.match(byName.get('httpish@file'), { status: 'disabled', error: [/Host is an HTTP matcher/] }, 'API: an HTTP matcher on a TCP router is an error on it');
+  t.match(byName.get('pass@file'), { status: 'enabled', tls: { passthrough: true } }, 'API: the passthrough router is enabled');
+  t.match(await api('/api/tcp/services/flaky@file'), { status: 'enabled', usedBy: ['plain@file'], serverStatus: { [`127.0.0.1:${dead}`]: 'DOWN', [`127.0.0.1:${plain}`]: 'UP' } }, 'API: the refusing server shows DOWN while ejected');
+  t.match(await api('/api/overview'), { tcp: { routers: { total: 6, errors: 2 }, services: { total: 4 } } }, 'API overview counts TCP objects');
 });
