@@ -71,11 +71,16 @@ export interface Store {
   start(): Promise<void>;
 }
 
-export async function startEtcd(t: Tap): Promise<Store> {
+/**
+ * `reader`: with authentication on, a user of that name and password that
+ * may only read below `traefik/` (keys are then written as root).
+ */
+export async function startEtcd(t: Tap, opts: { reader?: { name: string; password: string } } = {}): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-etcd-'));
   const [port, peer] = [await freePort(), await freePort()];
   let proc: ChildProcess | undefined;
-  const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=127.0.0.1:${port}`, ...args], { ETCDCTL_API: '3' });
+  let root: string[] = [];
+  const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=127.0.0.1:${port}`, ...root, ...args], { ETCDCTL_API: '3' });
   const start = async (): Promise<void> => {
     proc = spawn('etcd', [
       '--data-dir', join(dir, 'data'),
@@ -96,6 +101,17 @@ export async function startEtcd(t: Tap): Promise<Store> {
     rmSync(dir, { recursive: true, force: true });
   });
   await start();
+  if (opts.reader) {
+    const { name, password } = opts.reader;
+    await ctl('user', 'add', 'root', '--new-user-password=root-secret');
+    await ctl('user', 'grant-role', 'root', 'root');
+    await ctl('role', 'add', 'reader');
+    await ctl('role', 'grant-permission', 'reader', '--prefix=true', 'read', 'traefik/');
+    await ctl('user', 'add', name, `--new-user-password=${password}`);
+    await ctl('user', 'grant-role', name, 'reader');
+    await ctl('auth', 'enable');
+    root = ['--user=root:root-secret'];
+  }
   return {
     endpoint: `127.0.0.1:${port}`,
     port,
@@ -113,16 +129,19 @@ export interface RedisStore extends Store {
 /**
  * `notifications`: `notify-keyspace-events` at start (Redis's default is
  * off, as on managed Redis). `configRefused`: CONFIG is renamed away, as
- * managed offerings refuse it. Stopped with SHUTDOWN SAVE so that a restart
+ * managed offerings refuse it. `adminPassword`: the default user's password
+ * (redis-cli uses it). Stopped with SHUTDOWN SAVE so that a restart
  * finds its keys, like a store with persistence.
  */
-export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean } = {}): Promise<RedisStore> {
+export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean; adminPassword?: string } = {}): Promise<RedisStore> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-redis-'));
   const port = await freePort();
   let proc: ChildProcess | undefined;
-  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...args]);
+  const auth = opts.adminPassword ? ['-a', opts.adminPassword, '--no-auth-warning'] : [];
+  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...auth, ...args]);
   const start = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    if (opts.adminPassword) args.push('--requirepass', opts.adminPassword);
     if (opts.notifications) args.push('--notify-keyspace-events', opts.notifications);
     if (opts.configRefused) args.push('--rename-command', 'CONFIG', '');
     proc = spawn('redis-server', args, { stdio: 'ignore' });

@@ -68,4 +68,26 @@ if (requireStore(t, 'etcd')) {
       t.pass(`instance ${i + 1} serves api.localhost (${ms} ms after the last of the four keys was checked)`);
     }
   });
+
+  t.test('authentication: a user that may only read the root key; a wrong password serves nothing', async (t) => {
+    const etcd = await startEtcd(t, { reader: { name: 'portier', password: 'read-only' } });
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    for (const [k, v] of routeKeys('traefik', 'private', a.url)) await etcd.put(k, v);
+    const rows: { password: string; want: string }[] = [
+      { password: 'read-only', want: 'a' },
+      { password: 'wrong', want: '404' },
+    ];
+    for (const row of rows) {
+      const gw = await startKvGateway(t, `  etcd:\n    endpoints: ["${etcd.endpoint}"]\n    username: portier\n    password: ${row.password}`);
+      t.equal(await gw.reach('private.localhost'), row.want, `password ${row.password}: ${row.want}`);
+      if (row.want === 'a') {
+        // The watch is authenticated too: changes keep arriving.
+        await etcd.put('traefik/http/routers/private/rule', 'Host(`private2.localhost`)');
+        await until('a change watched as that user', async () => (await gw.reach('private2.localhost')) === 'a');
+        await etcd.put('traefik/http/routers/private/rule', 'Host(`private.localhost`)');
+      }
+      await gw.close();
+    }
+  });
 }

@@ -101,4 +101,18 @@ if (requireStore(t, 'redis')) {
     const ms = await until('the change after the restart', async () => (await gw.reach('app.localhost')) === 'b', 15_000);
     t.pass(`a change written after the restart applies (${ms} ms)`);
   });
+
+  t.test('an ACL user that may read keys but not CONFIG (as on managed Redis): by scanning', async (t) => {
+    const redis = await startRedis(t, { adminPassword: 'admin-secret', notifications: 'KEA' });
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    await redis.cli('acl', 'setuser', 'portier', 'on', '>read-only', '~traefik/*', '&*', '+@connection', '+info', '+get', '+mget', '+scan', '+psubscribe', '+punsubscribe');
+    for (const [k, v] of routeKeys('traefik', 'acl', a.url)) await redis.put(k, v);
+    const gw = await startKvGateway(t, provider(redis, '\n    username: portier\n    password: read-only'));
+    t.equal(await gw.reach('acl.localhost'), 'a', 'the routes are read as that user');
+    const before = await scans(redis);
+    await redis.put('traefik/http/routers/acl/rule', 'Host(`acl2.localhost`)');
+    await until('the change', async () => (await gw.reach('acl2.localhost')) === 'a');
+    t.ok((await scans(redis)) > before, 'found by SCAN: CONFIG GET is refused to this user, so notifications are not relied on');
+  });
 }
