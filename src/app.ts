@@ -27,6 +27,8 @@ export interface StartOptions {
   /** Folder relative paths in the configuration resolve against (the config file's). */
   baseDir?: string;
   engineSocket?: string;
+  /** Runs once every entrypoint listens, before any provider starts (privileges.ts: giving up root). */
+  listening?: () => void;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     obs.tableChanged(table);
   });
   try {
-    await gateway.start();
+    await gateway.start(opts.listening);
   } catch (err) {
     await plugins.close();
     await tls.close();

@@ -15,11 +15,13 @@ import { dirname } from 'node:path';
 import type { ServiceRuntime } from './routing/runtime';
 import { errorsOf } from './config/decode';
 import { runCommand, RUN_USAGE } from './commands/run';
+import { dropAfterListening } from './privileges';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
 Usage:
-  portier [--config FILE] [--<key.path>=VALUE ...]   run the gateway
+  portier [--config FILE] [--user NAME|auto] [--<key.path>=VALUE ...]
+                                                     run the gateway (as root: bind, then become NAME)
   portier check [--config FILE]                      validate the static and file configuration
   portier explain URL [--method M] [-H 'K: v'] [--entrypoint EP] [--api URL] [--config FILE] [--json]
                                                      which router a URL reaches, and why the near misses do not
@@ -58,6 +60,7 @@ function parseArgs(argv: string[]): Parsed {
     if (a === '--config' || a === '-c') out.file = args[++i];
     else if (a.startsWith('--config=')) out.file = a.slice('--config='.length);
     else if (a === '--engine-socket') out.engineSocket = args[++i];
+    else if (a === '--user') out.flags.push(`--user=${args[i + 1] !== undefined && !args[i + 1].startsWith('-') ? args[++i] : 'auto'}`);
     else if (a.startsWith('--engine-socket=')) out.engineSocket = a.slice('--engine-socket='.length);
     else if (a === '--help' || a === '-h') out.command = 'help';
     else if (a === '--version' || a === '-v') out.command = 'version';
@@ -82,7 +85,11 @@ async function run(args: Parsed): Promise<number> {
   }
   for (const n of loaded.notices) log.info(n);
   for (const w of loaded.warnings) log.warn(w.message);
-  const portier = await startPortier(config, log, { baseDir: loaded.file ? dirname(loaded.file) : process.cwd(), engineSocket: args.engineSocket });
+  const portier = await startPortier(config, log, {
+    baseDir: loaded.file ? dirname(loaded.file) : process.cwd(),
+    engineSocket: args.engineSocket,
+    listening: dropAfterListening(config, log, args.engineSocket),
+  });
   await settle(portier);
   const lines = routesSummary(portier.gateway.table, config, (ep) => portier.gateway.port(ep));
   process.stdout.write(lines.length ? `Portier is serving:\n${lines.join('\n')}\n` : 'Portier is running; no routes yet.\n');

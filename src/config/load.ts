@@ -5,6 +5,7 @@ import { locate, ParsedConfig } from './located';
 import { readConfigFile } from './config-file';
 import { PortierError, configError } from '../errors';
 import { ConfigErrors, decodeAll, isRecord } from './decode';
+import { canBindPort, portRights } from '../privileges';
 
 /** Looked for in the working directory when no file is named; the first found is read. */
 const DEFAULT_FILES = ['portier.yaml', 'portier.toml'];
@@ -92,8 +93,6 @@ function setPath(target: Record<string, unknown>, keys: string[], value: string)
   });
 }
 
-const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
-
 /** Traefik's implicit `web` entrypoint, and the `traefik` one for the API. */
 function applyDefaults(config: StaticConfig): string[] {
   const notices: string[] = [];
@@ -101,11 +100,13 @@ function applyDefaults(config: StaticConfig): string[] {
   // With no entrypoint configured: `web` for HTTP and `websecure` for HTTPS, as a Traefik user expects.
   if (Object.keys(eps).length === 0) Object.assign(eps, staticConfigDecoder({ entryPoints: { web: {}, websecure: {} } }, '').entryPoints);
   const ports: Record<string, [number, number]> = { web: [80, 8080], websecure: [443, 8443] };
+  const rights = portRights();
   for (const [name, [privileged, fallback]] of Object.entries(ports)) {
     const ep = eps[name];
     if (!ep || ep.address) continue;
-    ep.address = `:${isRoot() ? privileged : fallback}`;
-    if (!isRoot()) notices.push(`entrypoint ${name}: not root, so listening on :${fallback} instead of :${privileged}`);
+    const bindable = canBindPort(privileged, rights);
+    ep.address = `:${bindable ? privileged : fallback}`;
+    if (!bindable) notices.push(`entrypoint ${name}: listening on :${fallback}, as :${privileged} needs root, CAP_NET_BIND_SERVICE or net.ipv4.ip_unprivileged_port_start <= ${privileged} (see docs/dev-machine.md: portier service install)`);
   }
   if ((config.api || config.ping) && !eps.traefik) {
     eps.traefik = staticConfigDecoder({ entryPoints: { traefik: { address: '127.0.0.1:8081' } } }, '').entryPoints.traefik;

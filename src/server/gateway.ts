@@ -130,8 +130,8 @@ export class Gateway {
     this.listeners.push(listener);
   }
 
-  /** Listens on every entrypoint, then starts the providers. */
-  async start(): Promise<void> {
+  /** Listens on every entrypoint, then (after `listening`, e.g. giving up root) starts the providers. */
+  async start(listening?: () => void): Promise<void> {
     this.recompile();
     for (const ep of this.entryPoints) {
       try {
@@ -146,6 +146,14 @@ export class Gateway {
       await this.close(0);
       throw err;
     });
+    if (listening) {
+      try {
+        listening();
+      } catch (err) {
+        await this.close(0);
+        throw err;
+      }
+    }
     for (const p of this.opts.providers) {
       try {
         await p.start((snap) => this.push(snap), this.opts.log.child({ provider: p.name }));
