@@ -154,6 +154,8 @@ export class H2Sessions {
     // A session's failure reaches its streams as theirs; this only keeps it from being thrown.
     session.on('error', () => undefined);
     session.once('close', () => {
+      // Node only ends its side; a server that never closes its own (Node's, after a GOAWAY) would keep it half open.
+      socket.destroy();
       const l = this.sessions.get(origin.key);
       const i = l ? l.indexOf(s) : -1;
       if (i >= 0) l!.splice(i, 1);
