@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -133,7 +133,7 @@ export interface RedisStore extends Store {
  * (redis-cli uses it). Stopped with SHUTDOWN SAVE so that a restart
  * finds its keys, like a store with persistence.
  */
-export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean; adminPassword?: string } = {}): Promise<RedisStore> {
+export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean; adminPassword?: string; replicaOf?: number } = {}): Promise<RedisStore> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-redis-'));
   const port = await freePort();
   let proc: ChildProcess | undefined;
@@ -142,6 +142,7 @@ export async function startRedis(t: Tap, opts: { notifications?: string; configR
   const start = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
     if (opts.adminPassword) args.push('--requirepass', opts.adminPassword);
+    if (opts.replicaOf) args.push('--replicaof', '127.0.0.1', String(opts.replicaOf));
     if (opts.notifications) args.push('--notify-keyspace-events', opts.notifications);
     if (opts.configRefused) args.push('--rename-command', 'CONFIG', '');
     proc = spawn('redis-server', args, { stdio: 'ignore' });
@@ -165,6 +166,22 @@ export async function startRedis(t: Tap, opts: { notifications?: string; configR
     stop,
     start,
   };
+}
+
+/** A Redis Sentinel watching the master on `masterPort` as `masterName`; returns its `127.0.0.1:port`. */
+export async function startSentinel(t: Tap, masterName: string, masterPort: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'portier-sentinel-'));
+  const port = await freePort();
+  const conf = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its file, so it must be its own and writable.
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds ${masterName} 5000\n`);
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  t.teardown(async () => {
+    await stopProcess(proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitPort(port, 10_000);
+  return `127.0.0.1:${port}`;
 }
 
 /** Polls `cond` every 25 ms until it holds; fails after `ms`. */

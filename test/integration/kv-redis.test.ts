@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { startRedis, requireStore, until, type RedisStore } from '../helpers/kv-stores';
+import { startRedis, startSentinel, requireStore, until, type RedisStore } from '../helpers/kv-stores';
 import { startEchoBackend } from '../helpers/echo';
 import { routeKeys, startKvGateway, type KvGateway } from './kv-fixtures';
 
@@ -114,5 +114,32 @@ if (requireStore(t, 'redis')) {
     await redis.put('traefik/http/routers/acl/rule', 'Host(`acl2.localhost`)');
     await until('the change', async () => (await gw.reach('acl2.localhost')) === 'a');
     t.ok((await scans(redis)) > before, 'found by SCAN: CONFIG GET is refused to this user, so notifications are not relied on');
+  });
+
+  t.test('sentinel: the master the sentinel names, or a replica with replicaStrategy', async (t) => {
+    const master = await startRedis(t, { notifications: 'KEA' });
+    const replica = await startRedis(t, { notifications: 'KEA', replicaOf: master.port });
+    await until('the replica in sync', async () => /master_link_status:up/.test(await replica.cli('info', 'replication')), 15_000);
+    const sentinel = await startSentinel(t, 'edge', master.port);
+    await until('the sentinel knows the replica', async () => /127\.0\.0\.1/.test(await replica.cli('-p', sentinel.split(':')[1], 'sentinel', 'replicas', 'edge')), 20_000);
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    for (const [k, v] of routeKeys('traefik', 'ha', a.url)) await master.put(k, v);
+    const rows: { name: string; strategy: string; reads: RedisStore }[] = [
+      { name: 'master', strategy: '', reads: master },
+      { name: 'replica', strategy: '\n      replicaStrategy: true', reads: replica },
+    ];
+    for (const [i, row] of rows.entries()) {
+      const before = Number(/cmdstat_mget:calls=(\d+)/.exec(await row.reads.cli('info', 'commandstats'))?.[1] ?? 0);
+      const gw = await startKvGateway(t, `  redis:\n    endpoints: ["${sentinel}"]\n    sentinel:\n      masterName: edge${row.strategy}`);
+      t.equal(await gw.reach('ha.localhost'), 'a', `${row.name}: the routes are read through the sentinel`);
+      const after = Number(/cmdstat_mget:calls=(\d+)/.exec(await row.reads.cli('info', 'commandstats'))?.[1] ?? 0);
+      t.ok(after > before, `${row.name}: read from the ${row.name} (MGET calls ${before} → ${after})`);
+      await master.put('traefik/http/routers/ha/rule', `Host(\`ha${i}.localhost\`)`);
+      const ms = await until(`${row.name}: a change`, async () => (await gw.reach(`ha${i}.localhost`)) === 'a');
+      t.pass(`${row.name}: a change written to the master applies (${ms} ms)`);
+      await gw.close();
+      await master.put('traefik/http/routers/ha/rule', 'Host(`ha.localhost`)');
+    }
   });
 }
