@@ -4,6 +4,7 @@ import type { RoutingTable } from '../routing/table';
 import type { RequestObserver, RequestRecord } from '../server/observer';
 import { RequestFamilies, RequestSeries } from './families';
 import { isGrpcFamily } from '../proxy/grpc';
+import { registerUdpMetrics } from '../udp/metrics';
 
 export interface MetricsOptions {
   /** `portier` by default; `traefik` gives Traefik's exact metric names. */
@@ -61,6 +62,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
   const svc = new RequestFamilies(registry, p, 'service', ['code', 'method', 'protocol', 'service'], opts.buckets);
   const retries = new Counter({ name: `${p}_service_retries_total`, help: 'How many request retries happened on a service.', labelNames: ['service'], registers });
   const openConnections = new Gauge({ name: `${p}_open_connections`, help: 'How many open connections exist, by entryPoint and protocol.', labelNames: ['entrypoint', 'protocol'], registers });
+  registerUdpMetrics(registry, p, opts.table);
   let lastSuccessAt = Date.now();
   const noteReload = (): void => {
     const r = opts.reloads();

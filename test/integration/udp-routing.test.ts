@@ -13,6 +13,7 @@ t.test('UDP routers: sessions per client, round robin, idle timeout, ejection, o
     echo: {entryPoints: [echo], service: pair}
     eject: {entryPoints: [eject], service: flaky}
     idle: {entryPoints: [idle], service: lone}
+    bounded: {entryPoints: [bounded], service: pair}
     weighted: {entryPoints: [weighted], service: split}
     alpha: {entryPoints: [shared], service: lone}
     beta: {entryPoints: [shared], service: pair}
@@ -37,7 +38,10 @@ http:
   idle: {address: "127.0.0.1:0/udp", udp: {timeout: 2s}}
   weighted: {address: "127.0.0.1:0/udp"}
   shared: {address: "127.0.0.1:0/udp"}
+  bounded: {address: "127.0.0.1:0/udp", udp: {timeout: 1s, maxSessions: 2}}
 api: {}
+metrics:
+  prometheus: {entryPoint: traefik}
 providers:
   providersThrottleDuration: 5ms
   file: {filename: dynamic.yaml}
@@ -89,6 +93,30 @@ providers:
     t.same([seen.filter((s) => s === 'w1').length, seen.filter((s) => s === 'w2').length], [6, 2], seen.join(' '));
   });
 
+  await t.test('udp.maxSessions bounds the sessions of an entrypoint; a new client gets in once one has ended', async (t) => {
+    const [c1, c2, c3] = [await udpClient(t), await udpClient(t), await udpClient(t)];
+    t.ok(await c1.ask(port('bounded'), 'one'), 'first session');
+    t.ok(await c2.ask(port('bounded'), 'two'), 'second session');
+    t.equal(await c3.ask(port('bounded'), 'three', 1000), undefined, 'a third client is dropped while two sessions live');
+    t.ok(await c1.ask(port('bounded'), 'still'), 'the sessions in place are served');
+    await sleep(3000);
+    t.ok(await c3.ask(port('bounded'), 'now'), 'after the idle timeout the third client gets a session');
+    const dropped = (await api('/api/udp/routers/bounded@file')).stats.dropped;
+    t.equal(dropped, 1, 'the dropped datagram is counted on the router');
+  });
+
+  await t.test('metrics per UDP router and server', async (t) => {
+    const text = (await request(`http://127.0.0.1:${port('traefik')}/metrics`)).body;
+    const cases: [RegExp, string][] = [
+      [/^portier_udp_router_sessions_total\{router="echo@file"\} 2$/m, 'sessions of echo'],
+      [/^portier_udp_router_datagrams_total\{router="echo@file",direction="in"\} [5-9]$/m, 'datagrams in'],
+      [/^portier_udp_router_bytes_total\{router="echo@file",direction="out"\} \d{5,}$/m, 'bytes out (the 65507-byte answer)'],
+      [new RegExp(`^portier_udp_service_server_up\\{service="flaky@file",address="127.0.0.1:${dead}"\\} 0$`, 'm'), 'the refusing server is down'],
+      [/^portier_udp_router_dropped_datagrams_total\{router="bounded@file"\} 1$/m, 'dropped'],
+    ];
+    for (const [re, what] of cases) t.match(text, re, what);
+  });
+
   await t.test('the API: one router per entrypoint, broken routers disabled with their error, the others served', async (t) => {
     const routers = await api('/api/udp/routers');
     const byName = Object.fromEntries(routers.map((r: any) => [r.name, r]));
@@ -110,7 +138,7 @@ providers:
     const onudp = await api('/api/http/routers/onudp@file');
     t.match(onudp.error.join('\n'), /entryPoint "echo" does not exist/, 'an HTTP router cannot use a UDP entrypoint');
     const overview = await api('/api/overview');
-    t.same(overview.udp.routers, { total: 8, warnings: 0, errors: 3 });
+    t.same(overview.udp.routers, { total: 9, warnings: 0, errors: 3 });
     const raw = await api('/api/rawdata');
     t.ok(raw.udpRouters['echo@file'] && raw.udpServices['pair@file'], 'rawdata carries udpRouters and udpServices');
     const eps = await api('/api/entrypoints');
