@@ -32,9 +32,9 @@ export function requireStore(t: Tap, store: keyof typeof BINARIES): boolean {
   return false;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout.trim())));
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 10_000, cwd }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout.trim())));
   });
 }
 
@@ -60,6 +60,30 @@ function stopProcess(p: ChildProcess | undefined): Promise<void> {
   });
 }
 
+export interface TlsFiles {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A test CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in a temporary folder. */
+export async function makeTlsFiles(t: Tap): Promise<TlsFiles> {
+  const dir = mkdtempSync(join(tmpdir(), 'portier-kv-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ssl = (...args: string[]): Promise<string> => run('openssl', args, {}, dir);
+  await ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=portier kv test CA');
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const name of ['server', 'client']) {
+    await ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    await ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
+  }
+  const f = (n: string): string => join(dir, n);
+  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server-key.pem'), clientCert: f('client.pem'), clientKey: f('client-key.pem') };
+}
+
 export interface Store {
   /** The endpoint in Traefik's form, `127.0.0.1:port`. */
   endpoint: string;
@@ -75,16 +99,19 @@ export interface Store {
  * `reader`: with authentication on, a user of that name and password that
  * may only read below `traefik/` (keys are then written as root).
  */
-export async function startEtcd(t: Tap, opts: { reader?: { name: string; password: string } } = {}): Promise<Store> {
+export async function startEtcd(t: Tap, opts: { reader?: { name: string; password: string }; tls?: TlsFiles } = {}): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-etcd-'));
   const [port, peer] = [await freePort(), await freePort()];
   let proc: ChildProcess | undefined;
   let root: string[] = [];
-  const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=127.0.0.1:${port}`, ...root, ...args], { ETCDCTL_API: '3' });
+  const scheme = opts.tls ? 'https' : 'http';
+  const ctlTls = opts.tls ? [`--cacert=${opts.tls.ca}`, `--cert=${opts.tls.clientCert}`, `--key=${opts.tls.clientKey}`] : [];
+  const serverTls = opts.tls ? ['--cert-file', opts.tls.serverCert, '--key-file', opts.tls.serverKey, '--client-cert-auth', '--trusted-ca-file', opts.tls.ca] : [];
+  const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=${scheme}://127.0.0.1:${port}`, ...ctlTls, ...root, ...args], { ETCDCTL_API: '3' });
   const start = async (): Promise<void> => {
     proc = spawn('etcd', [
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${port}`, '--advertise-client-urls', `http://127.0.0.1:${port}`,
+      '--data-dir', join(dir, 'data'), ...serverTls,
+      '--listen-client-urls', `${scheme}://127.0.0.1:${port}`, '--advertise-client-urls', `${scheme}://127.0.0.1:${port}`,
       '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
       '--initial-cluster', `default=http://127.0.0.1:${peer}`,
     ], { stdio: 'ignore' });
@@ -133,14 +160,21 @@ export interface RedisStore extends Store {
  * (redis-cli uses it). Stopped with SHUTDOWN SAVE so that a restart
  * finds its keys, like a store with persistence.
  */
-export async function startRedis(t: Tap, opts: { notifications?: string; configRefused?: boolean; adminPassword?: string; replicaOf?: number } = {}): Promise<RedisStore> {
+export async function startRedis(
+  t: Tap,
+  opts: { notifications?: string; configRefused?: boolean; adminPassword?: string; replicaOf?: number; tls?: TlsFiles } = {},
+): Promise<RedisStore> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-redis-'));
   const port = await freePort();
   let proc: ChildProcess | undefined;
   const auth = opts.adminPassword ? ['-a', opts.adminPassword, '--no-auth-warning'] : [];
-  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...auth, ...args]);
+  const cliTls = opts.tls ? ['--tls', '--cacert', opts.tls.ca, '--cert', opts.tls.clientCert, '--key', opts.tls.clientKey] : [];
+  const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...cliTls, ...auth, ...args]);
   const start = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    const listen = opts.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.serverCert, '--tls-key-file', opts.tls.serverKey, '--tls-ca-cert-file', opts.tls.ca]
+      : ['--port', String(port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
     if (opts.adminPassword) args.push('--requirepass', opts.adminPassword);
     if (opts.replicaOf) args.push('--replicaof', '127.0.0.1', String(opts.replicaOf));
     if (opts.notifications) args.push('--notify-keyspace-events', opts.notifications);
