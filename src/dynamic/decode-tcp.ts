@@ -26,7 +26,7 @@ export const tcpAddress: Decoder<string> = (raw, path) => {
   return s;
 };
 
-const proxyVersion: Decoder<1 | 2> = (raw, path) => {
+export const proxyVersion: Decoder<1 | 2> = (raw, path) => {
   const n = int(raw, path);
   if (n !== 1 && n !== 2) throw configError(path, `expected 1 or 2, got ${n}`);
   return n;

@@ -19,6 +19,8 @@ export interface ContainerLabels {
   middlewares: Map<string, LabelEntry[]>;
   /** tcp/udp objects, keyed `routers.<name>` etc.: not supported, reported. */
   tcpUdp: Map<string, LabelEntry[]>;
+  /** `tcp.routers|services|middlewares.<name>.*` (src/tcp/label-tcp.ts). */
+  tcp: { routers: Map<string, LabelEntry[]>; services: Map<string, LabelEntry[]>; middlewares: Map<string, LabelEntry[]> };
   /** `udp.routers.<name>.*` and `udp.services.<name>.*` (src/udp/label-udp.ts). */
   udp: { routers: Map<string, LabelEntry[]>; services: Map<string, LabelEntry[]> };
   /** `<prefix>.docker.network` and the like (PROVIDER_KEYS): read by the providers themselves. */
@@ -36,6 +38,7 @@ export function splitLabels(labels: Record<string, string>, prefixes: string[]):
     services: new Map(),
     middlewares: new Map(),
     tcpUdp: new Map(),
+    tcp: { routers: new Map(), services: new Map(), middlewares: new Map() },
     udp: { routers: new Map(), services: new Map() },
     provider: new Map(),
     unknown: [],
@@ -75,6 +78,8 @@ function route(out: ContainerLabels, e: LabelEntry, names: Map<string, string>):
     out.enable = e;
   } else if (la === 'http' && c !== undefined && (lb === 'routers' || lb === 'services' || lb === 'middlewares')) {
     add(out[lb], named(lb), rest);
+  } else if (la === 'tcp' && c !== undefined && (lb === 'routers' || lb === 'services' || lb === 'middlewares')) {
+    add(out.tcp[lb], named(`tcp.${lb}`), rest);
   } else if (la === 'udp' && c !== undefined && (lb === 'routers' || lb === 'services')) {
     add(out.udp[lb], named(`udp.${lb}`), rest);
   } else if ((la === 'tcp' || la === 'udp') && c !== undefined) {

@@ -8,6 +8,7 @@ import { LabelMerge, type ContainerMerge, type LabelResult } from './label-merge
 import { splitLabels, type ContainerLabels } from './label-tree';
 import type { RouterConfig, ServerConfig } from './model';
 import { UdpLabels } from '../udp/label-udp';
+import { TcpLabels } from '../tcp/label-tcp';
 
 export type { LabelResult } from './label-merge';
 
@@ -42,6 +43,7 @@ const COMPOSE_NUMBER = 'com.docker.compose.container-number';
 export function configFromContainers(containers: ContainerInfo[], opts: LabelOptions): LabelResult {
   const merge = new LabelMerge();
   const udp = new UdpLabels();
+  const tcp = new TcpLabels();
   let constraint: Constraint | undefined;
   if (opts.constraints) {
     try {
@@ -59,8 +61,9 @@ export function configFromContainers(containers: ContainerInfo[], opts: LabelOpt
     if (constraint && !constraint(c.labels)) continue;
     addContainer(c, labels, opts, out);
     udp.container(c, labels.udp, ruleModel(c).name, opts);
+    tcp.container(c, labels.tcp, ruleModel(c).name, opts);
   }
-  return udp.into(merge.result());
+  return tcp.into(udp.into(merge.result()));
 }
 
 function enabled(c: ContainerInfo, labels: ContainerLabels, opts: LabelOptions, out: ContainerMerge): boolean {
@@ -90,7 +93,8 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
     services.set(name, d.value);
   }
   // As in Traefik: a container configured only for TCP/UDP gets no automatic HTTP router or service.
-  const hasTcpUdp = (labels.tcpUdp.size > 0 || labels.udp.routers.size + labels.udp.services.size > 0) && labels.routers.size + labels.services.size + labels.middlewares.size === 0;
+  const tcpObjects = labels.tcp.routers.size + labels.tcp.services.size + labels.tcp.middlewares.size;
+  const hasTcpUdp = (labels.tcpUdp.size > 0 || tcpObjects > 0 || labels.udp.routers.size + labels.udp.services.size > 0) && labels.routers.size + labels.services.size + labels.middlewares.size === 0;
   if (labels.services.size === 0 && !hasTcpUdp) services.set(model.name, { lb: { passHostHeader: true }, server: {} });
 
   for (const [name, draft] of services) {

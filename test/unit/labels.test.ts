@@ -318,16 +318,15 @@ const cases: Case[] = [
     want: { config: { http: { services: { 'api-shop': { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1001' }] } } } } } },
   },
   {
-    name: 'tcp/udp labels warn; alone they suppress the default http router',
+    name: 'tcp labels make TCP routers; alone they suppress the default http router',
     containers: [
       plain('db', L({ 'traefik.tcp.routers.pg.rule': 'HostSNI(`*`)', 'traefik.tcp.services.pg.loadbalancer.server.port': '5432', 'traefik.udp.routers.dns.entrypoints': 'dns' })),
       plain('mixed', L({ 'traefik.http.routers.ui.rule': 'Host(`ui.localhost`)', 'traefik.tcp.routers.raw.rule': 'HostSNI(`*`)' })),
     ],
     want: {
-      config: { http: { routers: { ui: { service: 'mixed' } } } },
-      warnings: {
-        db: [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.pg\.rule, traefik\.tcp\.services\.pg\.loadbalancer\.server\.port$/],
-        'routers.ui': [/tcp\/udp routers are not supported: ignored traefik\.tcp\.routers\.raw\.rule/],
+      config: {
+        http: { routers: { ui: { service: 'mixed' } } },
+        tcp: { routers: { pg: { rule: 'HostSNI(`*`)', service: 'pg' }, raw: { rule: 'HostSNI(`*`)', service: 'mixed' } }, services: { pg: { loadBalancer: { servers: [{ address: /:5432$/ }] } } } },
       },
     },
     absent: ['routers.db', 'services.db'],
