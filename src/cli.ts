@@ -16,6 +16,7 @@ import type { ServiceRuntime } from './routing/runtime';
 import { errorsOf } from './config/decode';
 import { runCommand, RUN_USAGE } from './commands/run';
 import { dropAfterListening } from './privileges';
+import { serviceCommand, SERVICE_USAGE } from './commands/service';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
@@ -32,6 +33,8 @@ Usage:
   ${RUN_USAGE}
                                                      one command with a free $PORT, routed as NAME.localhost
                                                      (default: package.json's name, else the folder) while it runs
+  ${SERVICE_USAGE}
+                                                     a systemd unit: Portier as that user on :80/:443 (CAP_NET_BIND_SERVICE)
   portier trust | untrust                            add (remove) Portier's local CA to the system trust store
   portier --version | --help
 
@@ -152,6 +155,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] && ENGINE_COMMANDS.has(argv[0])) return runEngineCommand(argv);
   if (argv[0] === 'explain') return explainCommand(argv.slice(1));
   if (argv[0] === 'run') return runCommand(argv.slice(1));
+  if (argv[0] === 'service') return serviceCommand(argv.slice(1));
   const args = parseArgs(argv);
   switch (args.command) {
     case 'help':

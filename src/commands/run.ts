@@ -13,6 +13,8 @@ import { PortierError, errorMessage } from '../errors';
 import { servedUrls } from '../server/served-urls';
 import { addRoute, engineTarget, projectOf, routeName, socketTarget, writeRouteStack, type RouteTarget } from './run-route';
 
+const SERVICE_SOCKET = '/run/portier/engine.sock';
+
 export const RUN_USAGE = 'portier run [--name N] [--port-env VAR] [--engine-socket PATH] [--key.path=VALUE ...] -- CMD [ARGS...]';
 
 interface RunArgs {
@@ -97,10 +99,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   const name = routeName(args.name, process.cwd());
   const socketPath = engineSocketPath(args.engineSocket);
+  // A Portier installed as a service (portier service install) listens on /run/portier whoever runs it.
+  const candidates = args.engineSocket || process.env.PORTIER_ENGINE_SOCKET ? [socketPath] : [socketPath, SERVICE_SOCKET];
   const port = await freePort();
   let own: Own | undefined;
   let target: RouteTarget;
-  if (await engineAnswers(socketPath)) target = socketTarget(socketPath);
+  let running: string | undefined;
+  for (const candidate of candidates) if (!running && (await engineAnswers(candidate))) running = candidate;
+  if (running) target = socketTarget(running);
   else {
     own = await ownPortier(args, socketPath);
     if (!own.portier.engine) {
