@@ -48,6 +48,8 @@ export interface ProxyOptions {
   tls?: Certificate;
   /** Add `X-Req: 1` to the request and `X-Bench: 1` to the response. */
   headers?: boolean;
+  /** nginx: offer HTTP/2 by ALPN on the TLS listener (`listen … ssl http2`, nginx 1.22's form of `http2 on`). */
+  http2?: boolean;
 }
 
 /** A command line that starts one process of the bench, with the files it needs already written. */
@@ -101,7 +103,8 @@ export function backendLaunch(dir: string, port: number): Launch {
 /**
  * nginx as a reverse proxy, one worker, keep-alive to the upstream
  * (recipes/bench-peers.md). With `tls`: `listen ssl`, TLS 1.3 only, the
- * bench's certificate. With `headers`: `proxy_set_header X-Req 1` and
+ * bench's certificate, and HTTP/2 by ALPN with `http2` (requests per
+ * HTTP/2 connection bounded by the same `keepalive_requests`). With `headers`: `proxy_set_header X-Req 1` and
  * `add_header X-Bench 1`, what Portier's `headers` middleware does.
  */
 export function nginxProxyLaunch(dir: string, name: string, port: number, backend: number, opts: ProxyOptions = {}): Launch {
@@ -121,7 +124,7 @@ export function nginxProxyLaunch(dir: string, name: string, port: number, backen
     name,
     `  upstream be { server 127.0.0.1:${backend}; keepalive 64; keepalive_requests 1000000; }
   server {
-    listen 127.0.0.1:${port}${opts.tls ? ' ssl' : ''} backlog=4096;${tls}
+    listen 127.0.0.1:${port}${opts.tls ? ' ssl' : ''}${opts.http2 ? ' http2' : ''} backlog=4096;${tls}
     location / {
       proxy_pass http://be;
       proxy_http_version 1.1;

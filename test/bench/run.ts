@@ -10,6 +10,7 @@ import {
   BODY, CHECK_PATH, Certificate, Launch, ProxyOptions, REQUEST_HEADER, RESPONSE_HEADER,
   backendLaunch, checkBody, haproxyLaunch, makeCertificate, nginxProxyLaunch, portierLaunch,
 } from './peers';
+import { H2LOAD, H2Row, h2Rows } from './h2-row';
 
 /**
  * `npm run bench`: Portier against nginx configured the same way, in four
@@ -21,7 +22,9 @@ import {
  * measured by wrk in three alternating rounds. Pinning on a 2-core machine:
  * the proxy under test owns CPU 1; wrk and the backend share CPU 0, so the
  * "direct" row is the ceiling of this harness, not the backend's own
- * capacity. See docs/benchmarks.md.
+ * capacity. Last, an HTTP/2 row: h2load against nginx (`http2`) and the
+ * scenario-3 Portier, both over TLS with ALPN h2 (h2-row.ts). See
+ * docs/benchmarks.md.
  */
 
 const REPO = join(__dirname, '..', '..', '..');
@@ -30,7 +33,8 @@ const CPU_PROXY = 1;
 const WRK = { threads: 1, connections: 50, seconds: 4, warmupSeconds: [2, 1, 1] };
 // Three, not two: the median of three drops one disturbed round; of two it is their mean.
 const ROUNDS = 3;
-const TARGETS = { ratio: 0.6, metricsOverhead: 0.05 };
+/** http2: issue 18's target for the HTTP/2 row, by CPU per request. */
+const TARGETS = { ratio: 0.6, metricsOverhead: 0.05, http2: 0.5 };
 const RELAY = 'node relay (ceiling)';
 const TLS_RELAY = 'node TLS relay (ceiling)';
 
@@ -85,7 +89,7 @@ interface Row {
   runs: Run[];
 }
 
-const TOOLS = ['taskset', 'wrk', 'nginx', 'haproxy', 'openssl'];
+const TOOLS = ['taskset', 'wrk', 'nginx', 'haproxy', 'openssl', 'h2load'];
 
 function onPath(tool: string): boolean {
   try {
@@ -107,7 +111,7 @@ function ensureTools(): void {
   }
   const missing = TOOLS.filter((t) => !onPath(t));
   if (missing.length) {
-    throw new Error(`bench: ${missing.join(', ')} not installed; run test/setup/install.sh as root (apt packages wrk, nginx-light, haproxy, util-linux, openssl)`);
+    throw new Error(`bench: ${missing.join(', ')} not installed; run test/setup/install.sh as root (apt packages wrk, nginx-light, haproxy, util-linux, openssl, nghttp2-client)`);
   }
 }
 
@@ -379,6 +383,42 @@ function printSummary(s: Summary, metricsNote: string): void {
   )}\n\n`);
 }
 
+interface Http2Summary {
+  rows: (H2Row & { ratioVsNginx: number; ratioVsNginxByCpu: number })[];
+  portierVsNginx: number;
+  portierVsNginxByCpu: number;
+  valid: boolean;
+}
+
+/**
+ * The HTTP/2 row: h2load against nginx with `http2` on a listener of its
+ * own (same certificate, TLS 1.3, same backend) and against the Portier
+ * of scenario 3, which offers h2 by ALPN on the same port.
+ */
+async function http2Scenario(group: ProcessGroup, dir: string, cert: Certificate, targets: Target[]): Promise<Http2Summary> {
+  const backendPort = Number(new URL(targets.find((t) => t.name === 'direct')!.url).port);
+  const port = await freePort();
+  const launch = nginxProxyLaunch(dir, 'nginx-h2', port, backendPort, { tls: cert, http2: true });
+  const nginx = group.start('nginx h2', CPU_PROXY, launch.command, launch.args);
+  const url = `https://127.0.0.1:${port}/`;
+  await waitReady(nginx, url, BODY);
+  const portier = targets.find((t) => t.name === 'portier https')!;
+  process.stdout.write(`HTTP/2: h2load -t${H2LOAD.threads} -c${H2LOAD.connections} -m${H2LOAD.streams} -D${H2LOAD.seconds} (TLS 1.3, ALPN h2)\n`);
+  const measured = await h2Rows(group, CPU_LOAD, [{ name: 'nginx h2', url, process: nginx }, { name: 'portier h2', url: portier.url, process: portier.process }], (l) => process.stdout.write(`${l}\n`));
+  const [n, p] = measured;
+  const rows = measured.map((r) => ({ ...r, ratioVsNginx: r.requestsPerSec / n.requestsPerSec, ratioVsNginxByCpu: n.cpuMicrosPerRequest / r.cpuMicrosPerRequest }));
+  return { rows, portierVsNginx: p.requestsPerSec / n.requestsPerSec, portierVsNginxByCpu: n.cpuMicrosPerRequest / p.cpuMicrosPerRequest, valid: n.errors === 0 && p.errors === 0 };
+}
+
+function printHttp2(h: Http2Summary): void {
+  process.stdout.write(`\nHTTP/2 (h2load, HTTPS with ALPN h2, router without middleware)\n${formatTable(
+    ['target', 'req/s', 'CPU us/req', 'vs nginx req/s', 'vs nginx CPU', 'errors'],
+    h.rows.map((r) => [r.target, r.requestsPerSec.toFixed(0), r.cpuMicrosPerRequest.toFixed(1), `${r.ratioVsNginx.toFixed(2)}x`, `${r.ratioVsNginxByCpu.toFixed(2)}x`, String(r.errors)]),
+  )}\n`);
+  const met = !h.valid ? 'invalid (errors)' : h.portierVsNginxByCpu >= TARGETS.http2 ? 'yes' : 'no';
+  process.stdout.write(`Portier / nginx over HTTP/2: ${h.portierVsNginx.toFixed(3)}x req/s, ${h.portierVsNginxByCpu.toFixed(3)}x by CPU per request (target ${TARGETS.http2} by CPU: ${met})\n\n`);
+}
+
 /** The commit measured, and the files under src/ that differed from it (other work in progress in the tree). */
 function build(): { commit: string; uncommittedSrc: string[] } {
   const git = (args: string[]): string => {
@@ -392,7 +432,7 @@ function build(): { commit: string; uncommittedSrc: string[] } {
   return { commit: git(['rev-parse', '--short', 'HEAD']).trim() || 'unknown', uncommittedSrc: git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean) };
 }
 
-function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; seconds: number; build: ReturnType<typeof build> }): string {
+function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; seconds: number; build: ReturnType<typeof build>; http2: Http2Summary }): string {
   const artifacts = join(REPO, 'test-artifacts');
   mkdirSync(artifacts, { recursive: true });
   const first = s.scenarios[0];
@@ -402,7 +442,7 @@ function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; s
     build: info.build,
     machine: {
       cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, nginx: version('nginx', ['-v']),
-      haproxy: version('haproxy', ['-v']), wrk: version('wrk', ['-v']), openssl: version('openssl', ['version']), nodeOpenssl: process.versions.openssl,
+      haproxy: version('haproxy', ['-v']), wrk: version('wrk', ['-v']), h2load: version('h2load', ['--version']), openssl: version('openssl', ['version']), nodeOpenssl: process.versions.openssl,
     },
     method: {
       wrk: `wrk -t${WRK.threads} -c${WRK.connections} -d${WRK.seconds}s --latency`,
@@ -421,6 +461,10 @@ function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; s
     // Scenario 1's figures under the names earlier reports used.
     portierVsNginx: first.portierVsNginx,
     portierVsNginxByCpu: first.portierVsNginxByCpu,
+    http2: {
+      method: `h2load -t${H2LOAD.threads} -c${H2LOAD.connections} -m${H2LOAD.streams} -D${H2LOAD.seconds} after ${H2LOAD.warmupSeconds}s of warm-up, ${H2LOAD.rounds} alternating rounds, median`,
+      ...info.http2,
+    },
     metricsOverhead: s.metricsOverhead ?? null,
     metricsOverheadByCpu: s.metricsOverheadByCpu ?? null,
     notes: info.metricsNote ? [info.metricsNote] : [],
@@ -456,10 +500,12 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
     if (runs.has('portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
       throw new Error('portier+metrics: the proxied requests are missing from /metrics: the row would not measure recording');
     }
+    const http2 = await http2Scenario(group, dir, cert, targets);
     const summary = summarize(targets, runs);
     printSummary(summary, metricsNote);
+    printHttp2(http2);
     const seconds = (Date.now() - began) / 1000;
-    process.stdout.write(`results: ${writeReport(summary, { metricsNote, cipher, seconds, build: built })}\n`);
+    process.stdout.write(`results: ${writeReport(summary, { metricsNote, cipher, seconds, build: built, http2 })}\n`);
     process.stdout.write(`bench: ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s (build not included)\n`);
     return 0;
   } finally {
