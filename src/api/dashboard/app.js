@@ -82,6 +82,33 @@
     }, 4);
   }
 
+  function renderUdp() {
+    var routers = state.rawdata.udpRouters || {};
+    fill('udp-routers', Object.keys(routers).sort().map(function (name) { return routers[name]; }), function (r) {
+      var stats = r.stats || {};
+      return el('tr', { class: r.status, 'data-udp-router': r.name, 'data-status': r.status }, [
+        el('td', {}, [pill(r.status)]),
+        el('td', {}, [el('strong', { text: r.name })].concat(errors(r))),
+        el('td', { text: list(r.using && r.using.length ? r.using : r.entryPoints) }),
+        el('td', { text: r.service || '' }),
+        el('td', { text: (stats.sessions || 0) + ' sessions · ' + (stats.datagramsIn || 0) + ' in · ' + (stats.datagramsOut || 0) + ' out' }),
+      ]);
+    }, 5);
+    var services = state.rawdata.udpServices || {};
+    fill('udp-services', Object.keys(services).sort().map(function (name) { return services[name]; }), function (s) {
+      var servers = Object.keys(s.serverStatus || {}).map(function (address) {
+        return el('span', { class: 'server', 'data-server': address }, [pill(s.serverStatus[address]), ' ', el('code', { text: address })]);
+      });
+      return el('tr', { class: s.status, 'data-udp-service': s.name, 'data-status': s.status }, [
+        el('td', {}, [pill(s.status)]),
+        el('td', {}, [el('strong', { text: s.name })].concat(errors(s))),
+        el('td', { text: s.type || '' }),
+        el('td', {}, servers.length ? servers : ['—']),
+        el('td', { text: list(s.usedBy) }),
+      ]);
+    }, 5);
+  }
+
   function renderOverview() {
     var o = state.overview;
     var box = document.getElementById('overview');
@@ -93,7 +120,14 @@
         el('div', { class: 'n', text: String(c.total) }),
         el('div', { class: 'sub' }, [el('b', { class: c.warnings ? 'warn' : '', text: String(c.warnings) }), ' warnings · ', el('b', { class: c.errors ? 'bad' : '', text: String(c.errors) }), ' errors']),
       ]);
-    }).concat([el('div', { class: 'card' }, [el('div', { class: 'sub', text: 'Providers' }), el('div', { text: list(o.providers) }), el('div', { class: 'sub', text: 'metrics: ' + (o.features.metrics || 'off') + ' · access log: ' + (o.features.accessLog ? 'on' : 'off') })])]));
+    }).concat(['routers', 'services'].map(function (kind) {
+      var c = o.udp[kind];
+      return el('div', { class: 'card', 'data-card': 'udp-' + kind }, [
+        el('div', { class: 'sub', text: 'UDP ' + kind }),
+        el('div', { class: 'n', text: String(c.total) }),
+        el('div', { class: 'sub' }, [el('b', { class: c.warnings ? 'warn' : '', text: String(c.warnings) }), ' warnings · ', el('b', { class: c.errors ? 'bad' : '', text: String(c.errors) }), ' errors']),
+      ]);
+    })).concat([el('div', { class: 'card' }, [el('div', { class: 'sub', text: 'Providers' }), el('div', { text: list(o.providers) }), el('div', { class: 'sub', text: 'metrics: ' + (o.features.metrics || 'off') + ' · access log: ' + (o.features.accessLog ? 'on' : 'off') })])]));
   }
 
   function renderEntryPoints() {
@@ -119,6 +153,7 @@
     renderRouters();
     renderServices();
     renderMiddlewares();
+    renderUdp();
     renderEntryPoints();
     renderCertificates();
   }
