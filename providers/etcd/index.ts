@@ -39,11 +39,6 @@ export class EtcdProvider implements Provider {
     this.prefix = `${opts.rootKey}/`;
   }
 
-  /** The problems of the last configuration built from the keys. */
-  get lastErrors(): string[] {
-    return this.mirror?.lastErrors ?? [];
-  }
-
   async start(push: (s: ProviderSnapshot) => void, log: Logger): Promise<void> {
     this.mirror = new KvMirror(this.name, this.opts.rootKey, push, log);
     let listed!: () => void;

@@ -40,6 +40,10 @@ export class RedisProvider implements Provider {
   private fetchTimer?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
   private down = false;
+  /** Called once the first listing is applied (start() waits for it). */
+  private listed?: () => void;
+  /** The last connection error, said with the next reconnection attempt. */
+  private lastError = '';
   /** Set by every (re)connection: what changed while away is only found by listing. */
   private stale = true;
   private closed = false;
@@ -49,7 +53,7 @@ export class RedisProvider implements Provider {
     const retry = (attempt: number): number => {
       const delay = this.backoff.next();
       this.down = true;
-      this.log?.warn('redis unreachable; the last configuration keeps serving', { attempt, retryInMs: delay });
+      this.log?.warn('redis unreachable; the last configuration keeps serving', { error: this.lastError, attempt, retryInMs: delay });
       return delay;
     };
     this.client = new Redis(ioRedisOptions(opts, tls, retry));
@@ -61,18 +65,16 @@ export class RedisProvider implements Provider {
     this.channelPrefix = keyspacePrefix(opts.db);
   }
 
-  get lastErrors(): string[] {
-    return this.mirror?.lastErrors ?? [];
-  }
-
   async start(push: (s: ProviderSnapshot) => void, log: Logger): Promise<void> {
     this.log = log;
     this.mirror = new KvMirror(this.name, this.opts.rootKey, push, log);
-    this.client.on('error', () => undefined);
+    // Said with the reconnection attempt that follows (retryStrategy above).
+    this.client.on('error', (err: Error) => (this.lastError = err.message));
     this.sub.on('error', () => undefined);
     this.client.on('ready', () => {
       if (this.down) log.info('redis reachable again; listing the keys', { endpoint: this.opts.endpoints[0] });
       this.down = false;
+      this.lastError = '';
       this.backoff.reset();
       this.stale = true;
       this.sync();
@@ -86,12 +88,9 @@ export class RedisProvider implements Provider {
     this.tick = setInterval(() => this.sync(), this.opts.scanInterval);
     this.client.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
+    const listed = new Promise<void>((resolve) => (this.listed = resolve));
     let timer: NodeJS.Timeout | undefined;
-    const listed = new Promise<void>((resolve) => {
-      const check = (): void => (this.mirror?.ready || this.closed ? resolve() : void (timer = setTimeout(check, 25)));
-      check();
-    });
-    await Promise.race([listed, new Promise<void>((resolve) => setTimeout(resolve, START_WAIT_MS).unref())]);
+    await Promise.race([listed, new Promise<void>((resolve) => (timer = setTimeout(resolve, START_WAIT_MS)))]);
     clearTimeout(timer);
     if (!this.mirror.ready) log.warn('redis not reachable yet; its routes are added once it answers', { endpoints: this.opts.endpoints.join(',') });
     this.mirror.flush();
@@ -139,6 +138,7 @@ export class RedisProvider implements Provider {
     this.stale = false;
     try {
       this.mirror?.replaceAll(await this.scan());
+      this.listed?.();
     } catch (err) {
       this.stale = true;
       throw err;

@@ -19,8 +19,6 @@ export class KvMirror {
   private lastPushed?: string;
   private closed = false;
   private listed = false;
-  /** The problems of the last build, for the log (and `portier check`-like reports). */
-  lastErrors: string[] = [];
 
   constructor(
     private readonly provider: string,
@@ -86,7 +84,6 @@ export class KvMirror {
     this.dirty = false;
     if (this.closed) return;
     const decoded = decodeKv(this.pairs, this.rootKey);
-    this.lastErrors = decoded.all.map((e) => e.message);
     if (decoded.errors.file) {
       // As with a file that cannot be read as a whole: its objects cannot be trusted, so the last good configuration stays.
       for (const e of decoded.errors.file) this.log.error(`${this.provider} configuration rejected, keeping the last good one`, { error: e });

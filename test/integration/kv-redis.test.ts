@@ -114,6 +114,8 @@ if (requireStore(t, 'redis')) {
     await redis.put('traefik/http/routers/acl/rule', 'Host(`acl2.localhost`)');
     await until('the change', async () => (await gw.reach('acl2.localhost')) === 'a');
     t.ok((await scans(redis)) > before, 'found by SCAN: CONFIG GET is refused to this user, so notifications are not relied on');
+    const refused = await startKvGateway(t, provider(redis, '\n    username: portier\n    password: wrong'));
+    t.equal(await refused.reach('acl2.localhost'), '404', 'a wrong password reads nothing');
   });
 
   t.test('sentinel: the master the sentinel names, or a replica with replicaStrategy', async (t) => {
