@@ -46,6 +46,28 @@ function collect<C>(snaps: ProviderSnapshot[], kind: 'routers' | 'services'): Ma
 export function compileUdp(snapshots: Iterable<ProviderSnapshot>, entryPoints: Record<string, 'tcp' | 'udp'>, cache: UdpCompileCache): UdpTable {
   const list = [...snapshots];
   const next = newUdpCompileCache();
+  const services = buildServices(list, cache, next);
+
+  const udpEntryPoints = Object.keys(entryPoints).filter((n) => entryPoints[n] === 'udp');
+  const routers = new Map<string, Mutable<UdpRouterRuntime>>();
+  const pickers = new Map<string, UdpPicker>();
+  for (const [name, raw] of collect<UdpRouterConfig>(list, 'routers')) {
+    const r = buildRouter(name, raw, entryPoints, udpEntryPoints, (q) => services.get(q), next.counters.get(name) ?? cache.counters.get(name) ?? new UdpCounters());
+    next.counters.set(name, r.router.counters);
+    if (r.picker) pickers.set(name, r.picker);
+    routers.set(name, r.router);
+    if (r.router.service) services.get(r.router.service)?.usedBy.push(name);
+  }
+  const routes = assignEntryPoints(routers, pickers, udpEntryPoints);
+  for (const r of routers.values()) r.status = statusOf(r.errors, r.warnings);
+  cache.servers = next.servers;
+  cache.pickers = next.pickers;
+  cache.counters = next.counters;
+  return new UdpTable(routers, services, routes);
+}
+
+/** Every UDP service, its children first; a load balancer keeps its servers' health and position while its servers are unchanged. */
+function buildServices(list: ProviderSnapshot[], cache: UdpCompileCache, next: UdpCompileCache): Map<string, Mutable<UdpServiceRuntime>> {
   const rawServices = collect<UdpServiceConfig>(list, 'services');
   const services = new Map<string, Mutable<UdpServiceRuntime>>();
 
@@ -93,23 +115,7 @@ export function compileUdp(snapshots: Iterable<ProviderSnapshot>, entryPoints: R
     return runtime;
   };
   for (const name of rawServices.keys()) buildService(name, []);
-
-  const udpEntryPoints = Object.keys(entryPoints).filter((n) => entryPoints[n] === 'udp');
-  const routers = new Map<string, Mutable<UdpRouterRuntime>>();
-  const pickers = new Map<string, UdpPicker>();
-  for (const [name, raw] of collect<UdpRouterConfig>(list, 'routers')) {
-    const r = buildRouter(name, raw, entryPoints, udpEntryPoints, buildService, next.counters.get(name) ?? cache.counters.get(name) ?? new UdpCounters());
-    next.counters.set(name, r.router.counters);
-    if (r.picker) pickers.set(name, r.picker);
-    routers.set(name, r.router);
-    if (r.router.service) services.get(r.router.service)?.usedBy.push(name);
-  }
-  const routes = assignEntryPoints(routers, pickers, udpEntryPoints);
-  for (const r of routers.values()) r.status = statusOf(r.errors, r.warnings);
-  cache.servers = next.servers;
-  cache.pickers = next.pickers;
-  cache.counters = next.counters;
-  return new UdpTable(routers, services, routes);
+  return services;
 }
 
 function buildRouter(
@@ -117,7 +123,7 @@ function buildRouter(
   raw: RawObject<UdpRouterConfig>,
   all: Record<string, 'tcp' | 'udp'>,
   udpEntryPoints: string[],
-  service: (name: string, stack: string[]) => UdpServiceRuntime | undefined,
+  service: (name: string) => UdpServiceRuntime | undefined,
   counters: UdpCounters,
 ): { router: Mutable<UdpRouterRuntime>; picker?: UdpPicker } {
   const { config, errors, warnings } = raw;
@@ -133,7 +139,7 @@ function buildRouter(
   if (!config.service) errors.push("the service is missing on the UDP router: set the router's service");
   else {
     qualified = qualify(config.service, raw.provider);
-    const svc = service(qualified, []);
+    const svc = service(qualified);
     if (!svc) errors.push(`service ${qualified} does not exist`);
     else if (!svc.picker) errors.push(`service ${qualified} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
     else picker = svc.picker;

@@ -40,9 +40,10 @@ export interface UdpClient {
   close(): void;
 }
 
-export async function udpClient(t: Test): Promise<UdpClient> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+/** `host`: the loopback address to send from and to, 127.0.0.1 or ::1. */
+export async function udpClient(t: Test, host = '127.0.0.1'): Promise<UdpClient> {
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   // ICMP errors from a dropped session are not the test's concern: the answer (or none) is.
   socket.on('error', () => undefined);
   let closed = false;
@@ -63,7 +64,7 @@ export async function udpClient(t: Test): Promise<UdpClient> {
           resolve(answer);
         };
         socket.once('message', onMessage);
-        socket.send(typeof msg === 'string' ? Buffer.from(msg) : msg, port, '127.0.0.1');
+        socket.send(typeof msg === 'string' ? Buffer.from(msg) : msg, port, host);
       }),
     close,
   };

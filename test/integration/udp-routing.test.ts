@@ -14,6 +14,7 @@ t.test('UDP routers: sessions per client, round robin, idle timeout, ejection, o
     eject: {entryPoints: [eject], service: flaky}
     idle: {entryPoints: [idle], service: lone}
     bounded: {entryPoints: [bounded], service: pair}
+    v6: {entryPoints: [v6], service: pair}
     weighted: {entryPoints: [weighted], service: split}
     alpha: {entryPoints: [shared], service: lone}
     beta: {entryPoints: [shared], service: pair}
@@ -39,6 +40,7 @@ http:
   weighted: {address: "127.0.0.1:0/udp"}
   shared: {address: "127.0.0.1:0/udp"}
   bounded: {address: "127.0.0.1:0/udp", udp: {timeout: 1s, maxSessions: 2}}
+  v6: {address: "[::1]:0/udp"}
 api: {}
 metrics:
   prometheus: {entryPoint: traefik}
@@ -61,6 +63,11 @@ providers:
     const back = await c2.ask(port('echo'), big, 5000);
     t.equal(back?.length, 65507, 'a 65507-byte datagram goes through whole, both ways');
     t.ok(back?.equals(big), 'unchanged');
+  });
+
+  await t.test('an IPv6 entrypoint serves IPv6 clients (to an IPv4 server)', async (t) => {
+    const client = await udpClient(t, '::1');
+    t.match((await client.ask(port('v6'), 'six'))?.toString(), /^[ab]:six$/);
   });
 
   await t.test('a session idle for udp.timeout ends; the next datagram opens a new one', async (t) => {
@@ -138,7 +145,7 @@ providers:
     const onudp = await api('/api/http/routers/onudp@file');
     t.match(onudp.error.join('\n'), /entryPoint "echo" does not exist/, 'an HTTP router cannot use a UDP entrypoint');
     const overview = await api('/api/overview');
-    t.same(overview.udp.routers, { total: 9, warnings: 0, errors: 3 });
+    t.same(overview.udp.routers, { total: 10, warnings: 0, errors: 3 });
     const raw = await api('/api/rawdata');
     t.ok(raw.udpRouters['echo@file'] && raw.udpServices['pair@file'], 'rawdata carries udpRouters and udpServices');
     const eps = await api('/api/entrypoints');
