@@ -66,6 +66,8 @@ let backend: GrpcBackend;
 let gw: TestGateway;
 let dir: string;
 let ca: LocalCa;
+/** The server URL of the `gone` service: a port nothing listens on. */
+let goneUrl: string;
 
 t.before(async () => {
   backend = await startGrpcBackend();
@@ -74,7 +76,7 @@ t.before(async () => {
   const leaf = ca.issue('grpc.localhost');
   writeFileSync(join(dir, 'leaf.crt'), leaf.certPem);
   writeFileSync(join(dir, 'leaf.key'), leaf.keyPem);
-  const dead = await deadPort();
+  goneUrl = `h2c://127.0.0.1:${await deadPort()}`;
   gw = await startTestGateway({
     http: {
       routers: {
@@ -84,7 +86,7 @@ t.before(async () => {
       },
       services: {
         echo: { loadBalancer: { servers: [{ url: backend.url }] } },
-        gone: { loadBalancer: { servers: [{ url: `h2c://127.0.0.1:${dead}` }] } },
+        gone: { loadBalancer: { servers: [{ url: goneUrl }] } },
       },
     },
     tls: { certificates: [{ certFile: join(dir, 'leaf.crt'), keyFile: join(dir, 'leaf.key') }] },
@@ -152,6 +154,7 @@ t.test('failures as gRPC statuses', async (t) => {
 
   const down = await unary(gone, { text: 'x' });
   t.equal(down.error?.code, grpc.status.UNAVAILABLE, 'an unreachable backend: UNAVAILABLE');
+  t.equal(gw.gateway.table.services.get('gone@file')?.serverStatus()[goneUrl], 'DOWN', 'and passively ejected, as an HTTP/1.1 server would be');
 
   const raw = await rawCall(gw.port, 'gone.localhost', {}, slowMsg('x', 0));
   t.equal(raw.headers[':status'], 200, 'answered HTTP 200, not 502');
