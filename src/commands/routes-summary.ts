@@ -1,6 +1,7 @@
 import type { RoutingTable } from '../routing/table';
 import type { StaticConfig } from '../config/static';
 import { servedUrls } from '../server/served-urls';
+import { udpSummary } from '../udp/summary';
 
 /**
  * The lines `portier` prints once it serves: one URL per host-bound router
@@ -15,5 +16,6 @@ export function routesSummary(table: RoutingTable, config: StaticConfig, ports: 
     if (u.url) lines.push(`  ${u.url}  →  ${u.service} (${up} server${up === 1 ? '' : 's'} up)`);
     else lines.push(`  ${u.rule} on ${u.entryPoint}  →  ${u.service} (${up} up)`);
   }
+  lines.push(...udpSummary(table.udp, ports));
   return lines;
 }

@@ -7,6 +7,7 @@ import type { ContainerInfo } from '../../src/dynamic/container';
 import type { DynamicConfig } from '../../src/dynamic/model';
 import { compileUdp, newUdpCompileCache } from '../../src/udp/compile-udp';
 import { RoundRobin, UdpServer, WeightedPicker } from '../../src/udp/balancer';
+import { udpSummary } from '../../src/udp/summary';
 
 t.test('entrypoint addresses and udp options', async (t) => {
   const cases: { ep: Record<string, unknown>; address?: string; timeout?: number; error?: RegExp; warning?: RegExp }[] = [
@@ -180,4 +181,10 @@ t.test('balancers: round robin skips ejected servers; weights spread sessions', 
   const fresh = ['10.0.0.1:1', '10.0.0.2:1'].map((x) => new UdpServer(x));
   const w = new WeightedPicker([{ weight: 3, picker: new RoundRobin([fresh[0]]) }, { weight: 1, picker: new RoundRobin([fresh[1]]) }, { weight: 0, picker: new RoundRobin([c]) }, { weight: 5, picker: new RoundRobin([]) }]);
   t.equal(Array.from({ length: 8 }, () => w.pick()?.address.slice(7, 8)).join(''), '11211121', 'smooth 3:1, weight 0 and empty children never chosen');
+});
+
+t.test('the startup summary names each UDP entrypoint with its router, and disabled routers with their errors', async (t) => {
+  const config: DynamicConfig = { udp: { routers: { dns: { entryPoints: ['dns'], service: 's' }, bad: { entryPoints: ['syslog'], service: 'gone' } }, services: { s: { loadBalancer: { servers: [{ address: '127.0.0.1:1' }, { address: '127.0.0.1:2' }] } } } } };
+  const table = compileUdp([{ provider: 'file', config }], { dns: 'udp', syslog: 'udp' }, newUdpCompileCache());
+  t.same(udpSummary(table, () => 5353), ['  ✗ bad@file (udp): service gone@file does not exist', '  udp :5353 (dns)  →  s@file (2 servers up)']);
 });
