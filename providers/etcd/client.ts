@@ -25,7 +25,8 @@ export interface EtcdEvent {
 export interface EtcdWatch {
   /** Settles when the watch ends: the server closed it, the connection dropped, or close() was called. */
   ended: Promise<void>;
-  close(): void;
+  /** Ends the watch; `reason` is what `ended` rejects with. */
+  close(reason?: string): void;
 }
 
 interface RawKv {
@@ -66,6 +67,11 @@ export class EtcdClient {
     return { revision: Number(res.header?.revision ?? 0), pairs: (res.kvs ?? []).map((kv) => [unb64(kv.key), unb64(kv.value)]) };
   }
 
+  /** Answers when the current endpoint serves reads (a count of the keys below `prefix`, nothing transferred). */
+  async alive(prefix: string): Promise<void> {
+    await this.call('/v3/kv/range', { key: b64(prefix), range_end: prefixEnd(prefix), count_only: true });
+  }
+
   /**
    * Streams the changes below `prefix` from `fromRevision` on. A compacted
    * start revision ends the watch with an error: the caller lists again.
@@ -81,6 +87,8 @@ export class EtcdClient {
         reject(err);
       };
       req.on('error', (err) => fail(this.failed(err)));
+      // Destroyed without an error (close(), or a probe that found the endpoint gone).
+      req.on('close', () => fail(new Error(`${this.endpoint}: watch closed`)));
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
           res.resume();
@@ -105,7 +113,7 @@ export class EtcdClient {
       });
       req.end(body);
     });
-    return { ended, close: () => req.destroy() };
+    return { ended, close: (reason) => req.destroy(reason ? new Error(reason) : undefined) };
   }
 
   /** Aborts every call in flight. */

@@ -9,6 +9,12 @@ import { clientTlsOptions } from './tls';
 
 /** How long start() waits for the first listing before the gateway goes on without it. */
 const START_WAIT_MS = 3000;
+/**
+ * How often the endpoint is asked whether it still answers while a watch is
+ * open: a watch on a connection that went silent (a host gone from the
+ * network) would otherwise wait for TCP keep-alive, minutes.
+ */
+const PROBE_MS = 15_000;
 
 /**
  * Routes from etcd keys below `rootKey`, in Traefik's KV layout. Lists the
@@ -26,6 +32,7 @@ export class EtcdProvider implements Provider {
   private mirror?: KvMirror;
   private watch?: EtcdWatch;
   private sleeping?: { timer: NodeJS.Timeout; wake: () => void };
+  private probe?: NodeJS.Timeout;
   private closed = false;
   private loop?: Promise<void>;
 
@@ -68,8 +75,11 @@ export class EtcdProvider implements Provider {
             else this.mirror!.set(e.key, e.value);
           }
         });
-        await this.watch.ended;
+        const watch = this.watch;
+        this.probe = setInterval(() => this.client.alive(this.prefix).catch((err) => watch.close(`stopped answering (${errorMessage(err)})`)), PROBE_MS);
+        await watch.ended;
       } catch (err) {
+        clearInterval(this.probe);
         if (this.closed) return;
         down = true;
         const delay = this.backoff.next();
@@ -91,6 +101,7 @@ export class EtcdProvider implements Provider {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.probe);
     this.mirror?.close();
     this.watch?.close();
     this.client.close();

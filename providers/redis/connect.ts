@@ -25,6 +25,8 @@ export function ioRedisOptions(o: RedisOptions, tls: ClientTlsOptions | undefine
     maxRetriesPerRequest: 0,
     connectTimeout: 3000,
     keepAlive: 10_000,
+    // A frozen server must not hold a listing (and so every later one) forever.
+    commandTimeout: 5000,
     retryStrategy,
     ...(tls ? { tls } : {}),
   };
