@@ -13,6 +13,7 @@ import grpcWeb from './grpcWeb';
 import headers from './headers';
 import inFlightReq from './inFlightReq';
 import ipAllowList from './ipAllowList';
+import passTLSClientCert from './passTLSClientCert';
 import rateLimit from './rateLimit';
 import redirectRegex from './redirectRegex';
 import redirectScheme from './redirectScheme';
@@ -37,6 +38,7 @@ const all: MiddlewareType<any>[] = [
   headers,
   inFlightReq,
   ipAllowList,
+  passTLSClientCert,
   rateLimit,
   redirectRegex,
   redirectScheme,

@@ -17,7 +17,7 @@ export function tlsRouters(table: RoutingTable, config: StaticConfig): RouterTls
     const epTls = r.entryPoints.map((ep) => config.entryPoints[ep]).find((ep, i) => ep && isTlsEntryPoint(r.entryPoints[i], ep));
     if (!r.config.tls && !epTls) continue;
     const tls = r.config.tls ?? epTls?.http?.tls ?? {};
-    out.push({ name: r.name, hosts: r.rule?.hosts ?? [], tls: { certResolver: tls.certResolver, domains: tls.domains } });
+    out.push({ name: r.name, hosts: r.rule?.hosts ?? [], tls: { certResolver: tls.certResolver, domains: tls.domains, options: r.config.tls?.options } });
   }
   out.push(...tcpTlsRouters(table.tcp));
   return out;

@@ -181,6 +181,7 @@ const tls = object({
         curvePreferences: optional(list(string)),
         sniStrict: optional(boolean),
         alpnProtocols: optional(list(string)),
+        clientAuth: optional(object({ caFiles: optional(list(string)), clientAuthType: optional(string) })),
       }),
     ),
   ),

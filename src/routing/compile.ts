@@ -387,11 +387,7 @@ function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: Compil
   return hit.rule;
 }
 
-/**
- * Every HTTPS listener applies `tls.options.default`, so a router naming
- * another set must not look as if it got it: an unknown set disables the
- * router (as Traefik refuses it), a known one is a warning.
- */
+/** A router naming a TLS options set no provider defines is disabled, as Traefik refuses it (the TLS manager applies known ones per host). */
 function checkTlsOptions(ref: string, provider: string, snaps: ProviderSnapshot[], errors: string[], warnings: string[]): void {
   const q = qualify(ref, provider);
   const at = q.lastIndexOf('@');
@@ -399,7 +395,6 @@ function checkTlsOptions(ref: string, provider: string, snaps: ProviderSnapshot[
   if (name === 'default') return;
   const exists = snaps.some((s) => s.provider === q.slice(at + 1) && s.config.tls?.options?.[name] !== undefined);
   if (!exists) errors.push(`tls.options: unknown TLS options ${JSON.stringify(q)}`);
-  else warnings.push(`tls.options ${JSON.stringify(ref)}: only the default TLS options apply; this router uses them`);
 }
 
 /** A serversTransport's options (the static one's without `ref`), its files read once per configuration change. */

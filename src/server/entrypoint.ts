@@ -15,6 +15,7 @@ import { HygieneLimits, inspectPlainRequest, inspectRequest, originForm } from '
 import { applyForwarded, trustedPeers } from '../proxy/forwarded';
 import { stripHopByHop } from '../proxy/hop-by-hop';
 import { answerGrpc, isGrpc } from '../proxy/grpc';
+import { handshakeServerFor } from '../tls/options-table';
 import { PortierError, errorMessage, requestAnswer, requestError } from '../errors';
 import { sendError, upgradeRefusal } from './respond';
 import { DirectConnection, DirectHost } from './direct-connection';
@@ -201,7 +202,8 @@ export class EntryPointServer implements DirectHost {
     // Node's TLS socket reads what the raw socket has buffered before its own handle: the hello goes first.
     socket.pause();
     socket.unshift(first);
-    this.secure.emit('connection', socket);
+    // The router's TLS options for this name (versions, client certificates) apply from the first byte of the handshake.
+    handshakeServerFor(this.secure, hello.serverName).emit('connection', socket);
   }
 
   private refused(socket: Socket, reason: string): void {

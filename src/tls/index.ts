@@ -23,7 +23,8 @@ import { certificatesResolversDecoder, AcmeResolverOptions, ResolverOptions } fr
 import { ConfigErrors, decodeAll } from '../config/decode';
 import { DnsChallenger } from './acme-dns';
 import { DNS_PROVIDERS, Env } from './dns/index';
-import { followTlsSettings, httpsServerOptions, secureContextSettings, TlsOptions } from './server-options';
+import { followTlsSettings, httpsServerOptions, TlsOptions } from './server-options';
+import { TlsOptionsTable } from './options-table';
 import { CertificateListing, CertificateStore } from './store';
 
 export { AcmeResolver, domainSetKey } from './acme';
@@ -39,6 +40,7 @@ export { LocalCa } from './local-ca';
 export { trustCommand } from './trust';
 export type { TrustOptions } from './trust';
 export { portierDataDir } from './data-dir';
+export { handshakeServerFor } from './options-table';
 export { loadCertificate } from './certificate';
 
 export const LOCAL_RESOLVER = 'local';
@@ -47,7 +49,7 @@ export interface RouterTls {
   name: string;
   /** Literal host names from the router's Host() rule. */
   hosts: readonly string[];
-  tls: { certResolver?: string; domains?: readonly { main: string; sans?: readonly string[] }[] };
+  tls: { certResolver?: string; domains?: readonly { main: string; sans?: readonly string[] }[]; options?: string };
 }
 
 export interface TlsManagerOptions {
@@ -71,6 +73,7 @@ export class TlsManager {
   private readonly broken = new Map<string, string>();
   /** Which challenges each ACME resolver answers, for router checks and the API. */
   private readonly challengeTypes = new Map<string, string[]>();
+  private readonly optionsTable: TlsOptionsTable;
   private readonly local: { name: string; ca: LocalCa }[] = [];
   private localHosts = new Set<string>();
   private options: Record<string, TlsOptions> = {};
@@ -83,6 +86,7 @@ export class TlsManager {
   constructor(opts: TlsManagerOptions = {}) {
     this.logger = (opts.logger ?? silentLogger).child({ component: 'tls' });
     const logger = this.logger;
+    this.optionsTable = new TlsOptionsTable(this.store, this.challenges, this.logger);
     // acme-client has one process-wide logger; its lines are what explains a failed order.
     acme.setLogger((message) => logger.debug('acme-client', { message }));
     const dataDir = opts.dataDir ?? portierDataDir();
@@ -145,16 +149,8 @@ export class TlsManager {
     const def = tlsConfig?.stores?.default?.defaultCertificate;
     this.store.setDefault(def ? this.readPair(def.certFile, def.keyFile, 'default', 'tls.stores.default.defaultCertificate', errors) : undefined);
 
-    const options: Record<string, TlsOptions> = {};
-    for (const [name, o] of Object.entries(tlsConfig?.options ?? {})) {
-      try {
-        secureContextSettings(o, `tls.options.${name}`);
-        options[name] = o;
-      } catch (err) {
-        if (err instanceof PortierError) errors.push(err);
-        else throw err;
-      }
-    }
+    errors.push(...this.optionsTable.update(tlsConfig?.options ?? {}, routers.map((r) => ({ name: r.name, hosts: r.hosts, options: r.tls.options }))));
+    const options = this.optionsTable.valid();
     const changed = JSON.stringify(options.default) !== JSON.stringify(this.options.default);
     this.options = options;
     if (changed) for (const apply of this.listeners) apply();
@@ -194,6 +190,7 @@ export class TlsManager {
   /** Call once per HTTPS listener: keeps its TLS settings and its certificate for clients without SNI current. */
   attach(server: tls.Server): void {
     const apply = followTlsSettings(server, this.store, () => this.options.default ?? {});
+    this.optionsTable.attach(server);
     this.listeners.add(apply);
     server.once('close', () => this.listeners.delete(apply));
   }

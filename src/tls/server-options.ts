@@ -10,6 +10,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { configError } from '../errors';
 import { ChallengeRegistry } from './challenges';
+import { ServedCertificate } from './certificate';
 import { CertificateStore } from './store';
 
 export interface TlsOptions {
@@ -20,6 +21,7 @@ export interface TlsOptions {
   /** A function is read at every handshake, so a reload can change it without a new listener. */
   sniStrict?: boolean | (() => boolean);
   alpnProtocols?: string[];
+  clientAuth?: { caFiles?: string[]; clientAuthType?: string };
 }
 
 const ACME_TLS = 'acme-tls/1';
@@ -117,6 +119,8 @@ export function httpsServerOptions(
   challenges: ChallengeRegistry,
   opts: TlsOptions = {},
   path?: string,
+  /** The context to serve a certificate with, when it must carry more than the certificate (client CAs). */
+  contextFor: (cert: ServedCertificate) => tls.SecureContext = (cert) => cert.context,
 ): https.ServerOptions {
   const settings = secureContextSettings(opts, path);
   const acmeSockets = new WeakSet<tls.TLSSocket>();
@@ -137,8 +141,8 @@ export function httpsServerOptions(
     },
     SNICallback: function (this: tls.TLSSocket, servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) {
       if (acmeSockets.has(this)) return cb(null, challenges.alpnContext(servername));
-      const ctx = store.secureContext(servername, { sniStrict: sniStrict() });
-      if (ctx) cb(null, ctx);
+      const cert = store.match(servername) ?? (sniStrict() ? undefined : store.defaultCertificate());
+      if (cert) cb(null, contextFor(cert));
       else cb(new Error(`no certificate for ${servername} (sniStrict)`));
     },
   };

@@ -2,16 +2,16 @@ import t from 'tap';
 import { startTestGateway } from '../helpers/gateway';
 import { routerView } from '../../src/api/views';
 
-/** Per-router TLS options are not applied (every listener uses `default`): each router says so where users look. */
+/** Routers naming TLS options: known sets apply (tls-router-options.test.ts shows them at work), unknown ones disable the router. */
 const cases: { name: string; options: string; status: 'enabled' | 'warning' | 'disabled'; error?: string; warning?: string }[] = [
   { name: 'default', options: 'default', status: 'enabled' },
-  { name: 'known', options: 'modern', status: 'warning', warning: 'tls.options "modern": only the default TLS options apply; this router uses them' },
-  { name: 'qualified', options: 'modern@file', status: 'warning', warning: 'tls.options "modern@file": only the default TLS options apply; this router uses them' },
+  { name: 'known', options: 'modern', status: 'enabled' },
+  { name: 'qualified', options: 'modern@file', status: 'enabled' },
   { name: 'unknown', options: 'nope', status: 'disabled', error: 'tls.options: unknown TLS options "nope@file"' },
   { name: 'other-provider', options: 'modern@docker', status: 'disabled', error: 'tls.options: unknown TLS options "modern@docker"' },
 ];
 
-t.test('router tls.options: unknown sets disable the router, other known sets warn, default is silent', async (t) => {
+t.test('router tls.options: unknown sets disable the router, known ones are silent', async (t) => {
   const gw = await startTestGateway({
     http: {
       routers: Object.fromEntries(cases.map((c) => [c.name, { rule: `Host(\`${c.name}.localhost\`)`, service: 'app', tls: { options: c.options } }])),
