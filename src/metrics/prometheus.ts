@@ -2,6 +2,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Handler } from '../proxy/exchange';
 import type { RoutingTable } from '../routing/table';
 import type { RequestObserver, RequestRecord } from '../server/observer';
+import type { TcpConnObserver } from '../tcp/tcp-front';
+import { tcpMetrics } from './tcp-families';
 import { RequestFamilies, RequestSeries } from './families';
 import { isGrpcFamily } from '../proxy/grpc';
 import { registerUdpMetrics } from '../udp/metrics';
@@ -63,6 +65,7 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
   const retries = new Counter({ name: `${p}_service_retries_total`, help: 'How many request retries happened on a service.', labelNames: ['service'], registers });
   const openConnections = new Gauge({ name: `${p}_open_connections`, help: 'How many open connections exist, by entryPoint and protocol.', labelNames: ['entrypoint', 'protocol'], registers });
   registerUdpMetrics(registry, p, opts.table);
+  const tcp = tcpMetrics(registry, p, openConnections);
   let lastSuccessAt = Date.now();
   const noteReload = (): void => {
     const r = opts.reloads();
@@ -142,7 +145,8 @@ export function createMetrics(opts: MetricsOptions): PortierMetrics {
     series?.record(seconds, r.bytesIn, r.bytesOut);
   };
 
-  const observer: RequestObserver = {
+  const observer: RequestObserver & TcpConnObserver = {
+    ...tcp,
     requestEnded(r) {
       if (!opts.addInternals && r.ex.serviceName?.endsWith('@internal')) return;
       const method = METHODS.has(r.ex.req.method ?? '') ? (r.ex.req.method as string) : 'EXTENSION_METHOD';

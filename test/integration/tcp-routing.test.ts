@@ -31,6 +31,7 @@ t.test('TCP routers beside HTTP on shared entrypoints', async (t) => {
       '  raw: { address: "127.0.0.1:0" }',
       '  traefik: { address: "127.0.0.1:0" }',
       'api: {}',
+      'metrics: { prometheus: { entryPoint: traefik } }',
       'providers:',
       '  file: { filename: dynamic.yaml }',
     ].join('\n'),
@@ -90,5 +91,11 @@ tcp:
   t.match(byName.get('httpish@file'), { status: 'disabled', error: [/Host is an HTTP matcher/] }, 'API: an HTTP matcher on a TCP router is an error on it');
   t.match(byName.get('pass@file'), { status: 'enabled', tls: { passthrough: true } }, 'API: the passthrough router is enabled');
   t.match(await api('/api/tcp/services/flaky@file'), { status: 'enabled', usedBy: ['plain@file'], serverStatus: { [`127.0.0.1:${dead}`]: 'DOWN', [`127.0.0.1:${plain}`]: 'UP' } }, 'API: the refusing server shows DOWN while ejected');
+  const metrics = await (await fetch(`http://127.0.0.1:${gw.port('traefik')}/metrics`)).text();
+  const value = (line: RegExp): number => Number(line.exec(metrics)?.[1] ?? NaN);
+  t.equal(value(/^portier_tcp_router_bytes_in_total\{router="alpha@file"\} (\d+)$/m), 'hello\n'.length, 'metrics: bytes from the client on a TCP router');
+  t.equal(value(/^portier_tcp_router_bytes_out_total\{router="alpha@file"\} (\d+)$/m), 'alpha\nalpha: hello\nalpha bye\n'.length, 'metrics: bytes to the client');
+  t.equal(value(/^portier_tcp_router_open_connections\{router="plain@file"\} (\d+)$/m), 0, 'metrics: no connection left open');
+  t.match(metrics, /^portier_open_connections\{entrypoint="raw",protocol="tcp"\} 0$/m, 'metrics: per entrypoint, protocol tcp');
   t.match(await api('/api/overview'), { tcp: { routers: { total: 6, errors: 2 }, services: { total: 4 } } }, 'API overview counts TCP objects');
 });
