@@ -152,3 +152,38 @@ ${resolver('dns', `        provider: rfc2136\n        resolvers: ["127.0.0.1:${b
 
   for (const name of ['', 'a.', 'hook.', 'slow.']) t.same(bind.txt(`_acme-challenge.${name}${ZONE}`), [], `no TXT record left at _acme-challenge.${name}${ZONE}`);
 });
+
+t.test('examples/dns01-wildcard: its files, with pebble and the test BIND in place of the CA and the example BIND', async (t) => {
+  if (!requirePebble(t) || !requireBind(t)) return;
+  const bind = await startBind(ZONE);
+  t.teardown(() => bind.stop());
+  const pebble = await startPebble({ dnsServer: `127.0.0.1:${bind.port}` });
+  t.teardown(() => pebble.stop());
+  const echo = await startEchoBackend('whoami');
+  t.teardown(() => echo.close());
+  Object.assign(process.env, {
+    RFC2136_NAMESERVER: `127.0.0.1:${bind.port}`,
+    RFC2136_TSIG_KEY: bind.keyName,
+    RFC2136_TSIG_SECRET: bind.secret,
+    RFC2136_TSIG_ALGORITHM: bind.algorithm,
+    RFC2136_PROPAGATION_TIMEOUT: '20',
+  });
+  const example = path.resolve(__dirname, '../../examples/dns01-wildcard');
+  const read = (f: string): string => fs.readFileSync(path.join(example, f), 'utf8');
+  const portierYaml = read('portier.yaml')
+    .replace('":8443"', '127.0.0.1:0')
+    .replace(/caServer: .*/, `caServer: ${pebble.directoryUrl}\n      caCertificates: [./pebble.pem]`)
+    .replace('127.0.0.1:5353', `127.0.0.1:${bind.port}`);
+  const dynamic = read('dynamic.yaml').replace('http://127.0.0.1:8080', echo.url);
+  const { portier } = await startPortierFromFiles(t, { 'portier.yaml': portierYaml, 'dynamic.yaml': dynamic, 'pebble.pem': pebble.pebbleCertPem });
+  const deadline = Date.now() + 40_000;
+  while (!portier.tls.certificates().some((c) => c.resolver === 'dns') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  const port = portier.gateway.port('websecure');
+  for (const host of ['app', 'api']) {
+    const r = await httpsGet(port, `${host}.${ZONE}`, pebble.rootPem);
+    t.equal(r.status, 200, `${host}.${ZONE} served with the wildcard certificate`);
+    t.equal(echo.requests.at(-1)?.headers.host, `${host}.${ZONE}`, 'and reaches the backend');
+  }
+  t.equal(pebble.ordersCount(), 1, 'one order for both routers');
+  t.same(bind.txt(`_acme-challenge.${ZONE}`), [], 'the TXT record is gone');
+});

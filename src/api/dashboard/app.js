@@ -140,8 +140,9 @@
     fill('certificates', state.certificates, function (c) {
       var days = Math.floor((new Date(c.notAfter).getTime() - Date.now()) / 86400000);
       return el('tr', { 'data-certificate': (c.domains || [])[0] || '' }, [
-        el('td', { text: list(c.domains) }),
-        el('td', { text: c.resolver || '' }),
+        // A failed renewal stays visible next to the certificate that still serves.
+        el('td', {}, [list(c.domains)].concat(c.lastError ? [el('div', { class: 'error', 'data-renewal-error': '', text: 'renewal failed: ' + c.lastError })] : [])),
+        el('td', { text: (c.resolver || '') + (c.challenges && c.challenges.length ? ' (' + c.challenges.join(', ') + ')' : '') }),
         el('td', { text: new Date(c.notAfter).toISOString().slice(0, 10) }),
         el('td', {}, [pill(c.status || (days < 0 ? 'expired' : 'valid')), ' ', String(days)]),
       ]);
