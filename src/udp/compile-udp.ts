@@ -4,14 +4,21 @@ import { qualify, statusOf } from '../routing/runtime';
 import { RoundRobin, UdpServer, WeightedPicker, type UdpPicker } from './balancer';
 import { UdpCounters, UdpTable, type UdpRoute, type UdpRouterRuntime, type UdpServiceRuntime } from './table';
 
-/** Kept across compiles: servers' passive health, balancers' positions, routers' counters. */
+interface Definition<C> {
+  config: C;
+  json: string;
+  warnings: string[];
+}
+
+/** Kept across compiles: servers' passive health, balancers' positions, routers' counters, last good definitions. */
 export interface UdpCompileCache {
   servers: Map<string, UdpServer>;
   pickers: Map<string, { key: string; picker: RoundRobin }>;
   counters: Map<string, UdpCounters>;
+  lastGood: { routers: Map<string, Definition<UdpRouterConfig>>; services: Map<string, Definition<UdpServiceConfig>> };
 }
 
-export const newUdpCompileCache = (): UdpCompileCache => ({ servers: new Map(), pickers: new Map(), counters: new Map() });
+export const newUdpCompileCache = (): UdpCompileCache => ({ servers: new Map(), pickers: new Map(), counters: new Map(), lastGood: { routers: new Map(), services: new Map() } });
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface RawObject<C> {
@@ -34,6 +41,34 @@ function collect<C>(snaps: ProviderSnapshot[], kind: 'routers' | 'services'): Ma
 }
 
 /**
+ * As for HTTP objects (routing/compile.ts): a router or service whose new
+ * definition is broken keeps serving its last good one, with the new one's
+ * errors as warnings, until it is fixed or removed. `attempt` gets fresh
+ * copies of the messages and must leave no trace when it fails.
+ */
+function withLastGood<C, R extends { errors: string[]; warnings: string[] }>(
+  name: string,
+  raw: RawObject<C>,
+  last: Map<string, Definition<C>>,
+  keep: Map<string, Definition<C>>,
+  attempt: (o: RawObject<C>) => R,
+): R {
+  const fresh = attempt({ ...raw, errors: [...raw.errors], warnings: [...raw.warnings] });
+  const json = JSON.stringify(raw.config);
+  if (!fresh.errors.length) {
+    keep.set(name, { config: raw.config, json, warnings: raw.warnings });
+    return fresh;
+  }
+  const good = last.get(name);
+  if (!good || good.json === json) return fresh;
+  keep.set(name, good);
+  const kept = attempt({ ...raw, config: good.config, errors: [], warnings: [...good.warnings] });
+  if (kept.errors.length) return fresh;
+  kept.warnings.push(...fresh.errors.map((e) => `${e}: new definition refused, the last good one keeps serving`));
+  return kept;
+}
+
+/**
  * Compiles the `udp` sections of the providers' snapshots, once per change.
  * `entryPoints` names every entrypoint with its protocol, so that a router
  * naming a TCP one is told so. Each fault stays on its router or service.
@@ -52,17 +87,20 @@ export function compileUdp(snapshots: Iterable<ProviderSnapshot>, entryPoints: R
   const routers = new Map<string, Mutable<UdpRouterRuntime>>();
   const pickers = new Map<string, UdpPicker>();
   for (const [name, raw] of collect<UdpRouterConfig>(list, 'routers')) {
-    const r = buildRouter(name, raw, entryPoints, udpEntryPoints, (q) => services.get(q), next.counters.get(name) ?? cache.counters.get(name) ?? new UdpCounters());
-    next.counters.set(name, r.router.counters);
-    if (r.picker) pickers.set(name, r.picker);
-    routers.set(name, r.router);
-    if (r.router.service) services.get(r.router.service)?.usedBy.push(name);
+    const counters = next.counters.get(name) ?? cache.counters.get(name) ?? new UdpCounters();
+    const r = withLastGood(name, raw, cache.lastGood.routers, next.lastGood.routers, (o) => buildRouter(name, o, entryPoints, udpEntryPoints, (q) => services.get(q), counters));
+    next.counters.set(name, counters);
+    const picker = r.errors.length ? undefined : services.get(r.service ?? '')?.picker;
+    if (picker) pickers.set(name, picker);
+    routers.set(name, r);
+    if (r.service) services.get(r.service)?.usedBy.push(name);
   }
   const routes = assignEntryPoints(routers, pickers, udpEntryPoints);
   for (const r of routers.values()) r.status = statusOf(r.errors, r.warnings);
   cache.servers = next.servers;
   cache.pickers = next.pickers;
   cache.counters = next.counters;
+  cache.lastGood = next.lastGood;
   return new UdpTable(routers, services, routes);
 }
 
@@ -81,6 +119,12 @@ function buildServices(list: ProviderSnapshot[], cache: UdpCompileCache, next: U
     if (done) return done;
     const raw = rawServices.get(name);
     if (!raw) return undefined;
+    const runtime = withLastGood(name, raw, cache.lastGood.services, next.lastGood.services, (o) => attempt(name, o, stack));
+    runtime.status = statusOf(runtime.errors, runtime.warnings);
+    services.set(name, runtime);
+    return runtime;
+  };
+  const attempt = (name: string, raw: RawObject<UdpServiceConfig>, stack: string[]): Mutable<UdpServiceRuntime> => {
     const { config, errors, warnings } = raw;
     let picker: UdpPicker | undefined;
     if (!errors.length && config.loadBalancer) {
@@ -108,11 +152,7 @@ function buildServices(list: ProviderSnapshot[], cache: UdpCompileCache, next: U
       if (!errors.length) picker = new WeightedPicker(children);
       if (picker?.empty) warnings.push('no server in any of its services: datagrams of new clients are dropped until one is ready');
     } else if (!errors.length) errors.push('expected exactly one of loadBalancer, weighted');
-    const runtime: Mutable<UdpServiceRuntime> = {
-      name, provider: raw.provider, config, picker: errors.length ? undefined : picker, status: statusOf(errors, warnings), errors, warnings, usedBy: [],
-    };
-    services.set(name, runtime);
-    return runtime;
+    return { name, provider: raw.provider, config, picker: errors.length ? undefined : picker, status: statusOf(errors, warnings), errors, warnings, usedBy: [] };
   };
   for (const name of rawServices.keys()) buildService(name, []);
   return services;
@@ -125,7 +165,7 @@ function buildRouter(
   udpEntryPoints: string[],
   service: (name: string) => UdpServiceRuntime | undefined,
   counters: UdpCounters,
-): { router: Mutable<UdpRouterRuntime>; picker?: UdpPicker } {
+): Mutable<UdpRouterRuntime> {
   const { config, errors, warnings } = raw;
   const wanted = config.entryPoints?.length ? config.entryPoints : udpEntryPoints;
   const bad = wanted.filter((ep) => all[ep] !== 'udp').map((ep) =>
@@ -134,7 +174,6 @@ function buildRouter(
   const using = wanted.filter((ep) => all[ep] === 'udp');
   if (using.length === 0) errors.push(...bad, 'no valid UDP entryPoint for this router');
   else warnings.push(...bad);
-  let picker: UdpPicker | undefined;
   let qualified: string | undefined;
   if (!config.service) errors.push("the service is missing on the UDP router: set the router's service");
   else {
@@ -142,12 +181,11 @@ function buildRouter(
     const svc = service(qualified);
     if (!svc) errors.push(`service ${qualified} does not exist`);
     else if (!svc.picker) errors.push(`service ${qualified} is disabled${svc.errors.length ? `: ${svc.errors.join('; ')}` : ''}`);
-    else picker = svc.picker;
   }
   const router: Mutable<UdpRouterRuntime> = {
     name, provider: raw.provider, config, using: errors.length ? [] : using, service: qualified, status: 'enabled', errors, warnings, counters,
   };
-  return { router, picker: errors.length ? undefined : picker };
+  return router;
 }
 
 /** One router per entrypoint (Traefik's rule); what each router lost is said on it. */

@@ -188,3 +188,35 @@ t.test('the startup summary names each UDP entrypoint with its router, and disab
   const table = compileUdp([{ provider: 'file', config }], { dns: 'udp', syslog: 'udp' }, newUdpCompileCache());
   t.same(udpSummary(table, () => 5353), ['  ✗ bad@file (udp): service gone@file does not exist', '  udp :5353 (dns)  →  s@file (2 servers up)']);
 });
+
+t.test('a broken new definition keeps the last good one serving, said as a warning', async (t) => {
+  const cache = newUdpCompileCache();
+  const eps = { dns: 'udp' } as const;
+  const good: DynamicConfig = { udp: { routers: { r: { entryPoints: ['dns'], service: 's' } }, services: { s: { loadBalancer: { servers: [{ address: '127.0.0.1:1' }] } } } } };
+  const first = compileUdp([{ provider: 'file', config: good }], { ...eps }, cache);
+  t.equal(first.route('dns')?.router.name, 'r@file');
+  const cases: { name: string; config: DynamicConfig; errors?: Record<string, string[]>; object: string; warning: RegExp }[] = [
+    {
+      name: 'router now names a missing service',
+      config: { udp: { ...good.udp, routers: { r: { entryPoints: ['dns'], service: 'gone' } } } },
+      object: 'routers', warning: /service gone@file does not exist: new definition refused, the last good one keeps serving/,
+    },
+    {
+      name: 'service now has a decode error (from its provider)',
+      config: { udp: { ...good.udp, services: { s: { loadBalancer: { servers: [{ address: 'bad' }] } } } } },
+      errors: { 'udp.services.s': ['udp.services.s.loadBalancer.servers[0].address: expected host:port'] },
+      object: 'services', warning: /expected host:port: new definition refused/,
+    },
+  ];
+  for (const c of cases) {
+    const table = compileUdp([{ provider: 'file', config: c.config, errors: c.errors }], { ...eps }, cache);
+    t.equal(table.route('dns')?.router.name, 'r@file', `${c.name}: still served`);
+    const obj = c.object === 'routers' ? table.routers.get('r@file') : table.services.get('s@file');
+    t.equal(obj?.status, 'warning', `${c.name}: warning status`);
+    t.match(obj?.warnings.join('\n'), c.warning, `${c.name}: says why`);
+    // Back to the good definition before the next case.
+    compileUdp([{ provider: 'file', config: good }], { ...eps }, cache);
+  }
+  const fresh = compileUdp([{ provider: 'file', config: { udp: { routers: { n: { entryPoints: ['dns'], service: 'none' } } } } }], { ...eps }, newUdpCompileCache());
+  t.equal(fresh.routers.get('n@file')?.status, 'disabled', 'without a good definition before, a broken router is disabled');
+});
