@@ -90,4 +90,21 @@ if (requireStore(t, 'etcd')) {
       await gw.close();
     }
   });
+
+  t.test('a watch event that changes no key below the root causes no reload', async (t) => {
+    const etcd = await startEtcd(t);
+    const a = await startEchoBackend('a');
+    t.teardown(() => a.close());
+    for (const [k, v] of routeKeys('traefik', 'same', a.url)) await etcd.put(k, v);
+    const gw = await startKvGateway(t, `  etcd:\n    endpoints: ["${etcd.endpoint}"]`);
+    const before = gw.reloads();
+    // etcd makes a new revision of a key written with its own value: the watch sees it, the configuration does not change.
+    await etcd.put('traefik/http/routers/same/service', 'same');
+    await etcd.put('traefik-other/http/routers/x/rule', 'Path(`/`)');
+    await new Promise((r) => setTimeout(r, 800));
+    t.equal(gw.reloads(), before, 'no reload');
+    await etcd.put('traefik/http/routers/same/rule', 'Host(`same2.localhost`)');
+    await until('the real change', async () => (await gw.reach('same2.localhost')) === 'a');
+    t.equal(gw.reloads(), before + 1, 'one reload for the change');
+  });
 }

@@ -11,6 +11,8 @@ export interface KvGateway {
   /** The backend's name that answered (`x-backend`), or the status when none did. */
   reach(host: string): Promise<string>;
   router(name: string): Promise<{ status?: string; error?: string[] }>;
+  /** Configuration reloads so far (what portier_config_reloads_total counts). */
+  reloads(): number;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ dataDir: ./data
       const r = await request(`${api}/api/http/routers/${name}`, { timeoutMs: 3000 });
       return r.status === 200 ? (JSON.parse(r.body) as { status?: string; error?: string[] }) : {};
     },
+    reloads: () => portier.gateway.reloads.total,
     close: () => portier.close(100),
   };
 }

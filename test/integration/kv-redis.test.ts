@@ -144,4 +144,29 @@ if (requireStore(t, 'redis')) {
       await master.put('traefik/http/routers/ha/rule', 'Host(`ha.localhost`)');
     }
   });
+
+  t.test('a burst of keys (one MSET of ten routers) is applied as one configuration; unchanged keys cause none', async (t) => {
+    const rows: { name: string; opts: { notifications?: string } }[] = [
+      { name: 'by notifications', opts: { notifications: 'KEA' } },
+      { name: 'by scanning', opts: {} },
+    ];
+    for (const row of rows) {
+      const redis = await startRedis(t, row.opts);
+      const a = await startEchoBackend('a');
+      t.teardown(() => a.close());
+      const gw = await startKvGateway(t, provider(redis));
+      const names = Array.from({ length: 10 }, (_, i) => `burst${i}`);
+      const before = gw.reloads();
+      await redis.cli('mset', ...names.flatMap((n) => routeKeys('traefik', n, a.url).flat()));
+      await until('all ten routes', async () => (await Promise.all(names.map((n) => gw.reach(`${n}.localhost`)))).every((b) => b === 'a'));
+      await new Promise((r) => setTimeout(r, 700));
+      t.equal(gw.reloads() - before, 1, `${row.name}: 40 keys, one reload`);
+      // Nothing below the root key changed: a value written again, a key elsewhere, listings that find the same keys.
+      await redis.put('traefik/http/routers/burst0/service', 'burst0');
+      await redis.put('elsewhere/http/routers/x/rule', 'Path(`/`)');
+      await new Promise((r) => setTimeout(r, 1200));
+      t.equal(gw.reloads() - before, 1, `${row.name}: no reload when no key below the root changed`);
+      await gw.close();
+    }
+  });
 }
