@@ -55,10 +55,6 @@ export class KvMirror {
     if (this.pairs.delete(key)) this.touch();
   }
 
-  get size(): number {
-    return this.pairs.size;
-  }
-
   /** Applies what is pending now (start-up, so that the first configuration is in force when start resolves). */
   flush(): void {
     clearTimeout(this.timer);
