@@ -51,13 +51,14 @@ function compiled(table: RoutingTable, read: FileRead, runtimeProviders: Set<str
   const objects = [
     ['http', 'routers', table.routers], ['http', 'services', table.services], ['http', 'middlewares', table.middlewares],
     ['udp', 'routers', table.udp.routers], ['udp', 'services', table.udp.services],
+    ['tcp', 'routers', table.tcp?.routers ?? new Map()], ['tcp', 'services', table.tcp?.services ?? new Map()], ['tcp', 'middlewares', table.tcp?.middlewares ?? new Map()],
   ] as const;
   for (const [proto, section, runtimes] of objects) {
     for (const r of runtimes.values()) {
       if (r.provider !== 'file') continue;
       const bare = r.name.slice(0, r.name.lastIndexOf('@'));
       const path = `${proto}.${section}.${bare}`;
-      // The file provider keys HTTP objects without their section (`routers.api`), UDP ones with it.
+      // The file provider keys HTTP objects without their section (`routers.api`), TCP and UDP ones with it.
       const origin = read.origins.get(proto === 'http' ? `${section}.${bare}` : path);
       const at = (m: string): string => {
         if (located(m)) return m;
