@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -35,13 +35,24 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-export async function startPostgres(t: Test, name: string): Promise<{ port: number }> {
+/** `ssl`: the server ends TLS itself with this certificate (for passthrough). */
+export async function startPostgres(t: Test, name: string, ssl?: { cert: string; key: string }): Promise<{ port: number }> {
   const dir = mkdtempSync(join(tmpdir(), `portier-pg-${name}-`));
-  if (process.getuid?.() === 0) chownSync(dir, Number((await run('id', ['-u', 'postgres'])).trim()), Number((await run('id', ['-g', 'postgres'])).trim()));
+  const owner = process.getuid?.() === 0 ? [Number((await run('id', ['-u', 'postgres'])).trim()), Number((await run('id', ['-g', 'postgres'])).trim())] as const : undefined;
+  if (owner) chownSync(dir, ...owner);
+  const sslArgs: string[] = [];
+  if (ssl) {
+    for (const [file, pem] of [['server.crt', ssl.cert], ['server.key', ssl.key]]) {
+      // PostgreSQL refuses a key file others can read, or one it does not own.
+      writeFileSync(join(dir, file), pem, { mode: 0o600 });
+      if (owner) chownSync(join(dir, file), ...owner);
+    }
+    sslArgs.push('-c', 'ssl=on', '-c', `ssl_cert_file=${join(dir, 'server.crt')}`, '-c', `ssl_key_file=${join(dir, 'server.key')}`);
+  }
   const data = join(dir, 'data');
   await run(...asPostgres(join(BIN, 'initdb'), ['-D', data, '-U', 'portier', '--auth=trust', '--no-sync', '-E', 'UTF8']));
   const port = await freePort();
-  const [cmd, args] = asPostgres(join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `cluster_name=${name}`, '-c', 'fsync=off']);
+  const [cmd, args] = asPostgres(join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `cluster_name=${name}`, '-c', 'fsync=off', ...sslArgs]);
   const proc: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
