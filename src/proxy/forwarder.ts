@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Exchange } from './exchange';
 import { upgradeRefusal } from '../server/respond';
+import { isH2Response } from '../server/node-response';
 import { CallOptions, UpstreamCall, UpstreamFailure } from './upstream-call';
 import type { Origin } from './upstream-pool';
 import { TRANSPORT_DEFAULTS, Transport } from './transport';
@@ -80,7 +81,8 @@ export class Forwarder {
     const { req } = ex;
     req.url = ex.query ? `${ex.path}?${ex.query}` : ex.path;
     // From here the socket carries the upgraded protocol, not the response object's HTTP.
-    if (ex.res.socket) ex.res.detachSocket(ex.res.socket);
+    // (A WebSocket over HTTP/2 has a stream of its own for socket, and a response that is not bound to it.)
+    if (ex.res.socket && !isH2Response(ex.res)) ex.res.detachSocket(ex.res.socket);
     return new Promise<void>((resolve, reject) => {
       this.upgrades.set(req, resolve);
       this.proxy.ws(req, socket, head, this.wsOptions(target), (err: Error) => {

@@ -139,6 +139,7 @@ export class EntryPointServer implements DirectHost {
       idleTimeoutMs: t.idleTimeout,
       log: opts.log,
       request: (req, res, expectsContinue) => this.handle(req, countBody(res, req.method === 'HEAD'), this.exchange(req, res, undefined, undefined, true), expectsContinue),
+      upgrade: (req, res, socket) => this.handle(req, countBody(res, false), this.exchange(req, res, { socket, head: Buffer.alloc(0) }, undefined, true)),
     });
     this.listener = net.createServer({ noDelay: true });
     if (cfg.transport.maxConnections) this.listener.maxConnections = cfg.transport.maxConnections;

@@ -1,7 +1,9 @@
 import http2, { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger';
+import { H2UpgradeSocket, asUpgradeFields } from '../proxy/h2-websocket';
 
 /**
  * Limits of the HTTP/2 front end that are not configurable, documented in
@@ -41,6 +43,12 @@ export interface H2Options {
    * left out, `:authority` as Host), as an HTTP/1 request would.
    */
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void;
+  /**
+   * A WebSocket over HTTP/2 (RFC 8441): the request as an HTTP/1.1 Upgrade
+   * (GET, Upgrade and Connection, a Sec-WebSocket-Key), `socket` the stream
+   * as an upgraded connection's socket.
+   */
+  upgrade(req: IncomingMessage, res: ServerResponse, socket: Duplex): void;
 }
 
 /** The four pseudo-headers a request has are names that start with a colon; none is a field to forward. */
@@ -65,6 +73,8 @@ export class H2Front {
         maxConcurrentStreams: opts.maxConcurrentStreams,
         initialWindowSize: H2_LIMITS.windowBytes,
         maxHeaderListSize: opts.maxHeaderBytes,
+        // RFC 8441: clients may open WebSockets as streams (extended CONNECT with `:protocol websocket`).
+        enableConnectProtocol: true,
       },
       // Pseudo-headers count as pairs for Node; the margin leaves the excess to hygiene's 431.
       maxHeaderListPairs: opts.maxHeaderCount + 8,
@@ -78,6 +88,19 @@ export class H2Front {
     this.engine.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, false));
     // As on Node's HTTP/1 server: a request that hygiene or routing rejects must not invite its body.
     this.engine.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, true));
+    // Node answers a CONNECT 405 unless 'connect' is listened to; only WebSocket tunnels are served.
+    this.engine.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (req.headers[':protocol'] !== 'websocket') {
+        res.statusCode = 405;
+        res.end();
+        return;
+      }
+      // The compatibility API's setter writes :method, which every reader of the request goes through.
+      (req as { method: string }).method = 'GET';
+      const upgrade = asExchangeRequest(req);
+      asUpgradeFields(upgrade.headers);
+      opts.upgrade(upgrade, res as unknown as ServerResponse, new H2UpgradeSocket(req.stream));
+    });
   }
 
   /**
