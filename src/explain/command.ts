@@ -5,6 +5,7 @@ import { withOfflineTable } from '../commands/offline-table';
 import { errorMessage } from '../errors';
 import { explainRequest, ExplainQuery, ExplainResult } from './explain';
 import { renderExplain } from './render';
+import { tcpEntryPoints } from '../udp/front';
 
 const USAGE = `Usage: portier explain URL [--method M] [-H 'Name: value' ...] [--entrypoint NAME]
                        [--api http://127.0.0.1:8081] [--config FILE] [--json]
@@ -70,7 +71,8 @@ function askApi(api: string, q: ExplainQuery): Promise<ExplainResult | { error: 
 
 async function explainOffline(file: string | undefined, q: ExplainQuery): Promise<ExplainResult> {
   const { config } = loadStaticConfig({ file, flags: [] });
-  const eps = Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)), tls: isTlsEntryPoint(name, ep) }));
+  // A UDP entrypoint never receives an HTTP request.
+  const eps = Object.entries(tcpEntryPoints(config.entryPoints)).map(([name, ep]) => ({ name, port: Number(ep.address.slice(ep.address.lastIndexOf(':') + 1)), tls: isTlsEntryPoint(name, ep) }));
   return withOfflineTable(config, (table) => explainRequest(table, q, eps));
 }
 

@@ -10,6 +10,7 @@ import { createDashboardHandler } from '../api/dashboard/serve';
 import { createExplainHandler } from '../explain/api';
 import { overview, rawdata } from '../api/views';
 import { isTlsEntryPoint } from '../server/gateway';
+import { tcpEntryPoints } from '../udp/front';
 
 export interface ObservabilityDeps {
   table: () => RoutingTable;
@@ -44,7 +45,7 @@ export function createObservability(config: StaticConfig, log: Logger, deps: Obs
   const accessLog = config.accessLog ? createAccessLog(config.accessLog, log.child({ component: 'accessLog' })) : undefined;
   const features = { accessLog: Boolean(config.accessLog), metrics: prom ? 'prometheus' : '', tracing: '' };
   const events = createEventStream(() => ({ overview: overview(deps.table(), deps.providers(), features), rawdata: rawdata(deps.table()) }));
-  const explain = createExplainHandler(deps.table, () => Object.entries(config.entryPoints).map(([name, ep]) => ({ name, port: deps.port(name), tls: isTlsEntryPoint(name, ep) })));
+  const explain = createExplainHandler(deps.table, () => Object.entries(tcpEntryPoints(config.entryPoints)).map(([name, ep]) => ({ name, port: deps.port(name), tls: isTlsEntryPoint(name, ep) })));
   const routes: Record<string, Handler> = { '/api/explain': explain, '/api/events': events.handler };
   return {
     observers: [metrics?.observer, accessLog].filter((o): o is RequestObserver => o !== undefined),
