@@ -31,9 +31,12 @@ function unframe(buf: Buffer): string {
 
 t.test('a WebSocket over HTTP/2 reaches an HTTP/1.1 backend', async (t) => {
   const seen: http.IncomingHttpHeaders[] = [];
+  let backendClosed = 0;
   const backend = http.createServer((_req, res) => res.writeHead(426).end());
   backend.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
     seen.push(req.headers);
+    // 'end': Node's server sockets stay half open until this side ends them.
+    socket.once('end', () => backendClosed++);
     const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`);
     socket.on('data', (d: Buffer) => socket.write(frame(`echo ${unframe(d)}`, false)));
@@ -79,6 +82,9 @@ t.test('a WebSocket over HTTP/2 reaches an HTTP/1.1 backend', async (t) => {
       t.equal(seen[0]?.upgrade, 'websocket', `${c.name}: the backend got an HTTP/1.1 Upgrade`);
       t.match(seen[0]?.['sec-websocket-key'], /^[A-Za-z0-9+/]{22}==$/, `${c.name}: with a key of its own`);
       t.equal(seen[0]?.host, 'ws.localhost', `${c.name}: and the client's :authority as Host`);
+      stream.close();
+      for (let i = 0; i < 100 && backendClosed === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      t.equal(backendClosed, 1, `${c.name}: the client closing its stream closes the backend connection`);
     }
     stream.close();
   }
