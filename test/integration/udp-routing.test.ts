@@ -148,6 +148,10 @@ providers:
     t.same(overview.udp.routers, { total: 10, warnings: 0, errors: 3 });
     const raw = await api('/api/rawdata');
     t.ok(raw.udpRouters['echo@file'] && raw.udpServices['pair@file'], 'rawdata carries udpRouters and udpServices');
+    const explainUdp = await request(`http://127.0.0.1:${port('traefik')}/api/explain?entrypoint=echo&url=${encodeURIComponent('http://x.localhost/')}`);
+    t.equal(explainUdp.status, 400, 'explain: a UDP entrypoint is no HTTP entrypoint');
+    const explained = await api(`/api/explain?url=${encodeURIComponent(`http://x.localhost:${port('echo')}/`)}`);
+    t.equal(explained.request.entryPoint, 'web', "explain: an HTTP URL on a UDP entrypoint's port is not taken to arrive there");
     const eps = await api('/api/entrypoints');
     t.ok(eps.some((e: any) => e.name === 'echo' && e.address === '127.0.0.1:0/udp'), 'the entrypoint shows its /udp address');
   });
