@@ -181,6 +181,9 @@ export class TcpFront {
       },
     };
     client.pause();
+    // Now, not when relayed: a client that half-closes at once (no bytes, then FIN) is ended
+    // by Node while the server is dialled otherwise, and its answer would have nowhere to go.
+    client.allowHalfOpen = true;
     // Until the service relays it: a client that resets while the server is dialled must not crash the process.
     client.on('error', () => client.destroy());
     router.handler(conn);
