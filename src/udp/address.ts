@@ -10,8 +10,6 @@ export const UDP_DEFAULTS = {
   timeoutMs: 3000,
   /** Portier's bound on concurrent sessions per UDP entrypoint; each holds one socket to its server. */
   maxSessions: 1024,
-  /** The largest payload of an IPv4 UDP datagram (65535 - 8 byte UDP header - 20 byte IP header). */
-  maxDatagramBytes: 65507,
 } as const;
 
 export const isUdpAddress = (address: string): boolean => address.endsWith('/udp');

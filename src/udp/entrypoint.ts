@@ -43,10 +43,6 @@ export class UdpEntryPoint {
     return this.opts.address;
   }
 
-  get openSessions(): number {
-    return this.sessions.size;
-  }
-
   async listen(): Promise<{ host: string; port: number }> {
     const bind = udpBind(this.opts.address);
     try {

@@ -59,10 +59,6 @@ export class UdpFront {
     return this.entryPoints.find((e) => e.name === entryPoint)?.port;
   }
 
-  openSessions(entryPoint: string): number | undefined {
-    return this.entryPoints.find((e) => e.name === entryPoint)?.openSessions;
-  }
-
   async close(): Promise<void> {
     await Promise.all(this.entryPoints.map((ep) => ep.close()));
   }
