@@ -17,7 +17,7 @@ export interface ContainerLabels {
   routers: Map<string, LabelEntry[]>;
   services: Map<string, LabelEntry[]>;
   middlewares: Map<string, LabelEntry[]>;
-  /** tcp/udp objects, keyed `routers.<name>` etc.: not supported, reported. */
+  /** Other keys under `tcp.` and `udp.` (`udp.middlewares.<name>`), keyed `<kind>.<name>`: unknown, reported. */
   tcpUdp: Map<string, LabelEntry[]>;
   /** `tcp.routers|services|middlewares.<name>.*` (src/tcp/label-tcp.ts). */
   tcp: { routers: Map<string, LabelEntry[]>; services: Map<string, LabelEntry[]>; middlewares: Map<string, LabelEntry[]> };

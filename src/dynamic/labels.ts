@@ -122,12 +122,9 @@ function addContainer(c: ContainerInfo, labels: ContainerLabels, opts: LabelOpti
     else if (services.size > 1) out.warn(c.name, `no router: the container defines ${services.size} services, so no default router is made; add router labels`);
   }
 
-  // Said on the container's HTTP routers (and the container) so it shows where users look.
-  const tcpUdp = [...labels.tcpUdp.values()].map((entries) => entries[0].label);
-  if (tcpUdp.length > 0) {
-    const msg = `tcp/udp routers are not supported: ignored ${tcpUdp.join(', ')}`;
-    out.warn(c.name, msg);
-    for (const name of labels.routers.keys()) if (!name.includes('@')) out.warn(`routers.${name}`, msg);
+  // What is left under tcp. and udp. names no object Traefik has (`udp.middlewares`): said on the container.
+  for (const entries of labels.tcpUdp.values()) {
+    out.warn(c.name, `label ${entries[0].label}: unknown key (TCP labels configure routers, services and middlewares; UDP labels routers and services), ignored`);
   }
 
   for (const [name, entries] of labels.middlewares) {

@@ -108,6 +108,12 @@ t.test('UDP labels, as Traefik reads them', async (t) => {
       http: { routers: { h: { service: 'both' } } },
     },
     {
+      name: 'udp middlewares do not exist: an unknown key on the container, and no automatic HTTP route',
+      containers: [c('odd', { 'traefik.udp.middlewares.m.ipallowlist.sourcerange': '127.0.0.1' })],
+      http: undefined,
+      warnings: { odd: /label traefik\.udp\.middlewares\.m\.ipallowlist\.sourcerange: unknown key \(TCP labels configure routers, services and middlewares; UDP labels routers and services\), ignored/ },
+    },
+    {
       name: 'two containers define one router differently: the first is used, with a warning',
       containers: [c('a', { 'traefik.udp.routers.r.entrypoints': 'one' }), c('b', { 'traefik.udp.routers.r.entrypoints': 'two' })],
       udp: { routers: { r: { entryPoints: ['one'], service: 'a' } } },
