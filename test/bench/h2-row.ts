@@ -1,4 +1,5 @@
-import { ProcessGroup, Started, groupCpuSeconds } from './processes';
+import { ProcessGroup, Started, freePort, groupCpuSeconds, waitReady } from './processes';
+import { BODY, Certificate, nginxProxyLaunch } from './peers';
 
 /**
  * The HTTP/2 row of `npm run bench`: h2load (Debian's nghttp2-client)
@@ -100,4 +101,33 @@ export async function h2Rows(group: ProcessGroup, cpu: number, targets: H2Target
       runs: rs,
     };
   });
+}
+
+export interface Http2Summary {
+  rows: (H2Row & { ratioVsNginx: number; ratioVsNginxByCpu: number })[];
+  portierVsNginx: number;
+  portierVsNginxByCpu: number;
+  valid: boolean;
+}
+
+/**
+ * The HTTP/2 row: h2load against nginx with `http2` on a listener of its
+ * own (same certificate, TLS 1.3, same backend), pinned to `cpuProxy`, and
+ * against `portier`, the scenario-3 process, which offers h2 by ALPN on
+ * the same port; h2load on `cpuLoad`.
+ */
+export async function http2Scenario(
+  group: ProcessGroup,
+  o: { dir: string; cert: Certificate; backendPort: number; cpuLoad: number; cpuProxy: number; portier: H2Target },
+): Promise<Http2Summary> {
+  const port = await freePort();
+  const launch = nginxProxyLaunch(o.dir, 'nginx-h2', port, o.backendPort, { tls: o.cert, http2: true });
+  const nginx = group.start('nginx h2', o.cpuProxy, launch.command, launch.args);
+  const url = `https://127.0.0.1:${port}/`;
+  await waitReady(nginx, url, BODY);
+  process.stdout.write(`HTTP/2: h2load -t${H2LOAD.threads} -c${H2LOAD.connections} -m${H2LOAD.streams} -D${H2LOAD.seconds} (TLS 1.3, ALPN h2)\n`);
+  const measured = await h2Rows(group, o.cpuLoad, [{ name: 'nginx h2', url, process: nginx }, o.portier], (l) => process.stdout.write(`${l}\n`));
+  const [n, p] = measured;
+  const rows = measured.map((r) => ({ ...r, ratioVsNginx: r.requestsPerSec / n.requestsPerSec, ratioVsNginxByCpu: n.cpuMicrosPerRequest / r.cpuMicrosPerRequest }));
+  return { rows, portierVsNginx: p.requestsPerSec / n.requestsPerSec, portierVsNginxByCpu: n.cpuMicrosPerRequest / p.cpuMicrosPerRequest, valid: n.errors === 0 && p.errors === 0 };
 }

@@ -10,7 +10,7 @@ import {
   BODY, CHECK_PATH, Certificate, Launch, ProxyOptions, REQUEST_HEADER, RESPONSE_HEADER,
   backendLaunch, checkBody, haproxyLaunch, makeCertificate, nginxProxyLaunch, portierLaunch,
 } from './peers';
-import { H2LOAD, H2Row, h2Rows } from './h2-row';
+import { H2LOAD, Http2Summary, http2Scenario } from './h2-row';
 
 /**
  * `npm run bench`: Portier against nginx configured the same way, in four
@@ -383,33 +383,6 @@ function printSummary(s: Summary, metricsNote: string): void {
   )}\n\n`);
 }
 
-interface Http2Summary {
-  rows: (H2Row & { ratioVsNginx: number; ratioVsNginxByCpu: number })[];
-  portierVsNginx: number;
-  portierVsNginxByCpu: number;
-  valid: boolean;
-}
-
-/**
- * The HTTP/2 row: h2load against nginx with `http2` on a listener of its
- * own (same certificate, TLS 1.3, same backend) and against the Portier
- * of scenario 3, which offers h2 by ALPN on the same port.
- */
-async function http2Scenario(group: ProcessGroup, dir: string, cert: Certificate, targets: Target[]): Promise<Http2Summary> {
-  const backendPort = Number(new URL(targets.find((t) => t.name === 'direct')!.url).port);
-  const port = await freePort();
-  const launch = nginxProxyLaunch(dir, 'nginx-h2', port, backendPort, { tls: cert, http2: true });
-  const nginx = group.start('nginx h2', CPU_PROXY, launch.command, launch.args);
-  const url = `https://127.0.0.1:${port}/`;
-  await waitReady(nginx, url, BODY);
-  const portier = targets.find((t) => t.name === 'portier https')!;
-  process.stdout.write(`HTTP/2: h2load -t${H2LOAD.threads} -c${H2LOAD.connections} -m${H2LOAD.streams} -D${H2LOAD.seconds} (TLS 1.3, ALPN h2)\n`);
-  const measured = await h2Rows(group, CPU_LOAD, [{ name: 'nginx h2', url, process: nginx }, { name: 'portier h2', url: portier.url, process: portier.process }], (l) => process.stdout.write(`${l}\n`));
-  const [n, p] = measured;
-  const rows = measured.map((r) => ({ ...r, ratioVsNginx: r.requestsPerSec / n.requestsPerSec, ratioVsNginxByCpu: n.cpuMicrosPerRequest / r.cpuMicrosPerRequest }));
-  return { rows, portierVsNginx: p.requestsPerSec / n.requestsPerSec, portierVsNginxByCpu: n.cpuMicrosPerRequest / p.cpuMicrosPerRequest, valid: n.errors === 0 && p.errors === 0 };
-}
-
 function printHttp2(h: Http2Summary): void {
   process.stdout.write(`\nHTTP/2 (h2load, HTTPS with ALPN h2, router without middleware)\n${formatTable(
     ['target', 'req/s', 'CPU us/req', 'vs nginx req/s', 'vs nginx CPU', 'errors'],
@@ -500,7 +473,9 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
     if (runs.has('portier+metrics') && !(Number(await recordedRequests(metricsPort)) > 0)) {
       throw new Error('portier+metrics: the proxied requests are missing from /metrics: the row would not measure recording');
     }
-    const http2 = await http2Scenario(group, dir, cert, targets);
+    const portierHttps = targets.find((t) => t.name === 'portier https')!;
+    const backendPort = Number(new URL(targets.find((t) => t.name === 'direct')!.url).port);
+    const http2 = await http2Scenario(group, { dir, cert, backendPort, cpuLoad: CPU_LOAD, cpuProxy: CPU_PROXY, portier: { name: 'portier h2', url: portierHttps.url, process: portierHttps.process } });
     const summary = summarize(targets, runs);
     printSummary(summary, metricsNote);
     printHttp2(http2);
