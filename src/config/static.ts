@@ -4,6 +4,7 @@ import {
 import { etcdProvider, redisProvider } from './kv-options';
 import { configError } from '../errors';
 import { isUdpAddress, UDP_DEFAULTS } from '../udp/address';
+import { TCP_SERVERS_TRANSPORT } from '../dynamic/decode-tcp';
 
 /**
  * Static configuration, in the key names and shape of Traefik's static
@@ -260,7 +261,8 @@ export const staticConfigDecoder = object({
   tls: ignored('TLS certificates and options are dynamic configuration, not read from the static file; put them in a file provider file'),
   hostResolver: ignored('CNAME flattening is not supported'),
   spiffe: ignored('Portier has no SPIFFE support'),
-  tcpServersTransport: ignored('TCP routing is not supported yet'),
+  /** The transport of TCP services that name no serversTransport (docs/tcp.md). */
+  tcpServersTransport: optional(object(TCP_SERVERS_TRANSPORT)),
 });
 
 export type StaticConfig = ReturnType<typeof staticConfigDecoder>;

@@ -225,7 +225,7 @@ export class Gateway {
     this.reloads.lastAt = Date.now();
     try {
       this.current = compile(this.snapshots.values(), this.compileOptions, this.cache);
-      this.current.tcp = compileTcp(this.snapshots.values(), this.current, { entryPoints: this.compileOptions.entryPoints, log: this.opts.log, onHealthChange: () => this.announce() }, this.tcpCache);
+      this.current.tcp = compileTcp(this.snapshots.values(), this.current, { entryPoints: this.compileOptions.entryPoints, log: this.opts.log, onHealthChange: () => this.announce(), base: this.opts.config.tcpServersTransport }, this.tcpCache);
       this.current.udp = this.udp.compile(this.snapshots.values());
       this.reloads.lastSuccess = true;
     } catch (err) {

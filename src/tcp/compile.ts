@@ -18,6 +18,8 @@ export interface TcpCompileOptions {
   entryPoints: Record<string, { tls: boolean; endsTls: boolean; asDefault: boolean }>;
   log: Logger;
   onHealthChange: () => void;
+  /** The static `tcpServersTransport`: the transport of services that name none. */
+  base?: TcpServersTransportConfig;
 }
 
 /** Balancers (their ejections and health) and middlewares (inFlightConn's counts) kept while their configuration is unchanged. */
@@ -42,9 +44,9 @@ function collect<C>(snaps: ProviderSnapshot[], kind: 'routers' | 'services' | 'm
 }
 
 /** A TCP serversTransport's options, its files read; the load balancer's deprecated keys win over it, as in Traefik. */
-function transportFor(lb: TcpLoadBalancerConfig, provider: string, snaps: ProviderSnapshot[]): TcpTransportOptions {
-  let t: TcpServersTransportConfig = {};
-  let at = '';
+function transportFor(lb: TcpLoadBalancerConfig, provider: string, snaps: ProviderSnapshot[], base: TcpServersTransportConfig | undefined): TcpTransportOptions {
+  let t: TcpServersTransportConfig = base ?? {};
+  let at = 'tcpServersTransport';
   if (lb.serversTransport) {
     const q = qualify(lb.serversTransport, provider);
     const i = q.lastIndexOf('@');
@@ -109,7 +111,7 @@ export function compileTcp(snapshots: Iterable<ProviderSnapshot>, http: RoutingT
       const lbCfg = config.loadBalancer;
       if (lbCfg.servers.length === 0) warnings.push('no server: connections are closed until one is ready');
       try {
-        const transport = transportFor(lbCfg, provider, snaps);
+        const transport = transportFor(lbCfg, provider, snaps, opts.base);
         const key = JSON.stringify([lbCfg, transport]);
         const previous = cache.balancers.get(name);
         const lb = previous?.key === key ? previous.lb : new TcpBalancer(name, lbCfg, transport, opts.log, opts.onHealthChange);

@@ -54,25 +54,28 @@ t.test('PROXY protocol v1 and v2 to nginx', async (t) => {
     else t.plan(0, 'nginx not installed');
     return;
   }
-  const [v1, v2] = [await freePort(), await freePort()];
-  await startNginx(t, [v1, v2]);
+  const [v1, v2, v3] = [await freePort(), await freePort(), await freePort()];
+  await startNginx(t, [v1, v2, v3]);
   const { portier } = await startPortierFromFiles(t, {
-    'portier.yaml': 'entryPoints:\n  one: { address: "127.0.0.1:0" }\n  two: { address: "127.0.0.1:0" }\nproviders:\n  file: { filename: dynamic.yaml }\n',
+    'portier.yaml': 'entryPoints:\n  one: { address: "127.0.0.1:0" }\n  two: { address: "127.0.0.1:0" }\n  three: { address: "127.0.0.1:0" }\n'
+      + 'tcpServersTransport: { proxyProtocol: { version: 1 } }\nproviders:\n  file: { filename: dynamic.yaml }\n',
     'dynamic.yaml': `
 tcp:
   routers:
     one: { entryPoints: [one], rule: "HostSNI(\`*\`)", service: one }
     two: { entryPoints: [two], rule: "HostSNI(\`*\`)", service: two }
+    three: { entryPoints: [three], rule: "HostSNI(\`*\`)", service: three }
   services:
     one: { loadBalancer: { servers: [{ address: "127.0.0.1:${v1}" }], serversTransport: v1 } }
     two: { loadBalancer: { servers: [{ address: "127.0.0.1:${v2}" }], serversTransport: v2 } }
+    three: { loadBalancer: { servers: [{ address: "127.0.0.1:${v3}" }] } }
   serversTransports:
     v1: { proxyProtocol: { version: 1 } }
     v2: { proxyProtocol: { version: 2 } }
 `,
   });
-  for (const ep of ['one', 'two']) {
+  for (const [ep, what] of [['one', 'PROXY v1'], ['two', 'PROXY v2'], ['three', 'the static tcpServersTransport\'s PROXY v1']]) {
     const { body, localPort } = await ask(portier.gateway.port(ep));
-    t.equal(body, `127.0.0.1 ${localPort}\n`, `PROXY v${ep === 'one' ? 1 : 2}: nginx sees the client's address and port`);
+    t.equal(body, `127.0.0.1 ${localPort}\n`, `${what}: nginx sees the client's address and port`);
   }
 });
