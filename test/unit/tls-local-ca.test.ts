@@ -63,12 +63,10 @@ t.test('leaf for app.shop.localhost validates against the local root', async (t)
   const dir = tmp(t);
   const ca = new LocalCa({ dataDir: dir });
   ca.issue('first.localhost');
-  const timings: number[] = [];
+  const rootBefore = fs.readFileSync(ca.certFile, 'utf8');
   const cases = ['app.shop.localhost', 'api.shop.localhost', 'web.blog.localhost', 'localhost'];
   for (const host of cases) {
-    const started = performance.now();
     const leaf = ca.issue(host);
-    timings.push(performance.now() - started);
     t.same(leaf.domains, [host]);
     t.equal(leaf.resolver, 'local');
     t.ok(leaf.notAfter.getTime() - Date.now() <= 7 * 86400_000 + 1000, `${host}: short-lived`);
@@ -77,7 +75,7 @@ t.test('leaf for app.shop.localhost validates against the local root', async (t)
     fs.writeFileSync(certFile, leaf.certPem);
     t.match(execFileSync('openssl', ['verify', '-CAfile', ca.certFile, '-verify_hostname', host, '-purpose', 'sslserver', certFile]).toString(), /OK/, `${host}: openssl verify OK`);
   }
-  t.ok(Math.max(...timings) < 50, `issuing takes < 50 ms after the first (${timings.map((x) => x.toFixed(1)).join(', ')} ms)`);
+  t.equal(fs.readFileSync(ca.certFile, 'utf8'), rootBefore, 'every leaf from the one root: it is made once, not per leaf');
   t.equal(ca.issue('app.shop.localhost'), ca.issue('app.shop.localhost'), 'cached');
 
   const quick = new LocalCa({ dataDir: dir, leafValidityMs: 1000 });
