@@ -5,6 +5,7 @@ import type { MatchRequest } from '../rules/types';
 import { normalizeHost } from '../rules/routing-path';
 import { normalizeTarget } from '../server/normalize';
 import { PortierError } from '../errors';
+import { explainTcp, type ExplainedTcp } from './explain-tcp';
 
 export interface ExplainQuery {
   url: string;
@@ -45,6 +46,8 @@ export interface ExplainResult {
     downServers: string[];
   };
   nearMisses: ExplainedRouter[];
+  /** TCP routers choose first: present when the entrypoint has TCP routers of the connection's kind (docs/tcp.md). */
+  tcp?: ExplainedTcp;
 }
 
 const INTERNAL_ENTRYPOINTS = new Set(['traefik', 'metrics']);
@@ -165,6 +168,10 @@ export function explainRequest(table: RoutingTable, q: ExplainQuery, eps: Explai
     for (const r of routers.filter((x) => usable(x) && here(x)).slice(0, NEAR_MISS_LIMIT)) nearMisses.push(describe(r, 'a matcher failed'));
   }
   const result: ExplainResult = { request: { url: url.href, method: match.method, host: match.host, path: match.path, entryPoint, tls }, nearMisses };
+  // Any scheme but http(s)/ws(s) is a raw TCP client (`postgres://`, `rediss://`, `tls://`, `tcp://`): TLS unless `tcp:`.
+  const raw = !/^(https?|wss?):$/.test(url.protocol);
+  const tcp = explainTcp(table.tcp, entryPoint, match.host, raw ? url.protocol !== 'tcp:' : tls, match.clientIp, url.protocol === 'postgres:' || url.protocol === 'postgresql:');
+  if (tcp) result.tcp = tcp;
   if (winner) {
     const service = winner.service ?? '';
     const svc = table.services.get(service);

@@ -1,4 +1,5 @@
 import type { ExplainResult, ExplainedRouter } from './explain';
+import { renderTcp } from './explain-tcp';
 
 const indent = (lines: string[], pad = '      '): string[] => lines.map((l) => pad + l);
 
@@ -6,6 +7,8 @@ const indent = (lines: string[], pad = '      '): string[] => lines.map((l) => p
 export function renderExplain(r: ExplainResult): string {
   const q = r.request;
   const out: string[] = [`${q.method} ${q.url}`, `  host ${q.host}, path ${q.path}, entrypoint ${q.entryPoint}${q.tls ? ' (TLS)' : ''}`, ''];
+  if (r.tcp) out.push(...renderTcp(r.tcp), '');
+  if (r.tcp?.match) return `${out.join('\n')}\n`;
   const m = r.match;
   if (m) {
     out.push(`MATCH  ${m.router}  (priority ${m.priority})`, `  rule: ${m.rule}`, ...indent(m.lines));

@@ -63,6 +63,12 @@ export class TcpTable {
     return ep.tls.find((r) => r.rule.catchAll && r.rule.match(m));
   }
 
+  /** The TCP routers of one kind on an entrypoint, in the order they are tried (for `explain`). */
+  candidates(entryPoint: string, tls: boolean): UsableTcpRouter[] {
+    const ep = this.byEntryPoint.get(entryPoint);
+    return ep ? (tls ? ep.tls : ep.plain) : [];
+  }
+
   hasTls(entryPoint: string): boolean {
     return (this.byEntryPoint.get(entryPoint)?.tls.length ?? 0) > 0;
   }

@@ -97,5 +97,9 @@ tcp:
   t.equal(value(/^portier_tcp_router_bytes_out_total\{router="alpha@file"\} (\d+)$/m), 'alpha\nalpha: hello\nalpha bye\n'.length, 'metrics: bytes to the client');
   t.equal(value(/^portier_tcp_router_open_connections\{router="plain@file"\} (\d+)$/m), 0, 'metrics: no connection left open');
   t.match(metrics, /^portier_open_connections\{entrypoint="raw",protocol="tcp"\} 0$/m, 'metrics: per entrypoint, protocol tcp');
+  t.match(await api('/api/explain?url=tls://alpha.test&entrypoint=tls'), { tcp: { sni: 'alpha.test', tls: true, match: { router: 'alpha@file', tls: 'terminate', lines: ['✓ HostSNI(`alpha.test`)'], servers: [`127.0.0.1:${alpha}`] } } }, 'explain: the TCP router an SNI reaches');
+  const nobody = (await api('/api/explain?url=tls://nobody.test&entrypoint=tls')) as { tcp: { match?: unknown; misses: { router: string; lines: string[] }[] } };
+  t.equal(nobody.tcp.match, undefined, 'explain: no TCP router takes another name');
+  t.same(nobody.tcp.misses.find((m) => m.router === 'pass@file')?.lines, ['✗ HostSNI(`pass.test`): SNI is "nobody.test"'], 'explain: each TCP router says why not');
   t.match(await api('/api/overview'), { tcp: { routers: { total: 6, errors: 2 }, services: { total: 4 } } }, 'API overview counts TCP objects');
 });
