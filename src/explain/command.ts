@@ -76,7 +76,7 @@ async function explainOffline(file: string | undefined, q: ExplainQuery): Promis
   return withOfflineTable(config, (table) => explainRequest(table, q, eps));
 }
 
-/** `portier explain URL …`: 0 when a router matches, 1 when none does, 2 on bad usage. */
+/** `portier explain URL …`: 0 when a router (HTTP or TCP) matches, 1 when none does, 2 on bad usage. */
 export async function explainCommand(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   let args: ExplainArgs | string;
   try {
@@ -99,5 +99,5 @@ export async function explainCommand(argv: string[], out = process.stdout, err =
     result = await explainOffline(args.file, args.query);
   }
   out.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : renderExplain(result));
-  return result.match ? 0 : 1;
+  return result.match || result.tcp?.match ? 0 : 1;
 }
