@@ -39,6 +39,8 @@ export interface CompileCache {
   /** By qualified serversTransport name ('' for the static one). */
   transports: Map<string, { key: string; transport: Transport }>;
   rules: Map<string, { rule: CompiledRule; warnings: string[] } | { error: string }>;
+  /** Routers built without error, kept while their definition and what they use are the same objects (see reusedRouter). */
+  routers: Map<string, RouterBuild>;
   /** The last definition of each object that compiled without error, by qualified name (see LastGood). */
   lastGood: LastGood;
 }
@@ -63,8 +65,29 @@ interface Definition<C> {
 }
 
 export const newCompileCache = (): CompileCache => ({
-  balancers: new Map(), middlewares: new Map(), transports: new Map(), rules: new Map(), lastGood: { routers: new Map(), services: new Map(), middlewares: new Map() },
+  balancers: new Map(), middlewares: new Map(), transports: new Map(), rules: new Map(), routers: new Map(), lastGood: { routers: new Map(), services: new Map(), middlewares: new Map() },
 });
+
+/** A router as last built, and what it was built from: the same inputs give the same router object. */
+interface RouterBuild {
+  json: string;
+  /** Its provider's errors and warnings about it. */
+  said: string;
+  runtime: RouterRuntime;
+  /** The handlers of its service and middlewares it was composed of, by identity. */
+  uses: unknown[];
+}
+
+/**
+ * One promise form per balancer: a balancer kept across a change keeps its
+ * handler too, so the routers composed on it can be kept as they are.
+ */
+const handlers = new WeakMap<Dispatch, Handler>();
+const handlerOf = (dispatch: Dispatch): Handler => {
+  let h = handlers.get(dispatch);
+  if (!h) handlers.set(dispatch, (h = toHandler(dispatch)));
+  return h;
+};
 
 const STATEFUL_FREE = new Set(['chain', 'errors']);
 
@@ -120,6 +143,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   const nextBalancers = new Map<string, { key: string; lb: LoadBalancer }>();
   const nextMiddlewares = new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
   const nextLastGood: LastGood = { routers: new Map(), services: new Map(), middlewares: new Map() };
+  const usedRules = new Set<string>();
   const serviceUsers = new Map<string, string[]>();
   const middlewareUsers = new Map<string, string[]>();
   const list = [...snapshots];
@@ -200,7 +224,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       }
       const usable = errors.length ? undefined : dispatch;
       return {
-        name, provider, config, dispatch: usable, handler: usable && toHandler(usable), balanced: config.loadBalancer !== undefined,
+        name, provider, config, dispatch: usable, handler: usable && handlerOf(usable), balanced: config.loadBalancer !== undefined,
         status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
       };
     };
@@ -288,7 +312,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     if (config.tls !== undefined) tlsReach(entryPoints, opts.entryPoints, errors, warnings);
     const ruleErrors: string[] = [];
     // A rule its provider could not even read (`rule: ''`) has its error already.
-    const rule = config.rule === '' && providerErrors.length ? undefined : compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, ruleErrors, warnings);
+    const rule = config.rule === '' && providerErrors.length ? undefined : compiledRule(config.rule, config.ruleSyntax ?? opts.defaultRuleSyntax, cache, usedRules, ruleErrors, warnings);
     // The provider may have reported the same fault at its position (decode-dynamic.ts compiles rules too).
     for (const e of ruleErrors) if (!errors.some((said) => said.endsWith(e))) errors.push(e);
     if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, provider, list, errors, warnings);
@@ -335,13 +359,33 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       status: statusOf(errors, warnings), errors, warnings,
     };
   };
+  const nextRouters = new Map<string, RouterBuild>();
+  // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
+  const usesOf = (provider: string, config: RouterConfig): unknown[] => {
+    const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
+    const mws = new Set([...entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []), ...(config.middlewares ?? []).map((m) => qualify(m, provider))]);
+    const service = config.service ? qualify(config.service, provider) : undefined;
+    return [service && (opts.internalServices?.[service] ?? services.get(service)?.dispatch), ...[...mws].map((m) => middlewares.get(m)?.middleware)];
+  };
   for (const snap of list) {
     for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) {
       const name = `${bare}@${snap.provider}`;
       const next = definition(config, snap.warnings?.[`routers.${bare}`]);
       const providerErrors = snap.errors?.[`routers.${bare}`] ?? [];
-      const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : []));
-      const router = { ...built, status: statusOf(built.errors, built.warnings) };
+      const said = JSON.stringify([providerErrors, next.warnings]);
+      const uses = usesOf(snap.provider, config);
+      const prev = cache.routers.get(name);
+      let router: RouterRuntime;
+      if (prev && reusable(prev, next.json, said, uses, config)) {
+        router = prev.runtime;
+        nextLastGood.routers.set(name, next);
+        usedRules.add(ruleKey(config.ruleSyntax ?? opts.defaultRuleSyntax, config.rule));
+        nextRouters.set(name, prev);
+      } else {
+        const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : []));
+        router = { ...built, status: statusOf(built.errors, built.warnings) };
+        if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { json: next.json, said, uses, runtime: router });
+      }
       for (const m of router.middlewares) (middlewareUsers.get(m) ?? middlewareUsers.set(m, []).get(m)!).push(name);
       if (router.service) (serviceUsers.get(router.service) ?? serviceUsers.set(router.service, []).get(router.service)!).push(name);
       routers.set(name, router);
@@ -352,6 +396,8 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
 
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();
   for (const [name, { mw, transports }] of cache.middlewares) if (nextMiddlewares.get(name)?.mw !== mw) for (const t of transports) t.release(false);
+  for (const key of cache.rules.keys()) if (!usedRules.has(key)) cache.rules.delete(key);
+  cache.routers = nextRouters;
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
   cache.transports = nextTransports;
@@ -368,8 +414,22 @@ function tlsReach(entryPoints: string[], all: CompileOptions['entryPoints'], err
   else warnings.push(text);
 }
 
-function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: CompileCache, errors: string[], warnings: string[]): CompiledRule | undefined {
-  const key = `${syntax}\u0000${source}`;
+const ruleKey = (syntax: RuleSyntax | 'auto', source: string): string => `${syntax}\u0000${source}`;
+
+/**
+ * A router is kept, the same object, when its definition, what its provider
+ * said of it and the handlers it is composed of are all unchanged. A router
+ * with `tls` is always rebuilt: its errors also come from the TLS manager
+ * and the TLS options of every provider.
+ */
+function reusable(prev: RouterBuild, json: string, said: string, uses: unknown[], config: RouterConfig): boolean {
+  if (prev.json !== json || prev.said !== said || config.tls !== undefined || prev.uses.length !== uses.length) return false;
+  return prev.uses.every((u, i) => u !== undefined && u === uses[i]);
+}
+
+function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: CompileCache, used: Set<string>, errors: string[], warnings: string[]): CompiledRule | undefined {
+  const key = ruleKey(syntax, source);
+  used.add(key);
   let hit = cache.rules.get(key);
   if (!hit) {
     try {
