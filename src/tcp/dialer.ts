@@ -49,7 +49,8 @@ export function dial(address: string, useTls: boolean, t: TcpTransportOptions, c
       reject(new DialError(`${address}: ${err.message}`, refused));
     };
     const timer = setTimeout(() => fail(new Error(`no connection within ${t.dialTimeoutMs} ms`), true), t.dialTimeoutMs);
-    raw.once('error', (err) => fail(err, true));
+    const onRawError = (err: Error): void => fail(err, true);
+    raw.once('error', onRawError);
     raw.once('connect', () => {
       if (t.keepAliveMs > 0) raw.setKeepAlive(true, t.keepAliveMs);
       if (t.proxyProtocol) raw.write(proxyHeader(t.proxyProtocol, conn));
@@ -77,7 +78,9 @@ export function dial(address: string, useTls: boolean, t: TcpTransportOptions, c
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      raw.removeAllListeners('error');
+      raw.off('error', onRawError);
+      // Under TLS the relay watches the TLS socket; a fault of the one beneath must still end it, not the process.
+      if (socket !== raw) raw.on('error', () => socket.destroy());
       resolve(socket);
     };
   });
