@@ -44,6 +44,14 @@ function portierRun(t: Test, cwd: string, args: string[], env: NodeJS.ProcessEnv
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // A portier run killed outright leaves its command behind, as a shell would: the servers say their pid.
+    for (const [, pid] of out.matchAll(/server listening on \d+ pid (\d+)/g)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
   return {
     output: () => out,
@@ -118,19 +126,9 @@ t.test('through a running Portier: routed while the command runs, gone after it 
     t.ok(m, `${c.name}: announced: ${run.output()}`);
     if (!m) continue;
     t.ok(await until(async () => (await curl(`http://${c.host}/`, web)).body === `hello from ${m[1]}\n`), `${c.name}: routed by the running Portier`);
-    const server = Number((await run.waitFor(/server listening on \d+ pid (\d+)/))?.[1]);
+    t.ok(await run.waitFor(/server listening on \d+ pid \d+/), `${c.name}: the command started`);
     if (c.stop === 'request') await curl(`http://${c.host}/exit`, web);
-    else {
-      process.kill(run.pid, 'SIGKILL');
-      // Killed outright, portier run leaves its command behind, as a shell would: the test ends it.
-      t.teardown(() => {
-        try {
-          process.kill(server, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      });
-    }
+    else process.kill(run.pid, 'SIGKILL');
     t.equal(await run.exited, c.code, `${c.name}: exit code`);
     // Killed outright, portier run cannot take its route down: its stand-in ends within a second, which leaves no server.
     t.ok(await until(async () => (await curl(`http://${c.host}/`, web)).status === c.after), `${c.name}: no longer served (${c.after})`);
