@@ -26,6 +26,7 @@ import { ChallengeRegistry } from './challenges';
 import { DnsChallenger } from './acme-dns';
 import type { ChallengeRecord } from './dns/index';
 import { AcmeResolverOptions, KeyType } from './resolver-options';
+import type { SharedStore } from './shared-storage';
 import { CertificateStore } from './store';
 
 export interface DomainSet {
@@ -81,11 +82,13 @@ export class AcmeResolver {
   private readonly stopping = new AbortController();
   /** Names already logged as impossible to order, so the periodic check does not repeat it. */
   private readonly reported = new Set<string>();
+  /** With shared storage: settles once the store's account and certificates are loaded. */
+  private ready: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
     private readonly opts: AcmeResolverOptions,
-    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning; dns?: DnsChallenger },
+    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning; dns?: DnsChallenger; shared?: SharedStore },
   ) {
     this.group = `acme:${name}`;
     this.storage = new AcmeStorage(deps.storageFile, `certificatesResolvers.${name}.acme.storage`);
@@ -93,8 +96,13 @@ export class AcmeResolver {
 
   /** Loads the storage file (throws a configuration error naming it if unusable) and serves what it holds. */
   start(): void {
-    this.data = this.storage.load();
+    this.data = this.deps.shared ? { version: 1, certificates: [], failures: {} } : this.storage.load();
     for (const c of this.data.certificates) this.serve(c);
+    const { shared } = this.deps;
+    if (shared) {
+      this.ready = this.refresh();
+      shared.onCertificate((resolver) => void (resolver === this.name && this.refresh()));
+    }
     const pems = (this.opts.caCertificates ?? []).map((f, i) => {
       try {
         return fs.readFileSync(f, 'utf8');
@@ -115,6 +123,8 @@ export class AcmeResolver {
    */
   async ensure(sets: DomainSet[]): Promise<void> {
     this.wanted = sets;
+    await this.ready;
+    if (this.deps.shared) await this.refresh();
     const work: Promise<void>[] = [];
     for (const set of sets) {
       if (this.stopping.signal.aborted) break;
@@ -207,7 +217,63 @@ export class AcmeResolver {
     }
   }
 
+  /**
+   * With shared storage, one instance of the cluster orders a domain set: the
+   * one that takes its lock, after checking that no other has just stored it.
+   */
   private async obtain(key: string, names: string[]): Promise<void> {
+    const { shared } = this.deps;
+    if (!shared) return this.obtainLocked(key, names);
+    let lock: { release(): Promise<void> } | undefined;
+    try {
+      lock = await shared.lock(this.name, key);
+    } catch (err) {
+      shared.noteError(err);
+      this.deps.logger.warn('ACME: the shared storage does not answer, no order', { resolver: this.name, domains: names, storage: shared.label, error: errorMessage(err) });
+      return;
+    }
+    if (!lock) {
+      this.deps.logger.debug('ACME: another instance is ordering this domain set', { resolver: this.name, domains: names });
+      return;
+    }
+    try {
+      await this.refresh();
+      const current = this.data.certificates.find((c) => names.every((n) => covers([c.main, ...c.sans], n)));
+      if (current && !this.due(current)) return;
+      await this.obtainLocked(key, names);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private persist(): void {
+    if (!this.deps.shared) this.storage.save(this.data);
+  }
+
+  /** Adopts the shared store's account and the certificates other instances stored. */
+  private async refresh(): Promise<void> {
+    const shared = this.deps.shared!;
+    try {
+      const [account, certs] = await Promise.all([shared.account(this.name), shared.certificates(this.name)]);
+      if (account && account.key !== this.data.account?.key) {
+        this.data.account = { key: account.key, url: account.url, email: account.email };
+        this.data.caServer = account.caServer;
+        this.client = undefined;
+      } else if (account?.url && this.data.account) this.data.account.url = account.url;
+      for (const c of certs) {
+        const k = domainSetKey(c);
+        if (this.data.certificates.some((x) => domainSetKey(x) === k && x.certificate === c.certificate)) continue;
+        this.data.certificates = [...this.data.certificates.filter((x) => domainSetKey(x) !== k), c];
+        delete this.data.failures[k];
+        this.serve(c);
+      }
+    } catch (err) {
+      shared.noteError(err);
+      this.deps.logger.warn('ACME: cannot read the shared storage', { resolver: this.name, storage: shared.label, error: errorMessage(err) });
+    }
+  }
+
+  private async obtainLocked(key: string, names: string[]): Promise<void> {
     const { signal } = this.stopping;
     if (signal.aborted) return;
     const log = this.deps.logger.child({ resolver: this.name, domains: names });
@@ -221,7 +287,7 @@ export class AcmeResolver {
       nextAttemptAt: new Date(started + retryDelay(attempts, this.deps.tuning?.retryScale)).toISOString(),
       lastError: previous?.lastError ?? 'order in progress',
     };
-    this.storage.save(this.data);
+    this.persist();
     log.info('ACME: obtaining a certificate', { attempts });
     const timeoutMs = this.deps.tuning?.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     try {
@@ -240,7 +306,8 @@ export class AcmeResolver {
       const k = domainSetKey(stored);
       this.data.certificates = [...this.data.certificates.filter((c) => domainSetKey(c) !== k), stored];
       delete this.data.failures[key];
-      this.storage.save(this.data);
+      this.persist();
+      if (this.deps.shared) await this.deps.shared.putCertificate(this.name, k, stored);
       this.deps.store.put(this.group, k, served);
       log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
     } catch (caught) {
@@ -260,7 +327,7 @@ export class AcmeResolver {
         this.client = undefined;
       }
       this.data.failures[key].lastError = errorMessage(err);
-      this.storage.save(this.data);
+      this.persist();
       log.warn('ACME: order failed, will retry', { attempts, nextAttemptAt: this.data.failures[key].nextAttemptAt, error: errorMessage(err) });
     }
   }
@@ -289,8 +356,10 @@ export class AcmeResolver {
       challengeCreateFn: async (authz, challenge, keyAuthorization) => {
         signal.throwIfAborted();
         used.add(challenge.type);
-        if (challenge.type === 'http-01') challenges.setHttpToken(challenge.token, keyAuthorization);
-        else if ((challenge.type as string) === 'tls-alpn-01') {
+        if (challenge.type === 'http-01') {
+          challenges.setHttpToken(challenge.token, keyAuthorization);
+          await this.deps.shared?.putToken(challenge.token, keyAuthorization);
+        } else if ((challenge.type as string) === 'tls-alpn-01') {
           const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
           signal.throwIfAborted();
           challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
@@ -301,8 +370,10 @@ export class AcmeResolver {
         } else throw new Error(`unexpected challenge type ${challenge.type}`);
       },
       challengeRemoveFn: async (authz, challenge) => {
-        if (challenge.type === 'http-01') challenges.deleteHttpToken(challenge.token);
-        else if (challenge.type === 'dns-01') {
+        if (challenge.type === 'http-01') {
+          challenges.deleteHttpToken(challenge.token);
+          await this.deps.shared?.deleteToken(challenge.token).catch((err) => this.deps.shared?.noteError(err));
+        } else if (challenge.type === 'dns-01') {
           const record = published.get(challenge.url);
           published.delete(challenge.url);
           if (record && dns) await dns.cleanup(record).catch((err) => this.deps.logger.warn('ACME: the DNS-01 record could not be removed', { resolver: this.name, fqdn: record.fqdn, error: errorMessage(err) }));
@@ -321,7 +392,12 @@ export class AcmeResolver {
       signal.throwIfAborted();
       this.data.account = { key, email: this.opts.email };
       this.data.caServer = this.opts.caServer;
-      this.storage.save(this.data);
+      this.persist();
+      // Concurrent instances agree on one account: the first stored wins.
+      if (this.deps.shared) {
+        const { key: k, url, email } = await this.deps.shared.claimAccount(this.name, { key, email: this.opts.email, caServer: this.opts.caServer });
+        this.data.account = { key: k, url, email };
+      }
     }
     const tuning = this.deps.tuning ?? {};
     const client = new acme.Client({
@@ -343,7 +419,8 @@ export class AcmeResolver {
       }
       signal.throwIfAborted();
       this.data.account.url = client.getAccountUrl();
-      this.storage.save(this.data);
+      this.persist();
+      if (this.deps.shared) await this.deps.shared.saveAccount(this.name, { ...this.data.account, caServer: this.opts.caServer });
     }
     this.client = client;
     return client;

@@ -15,6 +15,12 @@ const PREFIX = CHALLENGE_PATH;
 export class ChallengeRegistry {
   private readonly tokens = new Map<string, string>();
   private readonly alpn = new Map<string, tls.SecureContext>();
+  /** Shared storages where other instances publish their tokens (acme-cluster). */
+  private readonly remotes: ((token: string) => Promise<string | undefined>)[] = [];
+
+  addRemote(lookup: (token: string) => Promise<string | undefined>): void {
+    this.remotes.push(lookup);
+  }
 
   setHttpToken(token: string, keyAuthorization: string): void {
     this.tokens.set(token, keyAuthorization);
@@ -46,6 +52,23 @@ export class ChallengeRegistry {
     if (!url.startsWith(PREFIX)) return false;
     const token = url.slice(PREFIX.length).split('?')[0];
     const body = this.tokens.get(token);
+    if (body === undefined && this.remotes.length && (req.method === 'GET' || req.method === 'HEAD')) {
+      void this.lookup(token).then((found) => this.answer(req, res, found));
+      return true;
+    }
+    this.answer(req, res, body);
+    return true;
+  }
+
+  private async lookup(token: string): Promise<string | undefined> {
+    for (const remote of this.remotes) {
+      const found = await remote(token);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, body: string | undefined): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
     } else if (body === undefined) {
@@ -54,6 +77,5 @@ export class ChallengeRegistry {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     }
-    return true;
   }
 }

@@ -17,6 +17,7 @@ import { TlsConfig } from '../dynamic/model';
 import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey, FailedOrder } from './acme';
 import { loadCertificate, ServedCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
+import { ClusterView, parseSharedStorage, SharedStore, SharedStoreAddress } from './shared-storage';
 import { portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
 import { certificatesResolversDecoder, AcmeResolverOptions, ResolverOptions } from './resolver-options';
@@ -81,6 +82,8 @@ export class TlsManager {
   private readonly listeners = new Set<() => void>();
   private readonly logger: Logger;
   private readonly httpEntryPoints = new Set<string>();
+  /** Shared ACME storages by address (acme-cluster). */
+  private readonly shared = new Map<string, SharedStore>();
 
   /** Throws a configuration error (naming the field or the file) for bad resolver options or unusable storage. */
   constructor(opts: TlsManagerOptions = {}) {
@@ -98,14 +101,16 @@ export class TlsManager {
         this.local.push({ name, ca: new LocalCa({ dataDir, leafValidityMs: r.local.certificatesDuration * 3600_000 }) });
         continue;
       }
-      const file = path.resolve(r.acme.storage ?? path.join(dataDir, `acme-${name}.json`));
-      const other = storages.get(file);
+      const sharedAt = r.acme.storage ? parseSharedStorage(r.acme.storage, `certificatesResolvers.${name}.acme.storage`) : undefined;
+      const shared = sharedAt && this.sharedStore(sharedAt);
+      const file = shared ? shared.label : path.resolve(r.acme.storage ?? path.join(dataDir, `acme-${name}.json`));
+      const other = shared ? undefined : storages.get(file);
       if (other) throw configError(`certificatesResolvers.${name}.acme.storage`, `${file} is already the storage of resolver ${other}: use one file per resolver`);
       storages.set(file, name);
       const dns = this.dnsChallenger(name, r.acme, opts.env ?? process.env);
       if (dns === null) continue;
       this.challengeTypes.set(name, [...(r.acme.httpChallenge ? ['http-01'] : []), ...(r.acme.tlsChallenge ? ['tls-alpn-01'] : []), ...(dns ? ['dns-01'] : [])]);
-      const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning, dns });
+      const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning, dns, shared });
       resolver.start();
       this.acme.set(name, resolver);
       if (r.acme.httpChallenge) this.httpEntryPoints.add(r.acme.httpChallenge.entryPoint);
@@ -224,6 +229,35 @@ export class TlsManager {
   /** Stops the ACME resolvers: orders in flight are abandoned, see AcmeResolver.close(). */
   async close(): Promise<void> {
     await Promise.all([...this.acme.values()].map((r) => r.close()));
+    await Promise.all([...this.shared.values()].map((s) => s.close()));
+  }
+
+  /** The instances sharing each shared ACME storage and the locks they hold (`/api/tls/cluster`). */
+  async cluster(): Promise<(ClusterView | { storage: string; error: string })[]> {
+    return Promise.all(
+      [...this.shared.values()].map((s) =>
+        s.view().catch((err) => {
+          s.noteError(err);
+          return { storage: s.label, error: errorMessage(err) };
+        }),
+      ),
+    );
+  }
+
+  private sharedStore(address: SharedStoreAddress): SharedStore {
+    const key = `${address.host}:${address.port}/${address.prefix}`;
+    let s = this.shared.get(key);
+    if (!s) {
+      const store = new SharedStore(address);
+      s = store;
+      this.shared.set(key, store);
+      this.challenges.addRemote((token) => store.token(token));
+      store.connect().catch((err) => {
+        store.noteError(err);
+        this.logger.warn('ACME: cannot reach the shared storage yet', { storage: store.label, error: errorMessage(err) });
+      });
+    }
+    return s;
   }
 
   /** ACME orders in flight or queued, for a stop that has to say what it is still waiting for. */

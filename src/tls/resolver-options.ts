@@ -7,6 +7,7 @@
 import { configError } from '../errors';
 import { boolean, Decoder, duration, isRecord, list, number, object, oneOf, optional, record, required, string, withDefault } from '../config/decode';
 import { parseServer } from './dns/transport';
+import { parseSharedStorage } from './shared-storage';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
@@ -16,7 +17,7 @@ export type KeyType = 'EC256' | 'EC384' | 'RSA2048' | 'RSA4096';
 export interface AcmeResolverOptions {
   email?: string;
   caServer: string;
-  /** JSON file for the account and certificates; default `<dataDir>/acme-<resolver>.json`. */
+  /** JSON file for the account and certificates, or `redis://host:port/prefix` shared by instances; default `<dataDir>/acme-<resolver>.json`. */
   storage?: string;
   keyType: KeyType;
   eab?: { kid: string; hmacEncoded: string };
@@ -55,6 +56,13 @@ const positiveHours: Decoder<number> = (raw, path) => {
   const n = number(raw, path);
   if (n <= 0) throw configError(path, `expected a positive number of hours, got ${n}`);
   return n;
+};
+
+/** A file path, or a shared store's address checked here so its mistakes name the field. */
+const storage: Decoder<string> = (raw, path) => {
+  const s = string(raw, path);
+  parseSharedStorage(s, path);
+  return s;
 };
 
 const resolverAddress: Decoder<string> = (raw, path) => {
@@ -103,7 +111,7 @@ const dnsChallenge: Decoder<DnsChallengeOptions> = (raw, path, ctx) => {
 const acmeFields = object({
   email: optional(string),
   caServer: withDefault(url, LETS_ENCRYPT_PRODUCTION),
-  storage: optional(string),
+  storage: optional(storage),
   keyType: withDefault(oneOf<KeyType>('EC256', 'EC384', 'RSA2048', 'RSA4096'), 'EC256'),
   eab: optional(object({ kid: required(string), hmacEncoded: required(string) })),
   httpChallenge: optional(object({ entryPoint: required(string) })),
