@@ -65,7 +65,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
         config,
         providers: () => providers.map((p) => p.name),
         startedAt,
-        extra: { '/api/tls/certificates': () => tls.certificates(), '/api/tls/orders': () => tls.failedOrders() },
+        extra: { '/api/tls/certificates': () => tls.certificates(), '/api/tls/orders': () => tls.failedOrders(), '/api/tls/cluster': () => tls.cluster() },
       })),
     ping: () => createPingHandler(() => terminating, config.ping?.terminatingStatusCode ?? 503),
   });

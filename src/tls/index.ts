@@ -233,15 +233,8 @@ export class TlsManager {
   }
 
   /** The instances sharing each shared ACME storage and the locks they hold (`/api/tls/cluster`). */
-  async cluster(): Promise<(ClusterView | { storage: string; error: string })[]> {
-    return Promise.all(
-      [...this.shared.values()].map((s) =>
-        s.view().catch((err) => {
-          s.noteError(err);
-          return { storage: s.label, error: errorMessage(err) };
-        }),
-      ),
-    );
+  cluster(): ClusterView[] {
+    return [...this.shared.values()].map((s) => s.snapshot());
   }
 
   private sharedStore(address: SharedStoreAddress): SharedStore {

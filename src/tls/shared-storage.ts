@@ -56,6 +56,9 @@ export interface InstanceInfo {
 
 export interface ClusterView {
   storage: string;
+  /** When the store was last read for this view (it is refreshed with each registration, lease/3). */
+  readAt?: string;
+  error?: string;
   instances: InstanceInfo[];
   locks: { resolver: string; domains: string[]; holder: string }[];
 }
@@ -74,11 +77,14 @@ export class SharedStore {
   private readonly timer: NodeJS.Timeout;
   private readonly listeners: ((resolver: string) => void)[] = [];
   readonly leaseMs: number;
+  private lastView: ClusterView;
+  private registering: Promise<void> = Promise.resolve();
 
   constructor(
     readonly address: SharedStoreAddress,
   ) {
     this.leaseMs = address.leaseMs;
+    this.lastView = { storage: this.label, instances: [], locks: [], error: 'not read yet' };
     this.client = new Redis({ host: address.host, port: address.port, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, commandTimeout: 5000 });
     this.client.on('error', (err) => this.noteError(err));
     this.timer = setInterval(() => void this.register(), Math.max(this.leaseMs / 3, 200));
@@ -185,7 +191,12 @@ export class SharedStore {
     }
   }
 
-  async view(): Promise<ClusterView> {
+  /** The last view read from the store (the API answers synchronously). */
+  snapshot(): ClusterView {
+    return this.lastView;
+  }
+
+  private async view(): Promise<ClusterView> {
     const instanceKeys = await this.scan(this.key('instances', '*'));
     const instances = (instanceKeys.length ? await this.client.mget(instanceKeys) : []).flatMap((v) => (v ? [JSON.parse(v) as InstanceInfo] : []));
     const lockKeys = await this.scan(this.key('*', 'locks', '*'));
@@ -196,7 +207,7 @@ export class SharedStore {
       return holder ? [{ resolver, domains: set.split(','), holder }] : [];
     });
     instances.sort((a, b) => a.started.localeCompare(b.started) || a.id.localeCompare(b.id));
-    return { storage: this.label, instances, locks };
+    return { storage: this.label, readAt: new Date().toISOString(), instances, locks };
   }
 
   async close(): Promise<void> {
@@ -206,10 +217,25 @@ export class SharedStore {
     this.client.disconnect();
   }
 
-  private async register(): Promise<void> {
-    if (this.client.status !== 'ready') return;
+  /** One registration at a time, each writing the state of its own moment: a late write never undoes a newer one. */
+  private register(): Promise<void> {
+    this.registering = this.registering.then(() => this.registerNow());
+    return this.registering;
+  }
+
+  private async registerNow(): Promise<void> {
+    if (this.client.status !== 'ready') {
+      this.lastView = { ...this.lastView, error: `store ${this.client.status}` };
+      return;
+    }
     const info: InstanceInfo = { id: this.id, hostname: os.hostname(), pid: process.pid, started: this.started, locks: [...this.held].sort(), ...(this.lastError ? { lastError: this.lastError } : {}) };
-    await this.client.set(this.key('instances', this.id), JSON.stringify(info), 'PX', this.leaseMs).catch((err) => this.noteError(err));
+    try {
+      await this.client.set(this.key('instances', this.id), JSON.stringify(info), 'PX', this.leaseMs);
+      this.lastView = await this.view();
+    } catch (err) {
+      this.noteError(err);
+      this.lastView = { ...this.lastView, error: errorMessage(err) };
+    }
   }
 
   private async scan(pattern: string): Promise<string[]> {

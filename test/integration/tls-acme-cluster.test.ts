@@ -28,7 +28,7 @@ t.test('three instances share one Redis ACME storage', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-acme-cluster-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'ca.pem'), pebble.pebbleCertPem);
-  const storage = `redis://${redis.endpoint}/portier/acme`;
+  const storage = `redis://${redis.endpoint}/portier/acme?lease=3s`;
   const instances = ['a', 'b', 'c'].map((n) => {
     const manager = new TlsManager({
       dataDir: path.join(dir, n),
@@ -65,10 +65,13 @@ t.test('three instances share one Redis ACME storage', async (t) => {
   const routers = hosts.map((h) => ({ name: h, hosts: [h], tls: { certResolver: 'le' } }));
   const first = a.manager.update(undefined, routers);
   await until('a holds a lock', async () => (await peek.keys('portier/acme/le/locks/*')).length > 0, 20_000);
-  const view = (await b.manager.cluster())[0];
-  t.ok('instances' in view && view.instances.length === 3, 'the cluster view lists the three instances');
-  const holder = 'locks' in view ? view.locks[0]?.holder : undefined;
-  t.ok(holder && 'instances' in view && view.instances.find((i) => i.id === holder)?.locks.length, 'the lock holder is one of them and shows its lock');
+  // a reads the view again as it takes a lock; the others by their registrations (lease/3).
+  const holderListed = (): boolean => {
+    const v = a.manager.cluster()[0];
+    return v?.instances.length === 3 && v.locks.length > 0 && Boolean(v.instances.find((i) => i.id === v.locks[0].holder)?.locks.length);
+  };
+  await until('a sees three instances, and its lock both in the store and on its registration', async () => holderListed(), 20_000);
+  t.equal(a.manager.cluster()[0].storage, storage.split('?')[0], 'the cluster view names the store');
   await Promise.all([first.acmeDone, b.manager.update(undefined, routers).acmeDone, c.manager.update(undefined, routers).acmeDone]);
 
   await until('every instance holds both certificates', async () => instances.every((i) => i.manager.certificates().filter((x) => hosts.includes(x.domains[0])).length === 2), 30_000);
