@@ -11,6 +11,7 @@ import {
   backendLaunch, checkBody, haproxyLaunch, makeCertificate, nginxProxyLaunch, portierLaunch,
 } from './peers';
 import { H2LOAD, Http2Summary, http2Scenario } from './h2-row';
+import { scaleRun, scaleTable, wrkLoad } from './scale';
 
 /**
  * `npm run bench`: Portier against nginx configured the same way, in four
@@ -28,6 +29,8 @@ import { H2LOAD, Http2Summary, http2Scenario } from './h2-row';
  */
 
 const REPO = join(__dirname, '..', '..', '..');
+/** The scale run (scale.ts): router counts, changes per count, seconds of load. */
+const SCALE = { sizes: [1, 1000, 10_000], changes: 20, loadSeconds: 4 };
 const CPU_LOAD = 0;
 const CPU_PROXY = 1;
 const WRK = { threads: 1, connections: 50, seconds: 4, warmupSeconds: [2, 1, 1] };
@@ -479,6 +482,8 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
     const summary = summarize(targets, runs);
     printSummary(summary, metricsNote);
     printHttp2(http2);
+    const scale = await scaleRun({ ...SCALE, wrk: wrkLoad });
+    process.stdout.write(`\nscale: ${SCALE.sizes.join(', ')} Host routers in one file, one changed ${SCALE.changes} times per size\n${scaleTable(scale)}\n`);
     const seconds = (Date.now() - began) / 1000;
     process.stdout.write(`results: ${writeReport(summary, { metricsNote, cipher, seconds, build: built, http2 })}\n`);
     process.stdout.write(`bench: ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s (build not included)\n`);
