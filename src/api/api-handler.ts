@@ -3,7 +3,6 @@ import type { RoutingTable } from '../routing/table';
 import type { StaticConfig } from '../config/static';
 import { routerView, serviceView, middlewareView, overview, rawdata, udpRouterView, udpServiceView } from './views';
 import { VERSION } from '../version';
-import { tcpKind } from './tcp-views';
 
 export interface ApiSource {
   table(): RoutingTable;
@@ -44,7 +43,7 @@ function route(src: ApiSource, path: string, params: URLSearchParams, ex: Exchan
   const m = /^\/api\/(http|tcp|udp)\/(routers|services|middlewares)(?:\/(.+))?$/.exec(path);
   if (m && !(m[1] === 'udp' && m[2] === 'middlewares')) {
     const [, proto, kind, rawName] = m;
-    const [map, view] = proto === 'udp' ? udpKind(table, kind) : proto === 'tcp' ? tcpKind(table.tcp, kind) : httpKind(table, kind);
+    const [map, view] = proto === 'udp' ? udpKind(table, kind) : proto === 'tcp' ? tcpKind(table, kind) : httpKind(table, kind);
     if (rawName) {
       const item = map.get(decodeURIComponent(rawName));
       return item ? view(item) : undefined;
@@ -80,6 +79,11 @@ type Kind = [ReadonlyMap<string, unknown>, (x: unknown) => Record<string, unknow
 
 const httpKind = (table: RoutingTable, kind: string): Kind =>
   (kind === 'routers' ? [table.routers, routerView] : kind === 'services' ? [table.services, serviceView] : [table.middlewares, middlewareView]) as Kind;
+
+const tcpKind = (table: RoutingTable, kind: string): Kind => {
+  const tcp = table.tcp ?? { routers: new Map(), services: new Map(), middlewares: new Map() };
+  return (kind === 'routers' ? [tcp.routers, routerView] : kind === 'services' ? [tcp.services, serviceView] : [tcp.middlewares, middlewareView]) as Kind;
+};
 
 const udpKind = (table: RoutingTable, kind: string): Kind => (kind === 'routers' ? [table.udp.routers, udpRouterView] : [table.udp.services, udpServiceView]) as Kind;
 

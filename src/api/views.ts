@@ -1,14 +1,47 @@
 import type { RoutingTable } from '../routing/table';
-import type { RouterRuntime, ServiceRuntime, MiddlewareRuntime } from '../routing/runtime';
 import { redactMiddlewareOptions } from './redact';
 import type { UdpRouterRuntime, UdpServiceRuntime } from '../udp/table';
-import { tcpOverview, tcpRawdata } from './tcp-views';
+
+/** What every object's view reads: HTTP, TCP and UDP objects alike. */
+interface ObjectLike {
+  readonly name: string;
+  readonly provider: string;
+  readonly status: string;
+  readonly errors: string[];
+  readonly warnings: string[];
+}
+
+interface RouterLike extends ObjectLike {
+  readonly entryPoints: string[];
+  readonly middlewares: string[];
+  readonly service?: string;
+  readonly config: { rule: string; service?: string; tls?: unknown };
+  readonly rule?: { syntax: string };
+  readonly priority: number;
+}
+
+interface ServiceLike extends ObjectLike {
+  readonly config: object;
+  readonly usedBy: string[];
+}
+
+interface MiddlewareLike extends ObjectLike {
+  readonly config: Record<string, unknown>;
+  readonly type: string;
+  readonly usedBy: string[];
+}
+
+const problems = (o: ObjectLike): Record<string, unknown> => ({
+  status: o.status,
+  ...(o.errors.length ? { error: o.errors } : {}),
+  ...(o.warnings.length ? { warning: o.warnings } : {}),
+});
 
 /**
  * The API's views of the routing table, in Traefik's field names so that
  * existing tooling (dashboards, scripts) reads them unchanged.
  */
-export function routerView(r: RouterRuntime): Record<string, unknown> {
+export function routerView(r: RouterLike): Record<string, unknown> {
   return {
     entryPoints: r.entryPoints,
     ...(r.middlewares.length ? { middlewares: r.middlewares } : {}),
@@ -17,38 +50,31 @@ export function routerView(r: RouterRuntime): Record<string, unknown> {
     ...(r.rule ? { ruleSyntax: r.rule.syntax } : {}),
     priority: r.priority,
     ...(r.config.tls ? { tls: r.config.tls } : {}),
-    status: r.status,
-    ...(r.errors.length ? { error: r.errors } : {}),
-    ...(r.warnings.length ? { warning: r.warnings } : {}),
+    ...problems(r),
     using: r.entryPoints,
     name: r.name,
     provider: r.provider,
   };
 }
 
-export function serviceView(s: ServiceRuntime): Record<string, unknown> {
-  const type = Object.keys(s.config)[0]?.toLowerCase();
-  const serverStatus = s.serverStatus();
+/** A service; `serverStatus` per server (DOWN while it is ejected or failing its checks). */
+export function serviceView(s: ServiceLike & { serverStatus(): Record<string, string> }, serverStatus = s.serverStatus()): Record<string, unknown> {
   return {
     ...s.config,
-    status: s.status,
-    ...(s.errors.length ? { error: s.errors } : {}),
-    ...(s.warnings.length ? { warning: s.warnings } : {}),
+    ...problems(s),
     usedBy: s.usedBy,
     ...(Object.keys(serverStatus).length ? { serverStatus } : {}),
     name: s.name,
     provider: s.provider,
-    type,
+    type: Object.keys(s.config)[0]?.toLowerCase(),
   };
 }
 
-export function middlewareView(m: MiddlewareRuntime): Record<string, unknown> {
+export function middlewareView(m: MiddlewareLike): Record<string, unknown> {
   const [key] = Object.keys(m.config);
   return {
-    [m.type]: redactMiddlewareOptions(m.type, m.config[key]),
-    status: m.status,
-    ...(m.errors.length ? { error: m.errors } : {}),
-    ...(m.warnings.length ? { warning: m.warnings } : {}),
+    [m.type[0].toLowerCase() + m.type.slice(1)]: redactMiddlewareOptions(m.type, m.config[key]),
+    ...problems(m),
     usedBy: m.usedBy,
     name: m.name,
     provider: m.provider,
@@ -69,7 +95,7 @@ const counts = (items: Iterable<{ status: string }>): { total: number; warnings:
 export function overview(table: RoutingTable, providers: string[], features: Record<string, unknown>): Record<string, unknown> {
   return {
     http: { routers: counts(table.routers.values()), services: counts(table.services.values()), middlewares: counts(table.middlewares.values()) },
-    tcp: tcpOverview(table.tcp, counts),
+    tcp: { routers: counts(table.tcp?.routers.values() ?? []), services: counts(table.tcp?.services.values() ?? []), middlewares: counts(table.tcp?.middlewares.values() ?? []) },
     udp: { routers: counts(table.udp.routers.values()), services: counts(table.udp.services.values()) },
     features,
     providers,
@@ -83,7 +109,9 @@ export function rawdata(table: RoutingTable): Record<string, unknown> {
     routers: byName(table.routers.values(), routerView),
     middlewares: byName(table.middlewares.values(), middlewareView),
     services: byName(table.services.values(), serviceView),
-    ...tcpRawdata(table.tcp),
+    tcpRouters: byName(table.tcp?.routers.values() ?? [], routerView),
+    tcpServices: byName(table.tcp?.services.values() ?? [], serviceView),
+    tcpMiddlewares: byName(table.tcp?.middlewares.values() ?? [], middlewareView),
     udpRouters: byName(table.udp.routers.values(), udpRouterView),
     udpServices: byName(table.udp.services.values(), udpServiceView),
   };
@@ -94,9 +122,7 @@ export function udpRouterView(r: UdpRouterRuntime): Record<string, unknown> {
   return {
     entryPoints: r.config.entryPoints ?? [],
     service: r.service ?? r.config.service,
-    status: r.status,
-    ...(r.errors.length ? { error: r.errors } : {}),
-    ...(r.warnings.length ? { warning: r.warnings } : {}),
+    ...problems(r),
     using: r.using,
     stats: { ...r.counters },
     name: r.name,
@@ -106,16 +132,5 @@ export function udpRouterView(r: UdpRouterRuntime): Record<string, unknown> {
 
 /** Traefik's UDP service fields, with `serverStatus` (DOWN while a server is ejected for refusing). */
 export function udpServiceView(s: UdpServiceRuntime): Record<string, unknown> {
-  const serverStatus = s.picker?.status() ?? {};
-  return {
-    ...s.config,
-    status: s.status,
-    ...(s.errors.length ? { error: s.errors } : {}),
-    ...(s.warnings.length ? { warning: s.warnings } : {}),
-    usedBy: s.usedBy,
-    ...(Object.keys(serverStatus).length ? { serverStatus } : {}),
-    name: s.name,
-    provider: s.provider,
-    type: Object.keys(s.config)[0]?.toLowerCase(),
-  };
+  return serviceView({ ...s, serverStatus: () => s.picker?.status() ?? {} });
 }
