@@ -134,7 +134,8 @@ function resolvePaths(config: StaticConfig, base: string): void {
     if (!isRecord(acme)) continue;
     for (const [key, value] of Object.entries(acme)) {
       const k = key.toLowerCase();
-      if (k === 'storage' && typeof value === 'string') acme[key] = resolve(base, value);
+      // A shared store's address (redis://…) is not a path.
+      if (k === 'storage' && typeof value === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) acme[key] = resolve(base, value);
       if (k === 'cacertificates' && Array.isArray(value)) acme[key] = value.map((v) => (typeof v === 'string' ? resolve(base, v) : v));
     }
   }
