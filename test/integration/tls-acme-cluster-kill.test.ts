@@ -15,6 +15,7 @@ import { TlsManager } from '../../src/tls';
 import { freePort, requirePebble, startPebble } from '../helpers/pebble';
 import { requireStore, startRedis, until } from '../helpers/kv-stores';
 import { spawnPortier } from '../helpers/cli-process';
+import { request } from '../helpers/http';
 
 Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, { retryMaxAttempts: 1, retryDefaultDelay: 0.05 });
 
@@ -50,13 +51,16 @@ t.test('a lock holder killed mid-order: another instance orders after the lease'
 
   const doomedDir = path.join(dir, 'doomed');
   fs.mkdirSync(doomedDir);
-  const [webPort, securePort] = [await freePort(), await freePort()];
+  const [webPort, securePort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const doomed = spawnPortier(t, doomedDir, {
     'portier.yaml': `entryPoints:
   web:
     address: 127.0.0.1:${webPort}
   websecure:
     address: 127.0.0.1:${securePort}
+  traefik:
+    address: 127.0.0.1:${apiPort}
+api: {}
 providers:
   file:
     filename: dynamic.yaml
@@ -93,6 +97,16 @@ dataDir: ./data
   await until('the doomed instance holds the lock and published its token', async () => Boolean(await peek.get(`portier/acme/le/locks/${HOST}`)) && (await peek.keys('portier/acme/challenges/http/*')).length > 0, 30_000);
   const holder = (await peek.get(`portier/acme/le/locks/${HOST}`))!;
   t.match(holder, new RegExp(`-${doomed.child.pid}-`), 'the lock is held by the child process');
+  // Its own API shows it (the view is read again with each registration, lease/3).
+  type View = { instances: { pid: number; locks: string[] }[]; locks: { holder: string; domains: string[] }[] }[];
+  let view: View = [];
+  await until('the child lists its lock on /api/tls/cluster', async () => {
+    const r = await request(`http://127.0.0.1:${apiPort}/api/tls/cluster`);
+    view = JSON.parse(r.body) as View;
+    return Boolean(view[0]?.instances.find((i) => i.pid === doomed.child.pid)?.locks.length);
+  }, 10_000);
+  t.same(view[0].locks.map((l) => l.domains), [[HOST]], '/api/tls/cluster names the locked domain set');
+  t.same(view[0].instances.find((i) => i.pid === doomed.child.pid)?.locks, [`le:${HOST}`], 'and the child as its holder, among the instances');
   doomed.child.kill('SIGKILL');
   await doomed.exited;
   const ordersBefore = pebble.ordersCount();
