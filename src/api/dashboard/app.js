@@ -2,7 +2,7 @@
 // Portier's dashboard: renders the API's raw data and re-renders on every
 // server-sent `state` event. Data goes into the page as text nodes only.
 (function () {
-  var state = { rawdata: { routers: {}, services: {}, middlewares: {} }, overview: null, entrypoints: [], certificates: [] };
+  var state = { rawdata: { routers: {}, services: {}, middlewares: {} }, overview: null, entrypoints: [], certificates: [], cluster: [] };
   var search = document.getElementById('search');
 
   function el(tag, attrs, children) {
@@ -38,29 +38,40 @@
     return (item.error || []).map(function (e) { return el('div', { class: 'error', text: e }); });
   }
 
-  function renderRouters() {
-    var rows = Object.keys(state.rawdata.routers || {}).sort().map(function (name) { return state.rawdata.routers[name]; });
-    fill('routers', rows, function (r) {
-      return el('tr', { class: r.status, 'data-router': r.name, 'data-status': r.status }, [
+  function values(map) { return Object.keys(map || {}).sort().map(function (name) { return map[name]; }); }
+  function tlsCell(tls) {
+    if (!tls) return '';
+    if (tls.passthrough) return 'passthrough';
+    return tls.certResolver ? 'resolver ' + tls.certResolver : 'yes';
+  }
+
+  // HTTP and TCP routers share their columns; `kind` names the row's data attribute (data-router, data-tcp-router).
+  function renderRouters(tableId, rows, kind) {
+    fill(tableId, rows, function (r) {
+      var attrs = { class: r.status, 'data-status': r.status };
+      attrs['data-' + kind] = r.name;
+      return el('tr', attrs, [
         el('td', {}, [pill(r.status)]),
         el('td', {}, [el('strong', { text: r.name })].concat(errors(r))),
         el('td', {}, [el('code', { text: r.rule || '' })]),
         el('td', { text: list(r.entryPoints) }),
         el('td', { text: list(r.middlewares) }),
         el('td', { text: r.service || '' }),
-        el('td', { text: r.tls ? (r.tls.certResolver ? 'resolver ' + r.tls.certResolver : 'yes') : '' }),
+        el('td', { text: tlsCell(r.tls) }),
         el('td', { text: r.provider === 'internal' ? 'internal' : String(r.priority) }),
       ]);
     }, 8);
   }
 
-  function renderServices() {
-    var rows = Object.keys(state.rawdata.services || {}).sort().map(function (name) { return state.rawdata.services[name]; });
-    fill('services', rows, function (s) {
-      var servers = Object.keys(s.serverStatus || {}).map(function (url) {
-        return el('span', { class: 'server', 'data-server': url }, [pill(s.serverStatus[url]), ' ', el('code', { text: url })]);
+  // HTTP, TCP and UDP services alike: servers by URL or address, each UP or DOWN.
+  function renderServices(tableId, rows, kind) {
+    fill(tableId, rows, function (s) {
+      var servers = Object.keys(s.serverStatus || {}).map(function (server) {
+        return el('span', { class: 'server', 'data-server': server }, [pill(s.serverStatus[server]), ' ', el('code', { text: server })]);
       });
-      return el('tr', { class: s.status, 'data-service': s.name, 'data-status': s.status }, [
+      var attrs = { class: s.status, 'data-status': s.status };
+      attrs['data-' + kind] = s.name;
+      return el('tr', attrs, [
         el('td', {}, [pill(s.status)]),
         el('td', {}, [el('strong', { text: s.name })].concat(errors(s))),
         el('td', { text: s.type || '' }),
@@ -70,10 +81,11 @@
     }, 5);
   }
 
-  function renderMiddlewares() {
-    var rows = Object.keys(state.rawdata.middlewares || {}).sort().map(function (name) { return state.rawdata.middlewares[name]; });
-    fill('middlewares', rows, function (m) {
-      return el('tr', { class: m.status, 'data-middleware': m.name }, [
+  function renderMiddlewares(tableId, rows, kind) {
+    fill(tableId, rows, function (m) {
+      var attrs = { class: m.status, 'data-status': m.status };
+      attrs['data-' + kind] = m.name;
+      return el('tr', attrs, [
         el('td', {}, [pill(m.status)]),
         el('td', {}, [el('strong', { text: m.name })].concat(errors(m))),
         el('td', { text: m.type || '' }),
@@ -82,9 +94,8 @@
     }, 4);
   }
 
-  function renderUdp() {
-    var routers = state.rawdata.udpRouters || {};
-    fill('udp-routers', Object.keys(routers).sort().map(function (name) { return routers[name]; }), function (r) {
+  function renderUdpRouters() {
+    fill('udp-routers', values(state.rawdata.udpRouters), function (r) {
       var stats = r.stats || {};
       return el('tr', { class: r.status, 'data-udp-router': r.name, 'data-status': r.status }, [
         el('td', {}, [pill(r.status)]),
@@ -94,40 +105,22 @@
         el('td', { text: (stats.sessions || 0) + ' sessions · ' + (stats.datagramsIn || 0) + ' in · ' + (stats.datagramsOut || 0) + ' out' }),
       ]);
     }, 5);
-    var services = state.rawdata.udpServices || {};
-    fill('udp-services', Object.keys(services).sort().map(function (name) { return services[name]; }), function (s) {
-      var servers = Object.keys(s.serverStatus || {}).map(function (address) {
-        return el('span', { class: 'server', 'data-server': address }, [pill(s.serverStatus[address]), ' ', el('code', { text: address })]);
-      });
-      return el('tr', { class: s.status, 'data-udp-service': s.name, 'data-status': s.status }, [
-        el('td', {}, [pill(s.status)]),
-        el('td', {}, [el('strong', { text: s.name })].concat(errors(s))),
-        el('td', { text: s.type || '' }),
-        el('td', {}, servers.length ? servers : ['—']),
-        el('td', { text: list(s.usedBy) }),
-      ]);
-    }, 5);
   }
 
   function renderOverview() {
     var o = state.overview;
     var box = document.getElementById('overview');
     if (!o) return;
-    box.replaceChildren.apply(box, ['routers', 'services', 'middlewares'].map(function (kind) {
-      var c = o.http[kind];
-      return el('div', { class: 'card', 'data-card': kind }, [
-        el('div', { class: 'sub', text: 'HTTP ' + kind }),
+    function card(proto, kind) {
+      var c = (o[proto] || {})[kind] || { total: 0, warnings: 0, errors: 0 };
+      return el('div', { class: 'card', 'data-card': proto === 'http' ? kind : proto + '-' + kind }, [
+        el('div', { class: 'sub', text: proto.toUpperCase() + ' ' + kind }),
         el('div', { class: 'n', text: String(c.total) }),
         el('div', { class: 'sub' }, [el('b', { class: c.warnings ? 'warn' : '', text: String(c.warnings) }), ' warnings · ', el('b', { class: c.errors ? 'bad' : '', text: String(c.errors) }), ' errors']),
       ]);
-    }).concat(['routers', 'services'].map(function (kind) {
-      var c = o.udp[kind];
-      return el('div', { class: 'card', 'data-card': 'udp-' + kind }, [
-        el('div', { class: 'sub', text: 'UDP ' + kind }),
-        el('div', { class: 'n', text: String(c.total) }),
-        el('div', { class: 'sub' }, [el('b', { class: c.warnings ? 'warn' : '', text: String(c.warnings) }), ' warnings · ', el('b', { class: c.errors ? 'bad' : '', text: String(c.errors) }), ' errors']),
-      ]);
-    })).concat([el('div', { class: 'card' }, [el('div', { class: 'sub', text: 'Providers' }), el('div', { text: list(o.providers) }), el('div', { class: 'sub', text: 'metrics: ' + (o.features.metrics || 'off') + ' · access log: ' + (o.features.accessLog ? 'on' : 'off') })])]));
+    }
+    var cards = [['http', 'routers'], ['http', 'services'], ['http', 'middlewares'], ['tcp', 'routers'], ['tcp', 'services'], ['udp', 'routers'], ['udp', 'services']];
+    box.replaceChildren.apply(box, cards.map(function (pc) { return card(pc[0], pc[1]); }).concat([el('div', { class: 'card' }, [el('div', { class: 'sub', text: 'Providers' }), el('div', { text: list(o.providers) }), el('div', { class: 'sub', text: 'metrics: ' + (o.features.metrics || 'off') + ' · access log: ' + (o.features.accessLog ? 'on' : 'off') })])]));
   }
 
   function renderEntryPoints() {
@@ -149,18 +142,47 @@
     }, 4);
   }
 
-  function render() {
-    renderOverview();
-    renderRouters();
-    renderServices();
-    renderMiddlewares();
-    renderUdp();
-    renderEntryPoints();
-    renderCertificates();
+  // Instances sharing an ACME store (docs/acme-cluster.md): one row each, with the issuance locks it holds.
+  function renderCluster() {
+    var rows = [];
+    state.cluster.forEach(function (store) {
+      store.instances.forEach(function (i) { rows.push({ storage: store.storage, error: store.error, instance: i }); });
+    });
+    document.getElementById('cluster-section').hidden = state.cluster.length === 0;
+    fill('cluster', rows, function (r) {
+      var i = r.instance;
+      var problems = [r.error, i.lastError].filter(Boolean).map(function (e) { return el('div', { class: 'error', text: e }); });
+      return el('tr', { 'data-instance': i.id }, [
+        el('td', {}, [el('code', { text: r.storage })]),
+        el('td', {}, [el('strong', { text: i.id })].concat(problems)),
+        el('td', { text: i.hostname + ' (pid ' + i.pid + ')' }),
+        el('td', { text: new Date(i.started).toISOString().slice(0, 19).replace('T', ' ') }),
+        el('td', { text: list(i.locks) || '—' }),
+      ]);
+    }, 5);
   }
 
-  function refreshCertificates() {
-    return getJson('../api/tls/certificates').then(function (certs) { state.certificates = Array.isArray(certs) ? certs : []; });
+  function render() {
+    renderOverview();
+    var raw = state.rawdata;
+    renderRouters('routers', values(raw.routers), 'router');
+    renderServices('services', values(raw.services), 'service');
+    renderMiddlewares('middlewares', values(raw.middlewares), 'middleware');
+    renderRouters('tcp-routers', values(raw.tcpRouters), 'tcp-router');
+    renderServices('tcp-services', values(raw.tcpServices), 'tcp-service');
+    renderMiddlewares('tcp-middlewares', values(raw.tcpMiddlewares), 'tcp-middleware');
+    renderUdpRouters();
+    renderServices('udp-services', values(raw.udpServices), 'udp-service');
+    renderEntryPoints();
+    renderCertificates();
+    renderCluster();
+  }
+
+  function refreshTls() {
+    return Promise.all([
+      getJson('../api/tls/certificates').then(function (certs) { state.certificates = Array.isArray(certs) ? certs : []; }),
+      getJson('../api/tls/cluster').then(function (cluster) { state.cluster = Array.isArray(cluster) ? cluster : []; }),
+    ]);
   }
 
   function connect() {
@@ -172,7 +194,7 @@
       state.overview = data.overview;
       live.textContent = 'live';
       live.className = 'pill on';
-      refreshCertificates().then(render, render);
+      refreshTls().then(render, render);
     });
     source.onerror = function () {
       live.textContent = 'reconnecting';
