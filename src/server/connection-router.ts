@@ -21,7 +21,7 @@ export interface ConnectionRoutes {
 const PROXIED = Symbol('portier.proxiedPeer');
 
 /** What a PostgreSQL client sends first to ask for TLS (length 8, code 80877103). */
-const PG_SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
+export const PG_SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
 
 /** RFC 9113 3.4: what an HTTP/2 client sends first when it knows the server speaks HTTP/2 without TLS. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

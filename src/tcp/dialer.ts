@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { proxyHeader } from './proxy-header';
 import type { TcpConn } from './conn';
+import { PG_SSL_REQUEST } from '../server/connection-router';
 
 /** A TCP serversTransport made real: its files read, durations in ms. */
 export interface TcpTransportOptions {
@@ -16,8 +17,6 @@ export interface TcpTransportOptions {
 /** Traefik's defaults: 30 s to connect, keep-alive every 15 s, 100 ms for the second half of a close. */
 export const TCP_TRANSPORT_DEFAULTS: TcpTransportOptions = { dialTimeoutMs: 30_000, keepAliveMs: 15_000, terminationDelayMs: 100, tls: { insecureSkipVerify: false } };
 
-/** STARTTLS as a PostgreSQL client asks for it: length 8, code 80877103. */
-export const PG_SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
 
 export class DialError extends Error {
   constructor(message: string, readonly refused: boolean) {

@@ -4,9 +4,8 @@ import tls from 'node:tls';
 import type { Logger } from '../log/logger';
 import type { TcpMatch } from '../rules/tcp-matchers';
 import { ClientHelloError, HELLO_INCOMPLETE, readClientHello, type ClientHello } from '../server/client-hello';
-import { peerOf, unmapped } from '../server/connection-router';
+import { PG_SSL_REQUEST, peerOf, unmapped } from '../server/connection-router';
 import type { TcpConn } from './conn';
-import { PG_SSL_REQUEST } from './dialer';
 import type { UsableTcpRouter } from './runtime';
 import type { TcpTable } from './tcp-table';
 
