@@ -8,6 +8,7 @@ import { defineMiddleware } from './types';
 import { captureResponse } from './lib/capture';
 import { check } from './lib/decoders';
 import { compileExpression } from './lib/expression';
+import { withBody } from './lib/replaced-body';
 import type { FunctionSpec } from './lib/expression';
 import { respond } from './lib/respond';
 import { Spool } from './lib/spool';
@@ -143,21 +144,7 @@ function replayRequest(orig: IncomingMessage, body: Readable, length: number | u
     delete headers['transfer-encoding'];
     headers['content-length'] = String(length);
   }
-  return Object.assign(body, {
-    method: orig.method,
-    url: orig.url,
-    headers,
-    rawHeaders: orig.rawHeaders,
-    httpVersion: orig.httpVersion,
-    httpVersionMajor: orig.httpVersionMajor,
-    httpVersionMinor: orig.httpVersionMinor,
-    socket: orig.socket,
-    connection: orig.socket,
-    trailers: {},
-    rawTrailers: [],
-    complete: true,
-    aborted: false,
-  }) as unknown as IncomingMessage;
+  return withBody(orig, body, headers, { complete: true, aborted: false });
 }
 
 async function replay(ex: Exchange, status: number, headers: ReturnType<ReturnType<typeof captureResponse>['headers']>, body: Spool): Promise<void> {

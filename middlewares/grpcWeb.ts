@@ -3,6 +3,7 @@ import { Transform, TransformCallback } from 'node:stream';
 import { list, object, optional, string } from '../src/config/decode';
 import { defineMiddleware } from './types';
 import { check } from './lib/decoders';
+import { withBody } from './lib/replaced-body';
 
 const options = object({
   allowOrigins: optional(list(check(string, (s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(s), 'must be an origin (scheme://host[:port]) or *'))),
@@ -110,19 +111,7 @@ function decodedRequest(orig: IncomingMessage): IncomingMessage {
   const body = orig.pipe(new Base64Decoder());
   // A failed client body fails the upstream request as a cut body would.
   orig.once('error', (err) => body.destroy(err));
-  return Object.assign(body, {
-    method: orig.method,
-    url: orig.url,
-    headers: orig.headers,
-    rawHeaders: orig.rawHeaders,
-    httpVersion: orig.httpVersion,
-    httpVersionMajor: orig.httpVersionMajor,
-    httpVersionMinor: orig.httpVersionMinor,
-    socket: orig.socket,
-    connection: orig.socket,
-    trailers: {},
-    rawTrailers: [],
-  }) as unknown as IncomingMessage;
+  return withBody(orig, body);
 }
 
 /**
