@@ -4,7 +4,7 @@ import type { Logger } from '../../src/log/logger';
 import type { EtcdOptions } from '../../src/config/kv-options';
 import { Backoff, KvMirror } from '../../src/dynamic/kv-mirror';
 import { errorMessage } from '../../src/errors';
-import { EtcdClient, type EtcdWatch } from './client';
+import { EtcdClient, type EtcdWatch } from '../../src/kv/etcd-client';
 import { clientTlsOptions } from './tls';
 
 /** How long start() waits for the first listing before the gateway goes on without it. */

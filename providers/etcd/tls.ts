@@ -2,13 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { KvClientTls } from '../../src/config/kv-options';
 import { configError } from '../../src/errors';
+import type { ClientTlsOptions } from '../../src/kv/etcd-client';
 
-export interface ClientTlsOptions {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized: boolean;
-}
+export type { ClientTlsOptions };
 
 /**
  * The `tls` section of a KV provider as Node's TLS options: the files are

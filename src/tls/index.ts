@@ -17,7 +17,7 @@ import { TlsConfig } from '../dynamic/model';
 import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey, FailedOrder } from './acme';
 import { loadCertificate, ServedCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
-import { ClusterView, parseSharedStorage, SharedStore, SharedStoreAddress } from './shared-storage';
+import { ClusterView, parseSharedStorage, SharedStore, SharedStoreAddress, storageLabel } from './shared-storage';
 import { portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
 import { certificatesResolversDecoder, AcmeResolverOptions, ResolverOptions } from './resolver-options';
@@ -238,7 +238,8 @@ export class TlsManager {
   }
 
   private sharedStore(address: SharedStoreAddress): SharedStore {
-    const key = `${address.host}:${address.port}/${address.prefix}`;
+    // One connection per store and user: two resolvers naming it share it.
+    const key = `${storageLabel(address)} ${address.username ?? ''}`;
     let s = this.shared.get(key);
     if (!s) {
       const store = new SharedStore(address);

@@ -17,7 +17,7 @@ export type KeyType = 'EC256' | 'EC384' | 'RSA2048' | 'RSA4096';
 export interface AcmeResolverOptions {
   email?: string;
   caServer: string;
-  /** JSON file for the account and certificates, or `redis://host:port/prefix` shared by instances; default `<dataDir>/acme-<resolver>.json`. */
+  /** JSON file for the account and certificates, or a Redis or etcd address (`redis://host:port/prefix`, `etcd://…`) shared by instances; default `<dataDir>/acme-<resolver>.json`. */
   storage?: string;
   keyType: KeyType;
   eab?: { kid: string; hmacEncoded: string };

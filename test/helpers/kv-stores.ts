@@ -90,6 +90,10 @@ export interface Store {
   port: number;
   put(key: string, value: string): Promise<void>;
   del(key: string): Promise<void>;
+  /** A key's value, undefined when it does not exist. */
+  get(key: string): Promise<string | undefined>;
+  /** The keys starting with `prefix`, sorted. */
+  keys(prefix: string): Promise<string[]>;
   /** Stops the server (its data is kept for start()). */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -97,9 +101,13 @@ export interface Store {
 
 /**
  * `reader`: with authentication on, a user of that name and password that
- * may only read below `traefik/` (keys are then written as root).
+ * may only read below `traefik/` (keys are then written as root). `writer`:
+ * likewise, one that may read and write below `prefix`.
  */
-export async function startEtcd(t: Tap, opts: { reader?: { name: string; password: string }; tls?: TlsFiles } = {}): Promise<Store> {
+export async function startEtcd(
+  t: Tap,
+  opts: { reader?: { name: string; password: string }; writer?: { name: string; password: string; prefix: string }; tls?: TlsFiles } = {},
+): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-etcd-'));
   const [port, peer] = [await freePort(), await freePort()];
   let proc: ChildProcess | undefined;
@@ -128,14 +136,19 @@ export async function startEtcd(t: Tap, opts: { reader?: { name: string; passwor
     rmSync(dir, { recursive: true, force: true });
   });
   await start();
-  if (opts.reader) {
-    const { name, password } = opts.reader;
+  const users = [
+    ...(opts.reader ? [{ ...opts.reader, role: 'reader', permission: 'read', prefix: 'traefik/' }] : []),
+    ...(opts.writer ? [{ ...opts.writer, role: 'writer', permission: 'readwrite' }] : []),
+  ];
+  if (users.length) {
     await ctl('user', 'add', 'root', '--new-user-password=root-secret');
     await ctl('user', 'grant-role', 'root', 'root');
-    await ctl('role', 'add', 'reader');
-    await ctl('role', 'grant-permission', 'reader', '--prefix=true', 'read', 'traefik/');
-    await ctl('user', 'add', name, `--new-user-password=${password}`);
-    await ctl('user', 'grant-role', name, 'reader');
+    for (const u of users) {
+      await ctl('role', 'add', u.role);
+      await ctl('role', 'grant-permission', u.role, '--prefix=true', u.permission, u.prefix);
+      await ctl('user', 'add', u.name, `--new-user-password=${u.password}`);
+      await ctl('user', 'grant-role', u.name, u.role);
+    }
     await ctl('auth', 'enable');
     root = ['--user=root:root-secret'];
   }
@@ -144,6 +157,9 @@ export async function startEtcd(t: Tap, opts: { reader?: { name: string; passwor
     port,
     put: async (k, v) => void (await ctl('put', k, v)),
     del: async (k) => void (await ctl('del', k)),
+    // --print-value-only: an absent key prints nothing, a present one its value (never empty here).
+    get: async (k) => (await ctl('get', k, '--print-value-only')) || undefined,
+    keys: async (prefix) => (await ctl('get', prefix, '--prefix', '--keys-only')).split('\n').filter(Boolean).sort(),
     stop: () => stopProcess(proc),
     start,
   };
@@ -197,6 +213,9 @@ export async function startRedis(
     cli,
     put: async (k, v) => void (await cli('set', k, v)),
     del: async (k) => void (await cli('del', k)),
+    // redis-cli prints nil as an empty line (no tty).
+    get: async (k) => (await cli('get', k)) || undefined,
+    keys: async (prefix) => (await cli('--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean).sort(),
     stop,
     start,
   };

@@ -1,9 +1,10 @@
 /**
- * Three Portier TLS managers on one Redis and one Pebble
- * (docs/acme-cluster.md): one order per domain set across them, the CA's
- * HTTP-01 validation answered by an instance that did not place the order,
- * every instance serving the certificate, the cluster view naming the lock
- * holder.
+ * Three Portier TLS managers on one shared store and one Pebble
+ * (docs/acme-cluster.md), for each store an address may name (Redis and
+ * etcd, with and without credentials): one order per domain set across
+ * them, the CA's HTTP-01 validation answered by an instance that did not
+ * place the order, every instance serving the certificate, the cluster view
+ * naming the lock holder.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -12,23 +13,23 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import * as acme from 'acme-client';
-import { Redis } from 'ioredis';
 import { TlsManager } from '../../src/tls';
 import { freePort, requirePebble, startPebble } from '../helpers/pebble';
-import { requireStore, startRedis, until } from '../helpers/kv-stores';
+import { requireStore, until } from '../helpers/kv-stores';
+import { SHARED_ACME_STORES } from '../helpers/shared-acme-stores';
 import { httpsGet } from '../helpers/tls-clients';
 
 Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, { retryMaxAttempts: 1, retryDefaultDelay: 0.05 });
 
-t.test('three instances share one Redis ACME storage', async (t) => {
-  if (!requirePebble(t) || !requireStore(t, 'redis')) return;
-  const redis = await startRedis(t);
+for (const store of SHARED_ACME_STORES) t.test(`three instances share one ACME storage: ${store.name}`, async (t) => {
+  if (!requirePebble(t) || !requireStore(t, store.kind)) return;
+  const { kv, storage: address, label } = await store.start(t);
   const pebble = await startPebble();
   t.teardown(() => pebble.stop());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-acme-cluster-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'ca.pem'), pebble.pebbleCertPem);
-  const storage = `redis://${redis.endpoint}/portier/acme?lease=3s`;
+  const storage = address('portier/acme', '3s');
   const instances = ['a', 'b', 'c'].map((n) => {
     const manager = new TlsManager({
       dataDir: path.join(dir, n),
@@ -58,26 +59,23 @@ t.test('three instances share one Redis ACME storage', async (t) => {
       await new Promise((r) => s.close(r));
     }
   });
-  const peek = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
-  t.teardown(() => peek.disconnect());
-
   const hosts = ['one.portier.test', 'two.portier.test'];
   const routers = hosts.map((h) => ({ name: h, hosts: [h], tls: { certResolver: 'le' } }));
   const first = a.manager.update(undefined, routers);
-  await until('a holds a lock', async () => (await peek.keys('portier/acme/le/locks/*')).length > 0, 20_000);
+  await until('a holds a lock', async () => (await kv.keys('portier/acme/le/locks/')).length > 0, 20_000);
   // a reads the view again as it takes a lock; the others by their registrations (lease/3).
   const holderListed = (): boolean => {
     const v = a.manager.cluster()[0];
     return v?.instances.length === 3 && v.locks.length > 0 && Boolean(v.instances.find((i) => i.id === v.locks[0].holder)?.locks.length);
   };
   await until('a sees three instances, and its lock both in the store and on its registration', async () => holderListed(), 20_000);
-  t.equal(a.manager.cluster()[0].storage, storage.split('?')[0], 'the cluster view names the store');
+  t.equal(a.manager.cluster()[0].storage, label('portier/acme'), 'the cluster view names the store, without credentials');
   await Promise.all([first.acmeDone, b.manager.update(undefined, routers).acmeDone, c.manager.update(undefined, routers).acmeDone]);
 
   await until('every instance holds both certificates', async () => instances.every((i) => i.manager.certificates().filter((x) => hosts.includes(x.domains[0])).length === 2), 30_000);
   t.equal(pebble.ordersCount(), hosts.length, 'one order per domain set across the three instances (Pebble log)');
   t.ok(pebble.httpValidations() >= hosts.length, 'Pebble validated HTTP-01 through instance c only');
-  t.equal(await peek.get('portier/acme/le/locks/one.portier.test'), null, 'locks released');
+  t.equal(await kv.get('portier/acme/le/locks/one.portier.test'), undefined, 'locks released');
   for (const [k, i] of instances.entries()) {
     for (const h of hosts) {
       const r = await httpsGet(ports[k], h, pebble.rootPem);

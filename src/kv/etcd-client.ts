@@ -1,14 +1,21 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { ClientTlsOptions } from './tls';
 
 /**
  * A small etcd v3 client on the JSON gateway every etcd since 3.4 serves on
- * its client port (`/v3/kv/range`, `/v3/watch`, `/v3/auth/authenticate`):
- * plain HTTP/1.1, keys and values in base64, so no gRPC stack is needed for
- * the three calls a configuration reader makes. Endpoints are tried in turn:
- * a failed call moves to the next one.
+ * its client port (`/v3/kv/*`, `/v3/watch`, `/v3/lease/*`,
+ * `/v3/auth/authenticate`): plain HTTP/1.1, keys and values in base64, so no
+ * gRPC stack is needed for the few calls the etcd provider (reading, watching)
+ * and the shared ACME storage (writing, leases, transactions) make.
+ * Endpoints are tried in turn: a failed call moves to the next one.
  */
+export interface ClientTlsOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
 export interface EtcdClientOptions {
   endpoints: string[];
   username?: string;
@@ -61,10 +68,52 @@ export class EtcdClient {
     return this.base(this.opts.endpoints[this.current]);
   }
 
-  /** Every key below `prefix`, and the store revision the listing is consistent with. */
-  async range(prefix: string): Promise<{ revision: number; pairs: [string, string][] }> {
-    const res = (await this.call('/v3/kv/range', { key: b64(prefix), range_end: prefixEnd(prefix) })) as { header?: { revision?: string }; kvs?: RawKv[] };
+  /** Every key below `prefix` (with `keysOnly`, values empty), and the store revision the listing is consistent with. */
+  async range(prefix: string, keysOnly = false): Promise<{ revision: number; pairs: [string, string][] }> {
+    const res = (await this.call('/v3/kv/range', { key: b64(prefix), range_end: prefixEnd(prefix), ...(keysOnly ? { keys_only: true } : {}) })) as { header?: { revision?: string }; kvs?: RawKv[] };
     return { revision: Number(res.header?.revision ?? 0), pairs: (res.kvs ?? []).map((kv) => [unb64(kv.key), unb64(kv.value)]) };
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const res = (await this.call('/v3/kv/range', { key: b64(key) })) as { kvs?: RawKv[] };
+    return res.kvs?.length ? unb64(res.kvs[0].value) : undefined;
+  }
+
+  /** Writes `key`; with `lease`, the key is deleted when that lease expires or is revoked. */
+  async put(key: string, value: string, lease?: string): Promise<void> {
+    await this.call('/v3/kv/put', { key: b64(key), value: b64(value), ...(lease ? { lease } : {}) });
+  }
+
+  /** Writes `key` unless it exists, in one transaction; true when this call wrote it. */
+  async create(key: string, value: string, lease?: string): Promise<boolean> {
+    const res = (await this.call('/v3/kv/txn', {
+      compare: [{ key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }],
+      success: [{ request_put: { key: b64(key), value: b64(value), ...(lease ? { lease } : {}) } }],
+    })) as { succeeded?: boolean };
+    // The gateway leaves false fields out.
+    return res.succeeded === true;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('/v3/kv/deleterange', { key: b64(key) });
+  }
+
+  /** A new lease of `ttlSeconds` (etcd may raise a very short one to its minimum); its id. */
+  async grant(ttlSeconds: number): Promise<string> {
+    const res = (await this.call('/v3/lease/grant', { TTL: String(ttlSeconds) })) as { ID?: string };
+    if (!res.ID) throw new Error(`${this.endpoint}: lease grant answered no id`);
+    return res.ID;
+  }
+
+  /** Restarts the lease's time to live; false when it has already expired (its keys are gone). */
+  async keepAlive(lease: string): Promise<boolean> {
+    const res = (await this.call('/v3/lease/keepalive', { ID: lease })) as { result?: { TTL?: string } };
+    return Number(res.result?.TTL ?? 0) > 0;
+  }
+
+  /** Ends the lease at once, deleting the keys attached to it. */
+  async revoke(lease: string): Promise<void> {
+    await this.call('/v3/lease/revoke', { ID: lease });
   }
 
   /** Answers when the current endpoint serves reads (a count of the keys below `prefix`, nothing transferred). */
