@@ -10,6 +10,8 @@ type Tap = Parameters<typeof requireStore>[0];
 export interface SharedAcmeStore {
   name: string;
   kind: 'redis' | 'etcd';
+  /** The address carries a user and/or password. */
+  credentials: boolean;
   start(t: Tap): Promise<{
     kv: Store;
     /** `acme.storage` for `prefix` and `lease`. */
@@ -32,12 +34,13 @@ function shared(scheme: string, kv: Store, credentials = ''): Awaited<ReturnType
 const userinfo = (user: string): string => `${user}:${encodeURIComponent(PASSWORD)}@`;
 
 export const SHARED_ACME_STORES: SharedAcmeStore[] = [
-  { name: 'Redis', kind: 'redis', start: async (t) => shared('redis', await startRedis(t)) },
-  { name: 'Redis with a password (--requirepass)', kind: 'redis', start: async (t) => shared('redis', await startRedis(t, { adminPassword: PASSWORD }), userinfo('')) },
-  { name: 'etcd', kind: 'etcd', start: async (t) => shared('etcd', await startEtcd(t)) },
+  { name: 'Redis', kind: 'redis', credentials: false, start: async (t) => shared('redis', await startRedis(t)) },
+  { name: 'Redis with a password (--requirepass)', kind: 'redis', credentials: true, start: async (t) => shared('redis', await startRedis(t, { adminPassword: PASSWORD }), userinfo('')) },
+  { name: 'etcd', kind: 'etcd', credentials: false, start: async (t) => shared('etcd', await startEtcd(t)) },
   {
     name: 'etcd with a user and password',
     kind: 'etcd',
+    credentials: true,
     start: async (t) => shared('etcd', await startEtcd(t, { writer: { name: 'portier', password: PASSWORD, prefix: 'portier/' } }), userinfo('portier')),
   },
 ];

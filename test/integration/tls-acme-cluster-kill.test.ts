@@ -1,8 +1,10 @@
 /**
  * The instance holding an issuance lock dies mid-order (a Portier process
  * killed with SIGKILL once its HTTP-01 token is published): the lock
- * expires after its lease and another instance completes the order
- * (docs/acme-cluster.md).
+ * expires after its lease (a Redis expiry, an etcd lease) and another
+ * instance completes the order (docs/acme-cluster.md). Run against each
+ * store with credentials in its address, as a user's portier.yaml has them
+ * (tls-acme-cluster.test.ts covers the plain addresses).
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -10,10 +12,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import * as acme from 'acme-client';
-import { Redis } from 'ioredis';
 import { TlsManager } from '../../src/tls';
 import { freePort, requirePebble, startPebble } from '../helpers/pebble';
-import { requireStore, startRedis, until } from '../helpers/kv-stores';
+import { requireStore, until } from '../helpers/kv-stores';
+import { SHARED_ACME_STORES } from '../helpers/shared-acme-stores';
 import { spawnPortier } from '../helpers/cli-process';
 import { request } from '../helpers/http';
 
@@ -21,17 +23,15 @@ Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeS
 
 const HOST = 'survivor.portier.test';
 
-t.test('a lock holder killed mid-order: another instance orders after the lease', async (t) => {
-  if (!requirePebble(t) || !requireStore(t, 'redis')) return;
-  const redis = await startRedis(t);
+for (const store of SHARED_ACME_STORES.filter((s) => s.credentials)) t.test(`a lock holder killed mid-order: another instance orders after the lease: ${store.name}`, async (t) => {
+  if (!requirePebble(t) || !requireStore(t, store.kind)) return;
+  const { kv, storage: address } = await store.start(t);
   const pebble = await startPebble();
   t.teardown(() => pebble.stop());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portier-acme-kill-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'pebble.pem'), pebble.pebbleCertPem);
-  const storage = `redis://${redis.endpoint}/portier/acme?lease=2s`;
-  const peek = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
-  t.teardown(() => peek.disconnect());
+  const storage = address('portier/acme', '2s');
 
   // The survivor answers Pebble's HTTP-01 validations, for the doomed instance's order too.
   const survivor = new TlsManager({
@@ -39,8 +39,11 @@ t.test('a lock holder killed mid-order: another instance orders after the lease'
     resolvers: { le: { acme: { caServer: pebble.directoryUrl, storage, httpChallenge: { entryPoint: 'web' }, caCertificates: [path.join(dir, 'pebble.pem')] } } },
     tuning: { pollBackoffMinMs: 50, pollBackoffMaxMs: 500, checkIntervalMs: 300 },
   });
+  // Validations wait until the doomed instance is killed: its order stays open however fast Pebble is.
+  let openGate!: () => void;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
   const web = http.createServer((req, res) => {
-    if (!survivor.challengeResponder(req, res)) res.writeHead(404).end();
+    void gate.then(() => survivor.challengeResponder(req, res) || res.writeHead(404).end());
   });
   await new Promise<void>((r) => web.listen(pebble.httpPort, '127.0.0.1', () => r()));
   t.teardown(async () => {
@@ -69,7 +72,7 @@ certificatesResolvers:
   le:
     acme:
       caServer: ${pebble.directoryUrl}
-      storage: ${storage}
+      storage: ${JSON.stringify(storage)}
       httpChallenge:
         entryPoint: web
       caCertificates: [../pebble.pem]
@@ -90,12 +93,11 @@ dataDir: ./data
 `,
   });
   if (!doomed) return;
-  // acme-client polls every 5 s by default in the CLI: the order is still open when its token appears.
   t.teardown(() => {
     if (!t.passing()) t.comment(doomed.output());
   });
-  await until('the doomed instance holds the lock and published its token', async () => Boolean(await peek.get(`portier/acme/le/locks/${HOST}`)) && (await peek.keys('portier/acme/challenges/http/*')).length > 0, 30_000);
-  const holder = (await peek.get(`portier/acme/le/locks/${HOST}`))!;
+  await until('the doomed instance holds the lock and published its token', async () => Boolean(await kv.get(`portier/acme/le/locks/${HOST}`)) && (await kv.keys('portier/acme/challenges/http/')).length > 0, 30_000);
+  const holder = (await kv.get(`portier/acme/le/locks/${HOST}`))!;
   t.match(holder, new RegExp(`-${doomed.child.pid}-`), 'the lock is held by the child process');
   // Its own API shows it (the view is read again with each registration, lease/3).
   type View = { instances: { pid: number; locks: string[] }[]; locks: { holder: string; domains: string[] }[] }[];
@@ -109,6 +111,7 @@ dataDir: ./data
   t.same(view[0].instances.find((i) => i.pid === doomed.child.pid)?.locks, [`le:${HOST}`], 'and the child as its holder, among the instances');
   doomed.child.kill('SIGKILL');
   await doomed.exited;
+  openGate();
   const ordersBefore = pebble.ordersCount();
 
   const routers = [{ name: 'app', hosts: [HOST], tls: { certResolver: 'le' } }];
@@ -117,5 +120,5 @@ dataDir: ./data
   await until('the survivor has the certificate', async () => survivor.certificates().some((c) => c.domains.includes(HOST)), 40_000);
   t.equal(pebble.ordersCount(), ordersBefore + 1, 'the survivor placed exactly one order after the lease expired');
   t.equal(pebble.issuedCount(), 1, 'one certificate issued in all');
-  t.ok(await peek.get(`portier/acme/le/certs/${HOST}`), 'the certificate is in the shared store');
+  t.ok(await kv.get(`portier/acme/le/certs/${HOST}`), 'the certificate is in the shared store');
 });
