@@ -4,6 +4,7 @@ import type { Provider } from '../../src/provider';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Logger } from '../../src/log/logger';
 import { readDynamicFiles } from './read';
+import type { YamlReuse } from '../../src/config/yaml';
 
 export interface FileProviderOptions {
   filename?: string;
@@ -33,6 +34,8 @@ export class FileProvider implements Provider {
   private lastGood?: string;
   /** Files that had content when last applied: only these are waited for when they read empty. */
   private withContent = new Set<string>();
+  /** Parsed pieces of each file, for the next read (src/config/yaml.ts). */
+  private readonly reuse = new Map<string, YamlReuse>();
   /** The errors of the last read, whether it was refused or applied with its broken objects disabled. */
   lastErrors: string[] = [];
 
@@ -40,7 +43,7 @@ export class FileProvider implements Provider {
 
   async start(push: (s: ProviderSnapshot) => void, log: Logger): Promise<void> {
     const load = (settling = 0): void => {
-      const read = readDynamicFiles(this.opts);
+      const read = readDynamicFiles(this.opts, this.reuse);
       this.lastErrors = read.errors.map((e) => e.message);
       if (read.rejected) {
         for (const e of read.errors) log.error('file configuration rejected, keeping the last good one', { error: e.message });

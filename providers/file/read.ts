@@ -1,6 +1,7 @@
 import type { DynamicConfig } from '../../src/dynamic/model';
 import { decodeDynamic } from '../../src/dynamic/decode-dynamic';
 import { readConfigFile } from '../../src/config/config-file';
+import { YamlReuse } from '../../src/config/yaml';
 import { locate, ParsedConfig } from '../../src/config/located';
 import { PortierError } from '../../src/errors';
 import { isRecord } from '../../src/config/decode';
@@ -43,9 +44,10 @@ const STATIC_KEYS = new Set([
 /**
  * Reads and validates the file provider's files (YAML, JSON or TOML). A
  * directory's files are merged, the first definition of a name winning
- * (FileMerge).
+ * (FileMerge). `reuse`, kept by the caller from one read to the next, lets
+ * a large file's unchanged parts keep their parsed values.
  */
-export function readDynamicFiles(opts: { filename?: string; directory?: string }): FileRead {
+export function readDynamicFiles(opts: { filename?: string; directory?: string }, reuse?: Map<string, YamlReuse>): FileRead {
   const merge = new FileMerge();
   const out: FileRead = {
     config: merge.config, errors: [], rejected: false, objectErrors: merge.errors, origins: merge.origin, warnings: merge.warnings, notices: merge.notices, files: [], empty: [],
@@ -58,11 +60,14 @@ export function readDynamicFiles(opts: { filename?: string; directory?: string }
     out.rejected = true;
     return out;
   }
+  for (const file of reuse?.keys() ?? []) if (!files.includes(file)) reuse!.delete(file);
   for (const file of files) {
     out.files.push(file);
     let parsed: ParsedConfig;
     try {
-      parsed = readConfigFile(file);
+      let mine = reuse?.get(file);
+      if (reuse && !mine) reuse.set(file, (mine = new YamlReuse()));
+      parsed = readConfigFile(file, mine);
     } catch (err) {
       if (!(err instanceof PortierError)) throw err;
       out.errors.push(err);

@@ -1,9 +1,118 @@
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, visit, Document, Node, Pair, YAMLMap } from 'yaml';
 import { PortierError } from '../errors';
 import { ParsedConfig, splitPath } from './located';
+import { cut, isBranch, type Part, type Piece } from './yaml-blocks';
 
-/** Parses YAML (or JSON, a subset) keeping positions. */
-export function parseYaml(text: string, file: string): ParsedConfig {
+/**
+ * What one read of a file leaves for the next: its pieces' values by their
+ * text (yaml-blocks.ts). Only the pieces of the last read are kept.
+ */
+export class YamlReuse {
+  pieces = new Map<string, ParsedPiece>();
+}
+
+interface ParsedPiece {
+  /** The piece's map; null for one of only comments. */
+  value: Record<string, unknown> | null;
+  /** 1-based line, within the piece, of each of its keys. */
+  keyLines: Map<string, number>;
+}
+
+/** A map assembled from pieces, with where each key came from, for lineOf. */
+interface Located {
+  line: number;
+  keys: Map<string, Located | InPiece>;
+  folded: Map<string, Located | InPiece>;
+}
+
+interface InPiece {
+  piece: Piece;
+  /** The key's 1-based line in the file. */
+  line: number;
+  key: string;
+}
+
+/** Tried on a piece: any fault sends the whole document to the one-piece parse, which reports it as before. */
+class Uncut extends Error {}
+
+/**
+ * Parses YAML (or JSON, a subset) keeping positions. With `reuse`, a
+ * document that yaml-blocks.ts can cut is parsed piece by piece and an
+ * unchanged piece's values are the previous read's objects.
+ */
+export function parseYaml(text: string, file: string, reuse?: YamlReuse): ParsedConfig {
+  const parts = reuse ? cut(text) : undefined;
+  if (reuse && parts) {
+    const next = new Map<string, ParsedPiece>();
+    try {
+      const root: Located = { line: 1, keys: new Map(), folded: new Map() };
+      const value = assemble(parts, root, reuse.pieces, next, file);
+      reuse.pieces = next;
+      return { value, lineOf: (path) => lineIn(root, splitPath(path)) };
+    } catch (err) {
+      if (!(err instanceof Uncut)) throw err;
+    }
+  }
+  return parseWhole(text, file);
+}
+
+function assemble(parts: Part[], at: Located, previous: Map<string, ParsedPiece>, next: Map<string, ParsedPiece>, file: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const add = (key: string, value: unknown, where: Located | InPiece): void => {
+    if (Object.prototype.hasOwnProperty.call(out, key)) throw new PortierError('CONFIG_PARSE', 'Map keys must be unique', { path: `${file}:${where.line}` });
+    out[key] = value;
+    at.keys.set(key, where);
+    if (!at.folded.has(key.toLowerCase())) at.folded.set(key.toLowerCase(), where);
+  };
+  for (const part of parts) {
+    if (isBranch(part)) {
+      const located: Located = { line: part.line + 1, keys: new Map(), folded: new Map() };
+      add(part.key, assemble(part.parts, located, previous, next, file), located);
+      continue;
+    }
+    const parsed = next.get(part.text) ?? previous.get(part.text) ?? parsePiece(part.text);
+    next.set(part.text, parsed);
+    for (const [key, value] of Object.entries(parsed.value ?? {})) add(key, value, { piece: part, line: part.line + parsed.keyLines.get(key)!, key });
+  }
+  return out;
+}
+
+function parsePiece(text: string): ParsedPiece {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length || repeatedKey(doc)) throw new Uncut();
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    throw new Uncut();
+  }
+  if (value !== null && (typeof value !== 'object' || Array.isArray(value) || !isMap(doc.contents))) throw new Uncut();
+  const keyLines = new Map<string, number>();
+  if (isMap(doc.contents)) for (const p of doc.contents.items) if (isScalar(p.key) && p.key.range) keyLines.set(String(p.key.value), lineCounter.linePos(p.key.range[0]).line);
+  return { value: value as Record<string, unknown> | null, keyLines };
+}
+
+/** Walks the assembled maps; below a piece's own keys, its text is parsed again (only errors ask, not requests). */
+function lineIn(at: Located, segs: string[]): number {
+  let node = at;
+  for (let i = 0; i < segs.length; i++) {
+    const found = node.keys.get(segs[i]) ?? node.folded.get(segs[i].toLowerCase());
+    if (!found) return node.line;
+    if ('piece' in found) {
+      const { piece, key } = found;
+      if (i === segs.length - 1) return found.line;
+      const lineCounter = new LineCounter();
+      const doc = parseDocument(piece.text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+      return piece.line + walk(doc, lineCounter, [key, ...segs.slice(i + 1)])!;
+    }
+    node = found;
+  }
+  return node.line;
+}
+
+/** A document parsed whole: JSON, TOML-like shapes, and what cannot be cut. */
+function parseWhole(text: string, file: string): ParsedConfig {
   const lineCounter = new LineCounter();
   // The library's own uniqueKeys check compares every key with every other: minutes for a map of 10,000 routers.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -14,8 +123,34 @@ export function parseYaml(text: string, file: string): ParsedConfig {
   }
   const repeated = repeatedKey(doc);
   if (repeated) throw new PortierError('CONFIG_PARSE', 'Map keys must be unique', { path: `${file}:${lineCounter.linePos(repeated.range![0]).line}` });
+  const keyed = keyIndex();
+  return { value: toValue(doc, lineCounter, file) ?? {}, lineOf: (path) => walk(doc, lineCounter, splitPath(path), keyed) };
+}
+
+/** The document's values; an alias to no anchor, or too many aliases (a "billion laughs" file), is an error at its line. */
+function toValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    let at: Node | undefined;
+    visit(doc, {
+      Alias(_key, alias) {
+        if (alias.resolve(doc)) return undefined;
+        at = alias;
+        return visit.BREAK;
+      },
+    });
+    const line = at?.range ? `:${lineCounter.linePos(at.range[0]).line}` : '';
+    throw new PortierError('CONFIG_PARSE', (err as Error).message, { path: `${file}${line}` });
+  }
+}
+
+type KeyIndex = (map: YAMLMap) => { exact: Map<string, Pair>; folded: Map<string, Pair> };
+
+/** Each map's keys indexed once, on first use: a file of 10,000 routers is asked for every one of them. */
+function keyIndex(): KeyIndex {
   const keysOf = new WeakMap<YAMLMap, { exact: Map<string, Pair>; folded: Map<string, Pair> }>();
-  const keyed = (map: YAMLMap): { exact: Map<string, Pair>; folded: Map<string, Pair> } => {
+  return (map) => {
     let k = keysOf.get(map);
     if (!k) {
       k = { exact: new Map(), folded: new Map() };
@@ -29,26 +164,27 @@ export function parseYaml(text: string, file: string): ParsedConfig {
     }
     return k;
   };
-  const lineOf = (path: string): number | undefined => {
-    let node: unknown = doc.contents;
-    let line = node && (node as Node).range ? lineCounter.linePos((node as Node).range![0]).line : undefined;
-    for (const seg of splitPath(path)) {
-      if (isMap(node)) {
-        // The exact spelling first: a key given twice in two spellings is reported at the one named.
-        const pair = keyed(node).exact.get(seg) ?? keyed(node).folded.get(seg.toLowerCase());
-        if (!pair) break;
-        const keyNode = pair.key as Node;
-        if (keyNode.range) line = lineCounter.linePos(keyNode.range[0]).line;
-        node = pair.value;
-      } else if (isSeq(node) && /^\d+$/.test(seg)) {
-        node = node.items[Number(seg)];
-        const n = node as Node | undefined;
-        if (n?.range) line = lineCounter.linePos(n.range[0]).line;
-      } else break;
-    }
-    return line;
-  };
-  return { value: doc.toJS({ maxAliasCount: 100 }) ?? {}, lineOf };
+}
+
+/** 1-based line of the key at `segs`, or of its nearest existing parent. */
+function walk(doc: Document, lineCounter: LineCounter, segs: string[], keyed: KeyIndex = keyIndex()): number | undefined {
+  let node: unknown = doc.contents;
+  let line = node && (node as Node).range ? lineCounter.linePos((node as Node).range![0]).line : undefined;
+  for (const seg of segs) {
+    if (isMap(node)) {
+      // The exact spelling first: a key given twice in two spellings is reported at the one named.
+      const pair = keyed(node).exact.get(seg) ?? keyed(node).folded.get(seg.toLowerCase());
+      if (!pair) break;
+      const keyNode = pair.key as Node;
+      if (keyNode.range) line = lineCounter.linePos(keyNode.range[0]).line;
+      node = pair.value;
+    } else if (isSeq(node) && /^\d+$/.test(seg)) {
+      node = node.items[Number(seg)];
+      const n = node as Node | undefined;
+      if (n?.range) line = lineCounter.linePos(n.range[0]).line;
+    } else break;
+  }
+  return line;
 }
 
 /** The first key given twice in one map (equal scalar values, as the library's uniqueKeys), in one pass per map. */

@@ -1,5 +1,5 @@
 import {
-  boolean, decodeAll, duration, fail, ignored, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
+  boolean, decodeAll, duration, type Decoding, fail, ignored, int, list, object, oneOf, optional, record, required, string, number, isRecord, Decoder,
 } from '../config/decode';
 import { configError, PortierError, errorMessage } from '../errors';
 import { compileRule } from '../rules/compile';
@@ -199,6 +199,22 @@ const SALVAGE: Record<string, (decoded: unknown, raw: unknown) => unknown> = {
   serversTransports: (decoded) => (isRecord(decoded) ? decoded : {}),
 };
 
+/**
+ * Decodings by raw object: a file re-read keeps the objects of its unchanged
+ * parts (config/yaml.ts), so those decode once. Decoders are pure and raw
+ * values are never changed after parsing, which is what makes this sound.
+ */
+const decodings = new WeakMap<object, { path: string; decode: Decoder<unknown>; result: Decoding<unknown> }>();
+
+function decodeOnce<T>(decode: Decoder<T>, raw: unknown, path: string): Decoding<T> {
+  if (!isRecord(raw)) return decodeAll(decode, raw, path);
+  const hit = decodings.get(raw);
+  if (hit && hit.path === path && hit.decode === decode) return hit.result as Decoding<T>;
+  const result = decodeAll(decode, raw, path);
+  decodings.set(raw, { path, decode, result });
+  return result;
+}
+
 export interface DecodedDynamic {
   config: DynamicConfig;
   /**
@@ -256,7 +272,7 @@ export function decodeDynamic(raw: unknown, locate: (err: PortierError) => Porti
             refuse(`${key}.${name}`, configError(path, 'a name may not contain "@"'));
             continue;
           }
-          const d = decodeAll(decode, value, path);
+          const d = decodeOnce(decode, value, path);
           for (const w of d.warnings) warn(`${key}.${name}`, w);
           for (const e of d.errors) refuse(`${key}.${name}`, e);
           result[name] = (d.errors.length ? SALVAGE[key](d.value, value) : d.value) as T;

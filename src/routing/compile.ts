@@ -128,7 +128,17 @@ function withLastGood<C, R extends { errors: string[]; warnings: string[] }>(
   return kept.errors.length ? fresh : { ...kept, warnings: [...kept.warnings, ...refused(fresh.errors)] };
 }
 
-const definition = <C>(config: C, warnings: string[] | undefined): Definition<C> => ({ config, json: JSON.stringify(config), warnings: [...(warnings ?? [])] });
+/** Each decoded object's JSON, once: a provider that keeps an unchanged object's identity (the file provider does) is not serialised again. */
+const jsonOf = new WeakMap<object, string>();
+
+function definition<C>(config: C, warnings: string[] | undefined): Definition<C> {
+  let json = typeof config === 'object' && config !== null ? jsonOf.get(config) : undefined;
+  if (json === undefined) {
+    json = JSON.stringify(config);
+    if (typeof config === 'object' && config !== null) jsonOf.set(config, json);
+  }
+  return { config, json, warnings: [...(warnings ?? [])] };
+}
 
 /**
  * Compiles merged provider snapshots into an immutable routing table, once
