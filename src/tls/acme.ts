@@ -14,25 +14,15 @@
  * resend after it fails at once without a request (acme-transport.ts).
  */
 import fs from 'node:fs';
-import tls from 'node:tls';
 import * as acme from 'acme-client';
 import { configError, errorMessage, PortierError } from '../errors';
-import { Logger } from '../log/logger';
 import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
-import { trustAcmeServer, withAcmeScope } from './acme-transport';
-import { renewalCheckInterval, renewalDue, retryDelay } from './acme-renewal';
+import { AcmeOrders, DomainSet, domainSetKey, ResolverDeps } from './acme-order';
+import { trustAcmeServer } from './acme-transport';
+import { renewalCheckInterval, renewalDue } from './acme-renewal';
 import { CertificateListing, covers, listing, loadCertificate } from './certificate';
-import { ChallengeRegistry } from './challenges';
-import { DnsChallenger } from './acme-dns';
-import type { ChallengeRecord } from './dns/index';
-import { AcmeResolverOptions, KeyType } from './resolver-options';
-import type { SharedStore } from './shared-storage';
-import { CertificateStore } from './store';
+import { AcmeResolverOptions } from './resolver-options';
 
-export interface DomainSet {
-  main: string;
-  sans: string[];
-}
 
 /** Knobs for tests; production uses the defaults. */
 export interface AcmeTuning {
@@ -51,8 +41,6 @@ export interface AcmeTuning {
   requestTimeoutMs?: number;
 }
 
-const REQUEST_TIMEOUT_MS = 30_000;
-
 /** An ACME domain set without a certificate whose last order failed (`/api/tls/orders`). */
 export interface FailedOrder {
   domains: string[];
@@ -63,15 +51,11 @@ export interface FailedOrder {
   attempts: number;
 }
 
-export function domainSetKey(set: DomainSet): string {
-  const main = set.main.toLowerCase();
-  const sans = [...new Set(set.sans.map((s) => s.toLowerCase()))].filter((s) => s !== main).sort();
-  return [main, ...sans].join(',');
-}
 
 export class AcmeResolver {
   readonly group: string;
   private readonly storage: AcmeStorage;
+  private readonly orders: AcmeOrders;
   private data!: AcmeStorageData;
   private client: acme.Client | undefined;
   private readonly inflight = new Map<string, Promise<void>>();
@@ -88,10 +72,18 @@ export class AcmeResolver {
   constructor(
     readonly name: string,
     private readonly opts: AcmeResolverOptions,
-    private readonly deps: { store: CertificateStore; challenges: ChallengeRegistry; logger: Logger; storageFile: string; tuning?: AcmeTuning; dns?: DnsChallenger; shared?: SharedStore },
+    private readonly deps: ResolverDeps,
   ) {
     this.group = `acme:${name}`;
     this.storage = new AcmeStorage(deps.storageFile, `certificatesResolvers.${name}.acme.storage`);
+    this.orders = new AcmeOrders(name, this.group, opts, deps, this.stopping.signal, {
+      data: () => this.data,
+      persist: () => this.persist(),
+      refresh: () => this.refresh(),
+      due: (c) => this.due(c),
+      account: () => this.account(),
+      forgetAccount: () => (this.client = undefined),
+    });
   }
 
   /** Loads the storage file (throws a configuration error naming it if unusable) and serves what it holds. */
@@ -145,7 +137,7 @@ export class AcmeResolver {
       if (failure && Date.parse(failure.nextAttemptAt) > Date.now()) continue;
       let p = this.inflight.get(key);
       if (!p) {
-        p = this.limited(() => this.obtain(key, names)).finally(() => this.inflight.delete(key));
+        p = this.limited(() => this.orders.obtain(key, names)).finally(() => this.inflight.delete(key));
         this.inflight.set(key, p);
       }
       work.push(p);
@@ -217,35 +209,6 @@ export class AcmeResolver {
     }
   }
 
-  /**
-   * With shared storage, one instance of the cluster orders a domain set: the
-   * one that takes its lock, after checking that no other has just stored it.
-   */
-  private async obtain(key: string, names: string[]): Promise<void> {
-    const { shared } = this.deps;
-    if (!shared) return this.obtainLocked(key, names);
-    let lock: { release(): Promise<void> } | undefined;
-    try {
-      lock = await shared.lock(this.name, key);
-    } catch (err) {
-      shared.noteError(err);
-      this.deps.logger.warn('ACME: the shared storage does not answer, no order', { resolver: this.name, domains: names, storage: shared.label, error: errorMessage(err) });
-      return;
-    }
-    if (!lock) {
-      this.deps.logger.debug('ACME: another instance is ordering this domain set', { resolver: this.name, domains: names });
-      return;
-    }
-    try {
-      await this.refresh();
-      const current = this.data.certificates.find((c) => names.every((n) => covers([c.main, ...c.sans], n)));
-      if (current && !this.due(current)) return;
-      await this.obtainLocked(key, names);
-    } finally {
-      await lock.release();
-    }
-  }
-
   private persist(): void {
     if (!this.deps.shared) this.storage.save(this.data);
   }
@@ -271,116 +234,6 @@ export class AcmeResolver {
       shared.noteError(err);
       this.deps.logger.warn('ACME: cannot read the shared storage', { resolver: this.name, storage: shared.label, error: errorMessage(err) });
     }
-  }
-
-  private async obtainLocked(key: string, names: string[]): Promise<void> {
-    const { signal } = this.stopping;
-    if (signal.aborted) return;
-    const log = this.deps.logger.child({ resolver: this.name, domains: names });
-    const previous = this.data.failures[key];
-    const attempts = (previous?.attempts ?? 0) + 1;
-    const started = Date.now();
-    // Recorded before the order, so a crash mid-order still counts against the schedule.
-    this.data.failures[key] = {
-      attempts,
-      lastAttemptAt: new Date(started).toISOString(),
-      nextAttemptAt: new Date(started + retryDelay(attempts, this.deps.tuning?.retryScale)).toISOString(),
-      lastError: previous?.lastError ?? 'order in progress',
-    };
-    this.persist();
-    log.info('ACME: obtaining a certificate', { attempts });
-    const timeoutMs = this.deps.tuning?.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    try {
-      const { certificate, key: keyPem, challenges } = await untilAborted(withAcmeScope({ signal, timeoutMs }, () => this.order(names)), signal);
-      const served = loadCertificate(certificate, keyPem, this.name);
-      const stored: StoredCertificate = {
-        main: names[0],
-        sans: names.slice(1),
-        certificate,
-        key: keyPem,
-        notBefore: served.notBefore.toISOString(),
-        notAfter: served.notAfter.toISOString(),
-        challenges,
-        renewedAt: new Date().toISOString(),
-      };
-      const k = domainSetKey(stored);
-      this.data.certificates = [...this.data.certificates.filter((c) => domainSetKey(c) !== k), stored];
-      delete this.data.failures[key];
-      this.persist();
-      if (this.deps.shared) await this.deps.shared.putCertificate(this.name, k, stored);
-      this.deps.store.put(this.group, k, served);
-      log.info('ACME: certificate obtained', { notAfter: stored.notAfter, ms: Date.now() - started });
-    } catch (caught) {
-      if (signal.aborted) {
-        log.info('ACME: order abandoned, the process is stopping', { attempts });
-        return;
-      }
-      // acme-client hides transport errors (TLS, refused, timed out) behind a TypeError after its retries.
-      const err = /reading 'config'/.test(errorMessage(caught))
-        ? new Error(
-            `cannot reach the ACME server ${this.opts.caServer} (network or TLS error, or no answer within ${timeoutMs / 1000} s; log level debug shows acme-client's details)`,
-          )
-        : caught;
-      // The CA forgot the account (a reset staging CA, a test CA restart): register again next time.
-      if (/account.*(does ?not ?exist|not found)|accountDoesNotExist/i.test(errorMessage(err)) && this.data.account) {
-        delete this.data.account.url;
-        this.client = undefined;
-      }
-      this.data.failures[key].lastError = errorMessage(err);
-      this.persist();
-      log.warn('ACME: order failed, will retry', { attempts, nextAttemptAt: this.data.failures[key].nextAttemptAt, error: errorMessage(err) });
-    }
-  }
-
-  /**
-   * An order abandoned by close() may still be between two requests: its
-   * steps check for the stop, so that it neither writes the storage file
-   * nor publishes a challenge afterwards.
-   */
-  private async order(names: string[]): Promise<{ certificate: string; key: string; challenges: string[] }> {
-    const { signal } = this.stopping;
-    const client = await this.account();
-    const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
-    signal.throwIfAborted();
-    // A wildcard's authorization offers dns-01 only, so it takes DNS-01 whatever comes first here.
-    const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : []), ...(this.deps.dns ? ['dns-01'] : [])];
-    const { challenges, dns } = this.deps;
-    const published = new Map<string, ChallengeRecord>();
-    const used = new Set<string>();
-    const certificate = await client.auto({
-      csr,
-      termsOfServiceAgreed: true,
-      skipChallengeVerification: true,
-      challengePriority: priority,
-      preferredChain: this.opts.preferredChain,
-      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        signal.throwIfAborted();
-        used.add(challenge.type);
-        if (challenge.type === 'http-01') {
-          challenges.setHttpToken(challenge.token, keyAuthorization);
-          await this.deps.shared?.putToken(challenge.token, keyAuthorization);
-        } else if ((challenge.type as string) === 'tls-alpn-01') {
-          const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
-          signal.throwIfAborted();
-          challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
-        } else if (challenge.type === 'dns-01' && dns) {
-          const record = await dns.record(client, authz, challenge, keyAuthorization);
-          published.set(challenge.url, record);
-          await dns.present(record, signal);
-        } else throw new Error(`unexpected challenge type ${challenge.type}`);
-      },
-      challengeRemoveFn: async (authz, challenge) => {
-        if (challenge.type === 'http-01') {
-          challenges.deleteHttpToken(challenge.token);
-          await this.deps.shared?.deleteToken(challenge.token).catch((err) => this.deps.shared?.noteError(err));
-        } else if (challenge.type === 'dns-01') {
-          const record = published.get(challenge.url);
-          published.delete(challenge.url);
-          if (record && dns) await dns.cleanup(record).catch((err) => this.deps.logger.warn('ACME: the DNS-01 record could not be removed', { resolver: this.name, fqdn: record.fqdn, error: errorMessage(err) }));
-        } else challenges.deleteAlpnCertificate(authz.identifier.value);
-      },
-    });
-    return { certificate, key: key.toString(), challenges: [...used].sort() };
   }
 
   /** The ACME account: its key is created once and stored; registration (or lookup) once per process. */
@@ -427,37 +280,10 @@ export class AcmeResolver {
   }
 }
 
-/**
- * `work`'s outcome, or `signal`'s reason as soon as it is aborted. What
- * `work` still does after that is cut short by the aborted signal (every
- * request it would send fails at once) and its outcome is dropped.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 function accountUrlOf(client: acme.Client): string | undefined {
   try {
     return client.getAccountUrl();
   } catch {
     return undefined;
-  }
-}
-
-async function createKey(type: KeyType): Promise<Buffer> {
-  switch (type) {
-    case 'EC256':
-      return acme.crypto.createPrivateEcdsaKey('P-256');
-    case 'EC384':
-      return acme.crypto.createPrivateEcdsaKey('P-384');
-    case 'RSA2048':
-      return acme.crypto.createPrivateRsaKey(2048);
-    case 'RSA4096':
-      return acme.crypto.createPrivateRsaKey(4096);
   }
 }

@@ -14,7 +14,8 @@ import * as acme from 'acme-client';
 import { configError, PortierError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../log/logger';
 import { TlsConfig } from '../dynamic/model';
-import { AcmeResolver, AcmeTuning, DomainSet, domainSetKey, FailedOrder } from './acme';
+import { AcmeResolver, AcmeTuning, FailedOrder } from './acme';
+import { DomainSet, domainSetKey } from './acme-order';
 import { loadCertificate, ServedCertificate } from './certificate';
 import { ChallengeRegistry } from './challenges';
 import { ClusterView, parseSharedStorage, SharedStore, SharedStoreAddress, storageLabel } from './shared-storage';
@@ -28,8 +29,10 @@ import { followTlsSettings, httpsServerOptions, TlsOptions } from './server-opti
 import { TlsOptionsTable } from './options-table';
 import { CertificateListing, CertificateStore } from './store';
 
-export { AcmeResolver, domainSetKey } from './acme';
-export type { AcmeTuning, DomainSet, FailedOrder } from './acme';
+export { AcmeResolver } from './acme';
+export { domainSetKey } from './acme-order';
+export type { AcmeTuning, FailedOrder } from './acme';
+export type { DomainSet } from './acme-order';
 export { acmeResolverOptions, certificateResolverOptions, certificatesResolversDecoder, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING } from './resolver-options';
 export type { AcmeResolverOptions, ResolverOptions } from './resolver-options';
 export { CertificateStore } from './store';
