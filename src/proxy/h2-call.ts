@@ -154,6 +154,8 @@ export class UpstreamH2Call {
     ex.origin.status = status;
     const fields = responseFields(headers);
     const res = ex.res;
+    // A plain HTTP/2 client's response (H2Response) waits for the trailers only when asked: this one may have some.
+    if (!(flags & NGHTTP2_FLAG_END_STREAM)) (res as { expectTrailers?: () => void }).expectTrailers?.();
     try {
       for (const hook of ex.responseHooks) hook(status, fields, ex);
       for (const name in fields) {

@@ -1,8 +1,7 @@
-import { STATUS_CODES, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CLOSE_TOKEN } from '../proxy/response-parser';
-import { noBodyStatus } from './node-response';
-import { checkField } from '../proxy/field-names';
+import { PlainResponse } from './plain-response';
 
 /** What the connection does for its current response. */
 export interface ResponseOwner {
@@ -39,118 +38,22 @@ function httpDate(): string {
  * Content-Length, chunked otherwise, none for HEAD, 1xx, 204 and 304) and
  * adds the same Date and Connection fields, but builds the head once, at
  * the first byte, and sends a head with a whole body in one write.
- * It has the part of ServerResponse the direct route uses (the balancer,
- * the upstream client, error answers, observers), with the same meaning,
- * and one guarantee Node's lacks: it never keeps a chunk it is given past
- * the call (the upstream client hands it views of a reused read buffer).
- * Events: `drain` from the socket, `close` once, when the response is
- * done or the client went away first (then `writableFinished` is false).
+ * Beyond PlainResponse, one guarantee Node's lacks: it never keeps a chunk
+ * it is given past the call (the upstream client hands it views of a
+ * reused read buffer). `drain` comes from the socket (DirectConnection).
  */
-export class DirectResponse {
-  statusCode = 200;
-  statusMessage = '';
-  headersSent = false;
-  writableFinished = false;
-  /** Body bytes written (framing excluded). */
-  bodyBytes = 0;
+export class DirectResponse extends PlainResponse {
   /** The head said `Connection: close`: the connection ends after this response. */
   closesConnection = false;
   /** Every chunk written is copied or sent before write() returns: a writer may hand it views it will reuse. */
   readonly keepsChunks = false;
-  private readonly fields = new Map<string, OutgoingHttpHeader>();
   private chunked = false;
-  private closed = false;
 
   constructor(
     private readonly owner: ResponseOwner,
-    private readonly headRequest: boolean,
-  ) {}
-
-  private closeListeners: (() => void)[] | null = null;
-  private drainListeners: (() => void)[] | null = null;
-
-  /**
-   * The two events there are, without an EventEmitter (whose set-up and
-   * bookkeeping showed in the profile of every request). `close` fires
-   * once and a `drain` listener fires at most once, so `once` is `on`.
-   */
-  on(event: 'close' | 'drain', listener: () => void): this {
-    if (event === 'close') (this.closeListeners ??= []).push(listener);
-    else if (event === 'drain') (this.drainListeners ??= []).push(listener);
-    else throw new Error(`a direct response has no ${JSON.stringify(event)} event`);
-    return this;
-  }
-
-  once(event: 'close' | 'drain', listener: () => void): this {
-    return this.on(event, listener);
-  }
-
-  off(event: 'close' | 'drain', listener: () => void): this {
-    const list = event === 'close' ? this.closeListeners : this.drainListeners;
-    const i = list ? list.indexOf(listener) : -1;
-    if (i >= 0) list!.splice(i, 1);
-    return this;
-  }
-
-  /** The socket drained: each waiting listener runs, once. */
-  drained(): void {
-    const listeners = this.drainListeners;
-    this.drainListeners = null;
-    if (listeners) for (const l of listeners) l();
-  }
-
-  /**
-   * Not validated, unlike Node's: fields set here come from the response
-   * parser, which admits only valid ones, from Portier itself (sticky
-   * cookie), or from response hooks, which the upstream call checks
-   * (upstream-call.ts); a middleware's own answer goes through writeHead.
-   */
-  setHeader(name: string, value: OutgoingHttpHeader): this {
-    if (this.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
-    this.fields.set(name.toLowerCase(), value);
-    return this;
-  }
-
-  /** Adds a value to a field (a second value makes it a list, as Node's appendHeader). */
-  appendHeader(name: string, value: OutgoingHttpHeader): this {
-    const key = name.toLowerCase();
-    const prev = this.fields.get(key);
-    if (prev === undefined) return this.setHeader(key, value);
-    const add = Array.isArray(value) ? value : [String(value)];
-    return this.setHeader(key, Array.isArray(prev) ? [...prev, ...add] : [String(prev), ...add]);
-  }
-
-  getHeader(name: string): OutgoingHttpHeader | undefined {
-    return this.fields.get(name.toLowerCase());
-  }
-
-  getHeaders(): OutgoingHttpHeaders {
-    return Object.fromEntries(this.fields);
-  }
-
-  /** The end is queued (or the client is gone): nothing more may be written. */
-  get writableEnded(): boolean {
-    return this.writableFinished || this.closed;
-  }
-
-  /**
-   * Fields given here come from a middleware's own answer (a redirect's
-   * Location, a challenge): checked as Node's writeHead checks them, since
-   * they may carry configured or client-derived text.
-   */
-  writeHead(status: number, reasonOrHeaders?: string | OutgoingHttpHeaders, headers?: OutgoingHttpHeaders): this {
-    const fields = typeof reasonOrHeaders === 'object' ? reasonOrHeaders : headers;
-    if (typeof reasonOrHeaders === 'string') this.statusMessage = reasonOrHeaders;
-    if (fields) {
-      for (const name in fields) {
-        const value = fields[name];
-        if (value === undefined) continue;
-        checkField(name, value);
-        this.setHeader(name, value);
-      }
-    }
-    this.statusCode = status;
-    return this;
+    headRequest: boolean,
+  ) {
+    super(headRequest);
   }
 
   write(chunk: Buffer | string): boolean {
@@ -172,17 +75,6 @@ export class DirectResponse {
   destroy(): this {
     this.owner.socket.destroy();
     return this;
-  }
-
-  /** The client went away, or the response is done: `close`, once. */
-  closeOnce(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.closeListeners) for (const l of this.closeListeners) l();
-  }
-
-  private get bodyless(): boolean {
-    return this.headRequest || noBodyStatus(this.statusCode);
   }
 
   /** `knownLength`: the whole body, when the head goes out with it at the end. */

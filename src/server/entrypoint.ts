@@ -26,6 +26,7 @@ import { Accounted, countBody } from './node-response';
 import type { Routable } from '../routing/router-index';
 import type { ClientHello } from './client-hello';
 import { H2Front } from './h2-front';
+import type { H2Response } from './h2-response';
 import { TcpFront, type TcpConnObserver } from '../tcp/tcp-front';
 import type { TcpTable } from '../tcp/tcp-table';
 import type { MissAnswer } from './miss-page';
@@ -138,6 +139,7 @@ export class EntryPointServer implements DirectHost {
       maxHeaderCount: cfg.http?.maxHeaderCount ?? 100,
       idleTimeoutMs: t.idleTimeout,
       log: opts.log,
+      serve: (req, res) => this.serveH2(req as IncomingMessage, res),
       request: (req, res, expectsContinue) => this.handle(req, countBody(res, req.method === 'HEAD'), this.exchange(req, res, undefined, undefined, true), expectsContinue),
       upgrade: (req, res, socket) => this.handle(req, countBody(res, false), this.exchange(req, res, { socket, head: Buffer.alloc(0) }, undefined, true)),
     });
@@ -286,6 +288,28 @@ export class EntryPointServer implements DirectHost {
     const router = this.route(ex);
     if (router && !router.plain) return false;
     this.directStats.requests++;
+    this.track(ex, res, 0);
+    this.dispatch(ex, router);
+    return true;
+  }
+
+  /**
+   * A plain HTTP/2 stream (h2-front.ts): served here, as serve() serves a
+   * direct request, when its router is plain or none matches; a request
+   * hygiene refuses is answered here too. Anything else goes to Node's
+   * compatibility API, from the stream's start.
+   */
+  private serveH2(req: IncomingMessage, res: H2Response): boolean {
+    for (const p of this.preRouting) if (p.pathPrefix === undefined || req.url!.startsWith(p.pathPrefix)) return false;
+    // Sound by the reasoning of serve(): a plain route reads nothing else of either object.
+    const response = res as unknown as ServerResponse & Accounted;
+    const ex = this.exchange(req, response, undefined, undefined, true);
+    if (ex instanceof Error) {
+      this.handle(req, response, ex);
+      return true;
+    }
+    const router = this.route(ex);
+    if (router && !router.plain) return false;
     this.track(ex, res, 0);
     this.dispatch(ex, router);
     return true;

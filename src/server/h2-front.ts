@@ -1,9 +1,10 @@
-import http2, { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import http2, { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger';
 import { H2UpgradeSocket, asUpgradeFields } from '../proxy/h2-websocket';
+import { H2Response } from './h2-response';
 
 /**
  * Limits of the HTTP/2 front end that are not configurable, documented in
@@ -38,10 +39,14 @@ export interface H2Options {
   idleTimeoutMs: number;
   log: Logger;
   /**
-   * The entrypoint's request path for one stream, through Node's
-   * compatibility API: the request has only regular fields (pseudo-headers
-   * left out, `:authority` as Host), as an HTTP/1 request would.
+   * A plain stream (a request without a body, see H2Front): served on the
+   * entrypoint's request path with `res`, or declined (false) without
+   * touching either, and then served through Node's compatibility API.
+   * The request has only regular fields (pseudo-headers left out,
+   * `:authority` as Host), as an HTTP/1 request would.
    */
+  serve(req: PlainH2Request, res: H2Response): boolean;
+  /** Any other stream, through Node's compatibility API, with fields as `serve`'s. */
   request(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void;
   /**
    * A WebSocket over HTTP/2 (RFC 8441): the request as an HTTP/1.1 Upgrade
@@ -85,22 +90,48 @@ export class H2Front {
     this.engine.on('session', (session: ServerHttp2Session) => this.opened(session));
     // A session's failure (a protocol error, a flood Node cut off) ends that connection only.
     this.engine.on('sessionError', (err: Error, session: ServerHttp2Session) => opts.log.debug('HTTP/2 session failed', { peer: session.socket?.remoteAddress, error: err.message }));
-    this.engine.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, false));
-    // As on Node's HTTP/1 server: a request that hygiene or routing rejects must not invite its body.
-    this.engine.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => opts.request(asExchangeRequest(req), res as unknown as ServerResponse, true));
-    // Node answers a CONNECT 405 unless 'connect' is listened to; only WebSocket tunnels are served.
-    this.engine.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-      if (req.headers[':protocol'] !== 'websocket') {
-        res.statusCode = 405;
-        res.end();
-        return;
-      }
-      // The compatibility API's setter writes :method, which every reader of the request goes through.
-      (req as { method: string }).method = 'GET';
-      const upgrade = asExchangeRequest(req);
-      asUpgradeFields(upgrade.headers);
-      opts.upgrade(upgrade, res as unknown as ServerResponse, new H2UpgradeSocket(req.stream));
-    });
+  }
+
+  /**
+   * One stream: a request without a body (its HEADERS ended the stream, no
+   * Content-Length, no Expect, not CONNECT) is offered to the entrypoint
+   * as it is, with an H2Response on the stream itself; the entrypoint
+   * serves it when its router is plain (or none matches), as the direct
+   * path does for HTTP/1.1. Anything else, and what the entrypoint
+   * declines, gets Node's compatibility request and response, dispatched
+   * as Node's server would (CONNECT, Expect).
+   */
+  private onStream(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): H2Response | undefined {
+    const method = headers[':method']!;
+    if (stream.endAfterHeaders && method !== 'CONNECT' && headers.expect === undefined && headers['content-length'] === undefined) {
+      const res = new H2Response(stream, method === 'HEAD');
+      if (this.opts.serve(plainRequest(stream, headers, rawHeaders, method), res)) return res;
+    }
+    const req = new Http2ServerRequest(stream, headers, {}, rawHeaders);
+    const res = new Http2ServerResponse(stream);
+    if (method === 'CONNECT') return this.connect(req, res);
+    const expect = headers.expect;
+    // As Node's server: a request that hygiene or routing rejects must not invite its body, and other expectations fail.
+    if (expect === undefined || expect === '100-continue') this.opts.request(asExchangeRequest(req), res as unknown as ServerResponse, expect !== undefined);
+    else {
+      res.statusCode = 417;
+      res.end();
+    }
+    return undefined;
+  }
+
+  /** Node answers a CONNECT 405 on its own; only WebSocket tunnels are served. */
+  private connect(req: Http2ServerRequest, res: Http2ServerResponse): undefined {
+    if (req.headers[':protocol'] !== 'websocket') {
+      res.statusCode = 405;
+      res.end();
+      return;
+    }
+    // The compatibility API's setter writes :method, which every reader of the request goes through.
+    (req as { method: string }).method = 'GET';
+    const upgrade = asExchangeRequest(req);
+    asUpgradeFields(upgrade.headers);
+    this.opts.upgrade(upgrade, res as unknown as ServerResponse, new H2UpgradeSocket(req.stream));
   }
 
   /**
@@ -136,20 +167,27 @@ export class H2Front {
     let open = 0;
     let resets = 0;
     let resetsSince = 0;
-    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    // 'aborted' (read as the stream's flag when it closes): reset before the response ended (by the client, or a session going down).
+    const reset = (): void => {
+      if (session.destroyed) return;
+      const now = Date.now();
+      if (now - resetsSince >= 1000) {
+        resetsSince = now;
+        resets = 0;
+      }
+      if (++resets <= H2_LIMITS.maxClientResetsPerSecond) return;
+      // The code goes in destroy's final GOAWAY (a goaway() first would be superseded); the error is logged as any session's.
+      session.destroy(new Error(`more than ${H2_LIMITS.maxClientResetsPerSecond} streams reset by the client within a second`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    };
+    session.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
       open++;
-      stream.once('close', () => open--);
-      // 'aborted': reset before the response ended (by the client, or a session going down).
-      stream.once('aborted', () => {
-        if (session.destroyed) return;
-        const now = Date.now();
-        if (now - resetsSince >= 1000) {
-          resetsSince = now;
-          resets = 0;
-        }
-        if (++resets <= H2_LIMITS.maxClientResetsPerSecond) return;
-        // The code goes in destroy's final GOAWAY (a goaway() first would be superseded); the error is logged as any session's.
-        session.destroy(new Error(`more than ${H2_LIMITS.maxClientResetsPerSecond} streams reset by the client within a second`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      // Node's compatibility objects listen for errors themselves; a stream served plain would throw one unheard.
+      stream.on('error', ignore);
+      const res = this.onStream(stream, headers, rawHeaders);
+      stream.once('close', () => {
+        open--;
+        if (stream.aborted) reset();
+        res?.closeOnce();
       });
     });
     const { idleTimeoutMs } = this.opts;
@@ -162,29 +200,56 @@ export class H2Front {
   }
 }
 
+const ignore = (): void => undefined;
+
 /**
- * The request as the exchange reads it: fields without pseudo-headers (the
+ * What a plain stream's request has of Node's IncomingMessage (as the
+ * direct path's request): no body, so pausing it (a middleware holding
+ * the body while it awaits) has nothing to do; `authority` as the
+ * compatibility request's, which hygiene compares with Host.
+ */
+export type PlainH2Request = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders' | 'httpVersion' | 'httpVersionMajor' | 'httpVersionMinor' | 'socket' | 'pause'> & { authority?: string };
+
+function bodiless(this: PlainH2Request): PlainH2Request {
+  return this;
+}
+
+function plainRequest(stream: ServerHttp2Stream, given: http2.IncomingHttpHeaders, givenRaw: string[], method: string): PlainH2Request {
+  const { headers, raw } = exchangeFields(given, givenRaw, true);
+  const authority = given[':authority'];
+  return {
+    method, url: given[':path'], authority, headers, rawHeaders: raw,
+    httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, socket: stream.session!.socket as Socket, pause: bodiless as IncomingMessage['pause'],
+  };
+}
+
+/**
+ * The fields as the exchange reads them: without pseudo-headers (the
  * upstream head takes only tokens as names, and middlewares see what an
  * HTTP/1 request would have), and `:authority` as Host when the client sent
- * no Host. Method and URL stay Node's getters, read from the pseudo-headers.
- * When both Host and `:authority` came, hygiene checks they agree. A body
- * without Content-Length (HTTP/2 frames it, and Node refuses a client's
- * Transfer-Encoding) is what HTTP/1 calls chunked: so marked, it goes to the
- * backend chunked and `maxRequestBodyBytes` counts it as it arrives.
+ * no Host. When both Host and `:authority` came, hygiene checks they agree.
+ * A body without Content-Length (HTTP/2 frames it, and Node refuses a
+ * client's Transfer-Encoding) is what HTTP/1 calls chunked: so marked, it
+ * goes to the backend chunked and `maxRequestBodyBytes` counts it as it
+ * arrives.
  */
-function asExchangeRequest(req: Http2ServerRequest): IncomingMessage {
-  const given = req.headers;
+function exchangeFields(given: IncomingHttpHeaders, givenRaw: string[], endAfterHeaders: boolean): { headers: IncomingHttpHeaders; raw: string[] } {
   const headers: IncomingHttpHeaders = {};
   for (const name in given) if (name.charCodeAt(0) !== PSEUDO) headers[name] = given[name] as string | string[];
   const raw: string[] = [];
-  const givenRaw = req.rawHeaders;
   for (let i = 0; i < givenRaw.length; i += 2) if (givenRaw[i].charCodeAt(0) !== PSEUDO) raw.push(givenRaw[i], givenRaw[i + 1]);
   const authority = given[':authority'];
   if (typeof authority === 'string' && headers.host === undefined) {
     headers.host = authority;
     raw.push('host', authority);
   }
-  if (!req.stream.endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+  if (!endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+  return { headers, raw };
+}
+
+/** The compatibility request with exchangeFields' fields; method and URL stay Node's getters, read from the pseudo-headers. */
+function asExchangeRequest(req: Http2ServerRequest): IncomingMessage {
+  const { headers, raw } = exchangeFields(req.headers, req.rawHeaders, req.stream.endAfterHeaders);
   Object.defineProperties(req, {
     headers: { value: headers, writable: true, configurable: true, enumerable: true },
     rawHeaders: { value: raw, writable: true, configurable: true, enumerable: true },

@@ -13,8 +13,11 @@ export interface Accounted {
   readonly writableFinished: boolean;
 }
 
-/** A response that goes out as HTTP/2 frames: no connection-specific fields (Node throws on them) and no reason phrase. */
-export const isH2Response = (res: object): boolean => res instanceof Http2ServerResponse;
+/**
+ * A response that goes out as HTTP/2 frames: no connection-specific fields (Node throws on them) and no reason
+ * phrase. Node's compatibility response, or a plain stream's (H2Response, marked `http2`).
+ */
+export const isH2Response = (res: object): boolean => res instanceof Http2ServerResponse || (res as { http2?: unknown }).http2 === true;
 
 export const noBodyStatus = (status: number): boolean => status < 200 || status === 204 || status === 304;
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startTestGateway } from '../helpers/gateway';
 import { startEchoBackend } from '../helpers/echo';
+import { frame } from '../helpers/h2-frames';
 import { staticConfigDecoder } from '../../src/config/static';
 import type { RouterConfig } from '../../src/dynamic/model';
 import type { RequestRecord } from '../../src/server/observer';
@@ -67,15 +68,6 @@ function nodeH2(port: number, host: string, path: string, body?: Buffer, extra: 
     });
   });
 }
-
-const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-};
 
 /**
  * Rapid reset on raw frames (h2c): `count` GET streams, each HEADERS
