@@ -3,6 +3,7 @@ import { defineMiddleware } from './types';
 import { check } from './lib/decoders';
 import { respond } from './lib/respond';
 import { optionalSourceCriterion, sourceExtractor } from './lib/source';
+import { inFlightCounter } from './lib/group-limits';
 
 const options = object({
   amount: required(check(int, (n) => n >= 1, 'must be at least 1')),
@@ -12,7 +13,7 @@ const options = object({
 /**
  * Caps simultaneous requests per source (the request host by default, as in
  * Traefik); a request is in flight until its response is closed. Over the
- * cap: 429.
+ * cap: 429. With workers, the counts are the group's (lib/group-limits.ts).
  */
 export default defineMiddleware({
   type: 'inFlightReq',
@@ -20,19 +21,18 @@ export default defineMiddleware({
   options,
   create(opts) {
     const source = sourceExtractor(opts.sourceCriterion ?? { requestHost: true });
-    const inFlight = new Map<string, number>();
+    const counter = inFlightCounter(opts.amount, `inFlightReq:${JSON.stringify(opts)}`);
     return (next) => async (ex) => {
       const key = source(ex);
-      const n = inFlight.get(key) ?? 0;
-      if (n >= opts.amount) return respond(ex, 429, {}, 'Too Many Requests\n');
-      inFlight.set(key, n + 1);
+      let ok = counter.acquire(key);
+      // One process decides at once; a worker awaits the primary's answer.
+      if (ok instanceof Promise) ok = await ok;
+      if (!ok) return respond(ex, 429, {}, 'Too Many Requests\n');
       let released = false;
       const release = (): void => {
         if (released) return;
         released = true;
-        const left = (inFlight.get(key) ?? 1) - 1;
-        if (left <= 0) inFlight.delete(key);
-        else inFlight.set(key, left);
+        counter.release(key);
       };
       ex.res.once('close', release);
       try {

@@ -3,7 +3,7 @@ import { defineMiddleware } from './types';
 import { check } from './lib/decoders';
 import { respond } from './lib/respond';
 import { optionalSourceCriterion, sourceExtractor } from './lib/source';
-import { TokenBuckets } from './lib/tokenBucket';
+import { rateLimiter } from './lib/group-limits';
 
 const options = object({
   average: withDefault(check(number, (n) => n >= 0, 'must not be negative'), 0),
@@ -15,7 +15,8 @@ const options = object({
 /**
  * Token bucket per source (client IP by default): `burst` requests at once,
  * then `average` per `period`. Over the limit: 429 with Retry-After. An
- * average of 0 switches the limit off, as in Traefik.
+ * average of 0 switches the limit off, as in Traefik. With workers, the
+ * buckets are the group's (lib/group-limits.ts).
  */
 export default defineMiddleware({
   type: 'rateLimit',
@@ -24,9 +25,11 @@ export default defineMiddleware({
   create(opts) {
     if (opts.average === 0) return (next) => next;
     const source = sourceExtractor(opts.sourceCriterion);
-    const buckets = new TokenBuckets({ average: opts.average, periodMs: opts.period, burst: opts.burst });
+    const limiter = rateLimiter({ average: opts.average, periodMs: opts.period, burst: opts.burst }, `rateLimit:${JSON.stringify(opts)}`);
     return (next) => async (ex) => {
-      const took = buckets.take(source(ex));
+      let took = limiter.take(source(ex));
+      // One process decides at once; a worker awaits the primary's answer.
+      if (took instanceof Promise) took = await took;
       if (!took.ok) {
         const seconds = Math.max(1, Math.ceil(took.retryAfterMs / 1000));
         return respond(ex, 429, { 'retry-after': String(seconds) }, 'Too Many Requests\n');

@@ -2,7 +2,7 @@ import type { StaticConfig } from './config/static';
 import type { Logger } from './log/logger';
 import type { Handler } from './proxy/exchange';
 import type { ProviderSnapshot } from './dynamic/model';
-import { Gateway } from './server/gateway';
+import { Gateway, type GatewayOptions } from './server/gateway';
 import { TlsManager } from './tls/index';
 import { CHALLENGE_PATH } from './tls/challenges';
 import type { PreRouting } from './server/entrypoint';
@@ -13,6 +13,7 @@ import { isLoopbackAddress } from './server/address';
 import { buildPlugins, middlewareTypes } from './plugins';
 import type { Engine } from './engine/index';
 import { createObservability } from './metrics/observability';
+import type { PortierMetrics } from './metrics/prometheus';
 
 export interface Portier {
   gateway: Gateway;
@@ -21,6 +22,9 @@ export interface Portier {
   close(graceMs?: number): Promise<void>;
   /** What a close() in progress is still waiting for, for a stop that gives up at a deadline to say so. */
   pending(): string[];
+  /** The `name@internal` services; with workers, the primary answers the workers' requests to them (src/workers/). */
+  internal: Record<string, Handler>;
+  metrics?: PortierMetrics;
 }
 
 export interface StartOptions {
@@ -29,6 +33,8 @@ export interface StartOptions {
   engineSocket?: string;
   /** Runs once every entrypoint listens, before any provider starts (privileges.ts: giving up root). */
   listening?: () => void;
+  /** Which listeners to bind (GatewayOptions.bind); the primary of a worker group binds none of TCP. */
+  bind?: GatewayOptions['bind'];
 }
 
 /**
@@ -73,6 +79,7 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
     config, providers, middlewareTypes, log, internal, preRouting, observers: obs.observers,
     tlsFor: () => tls.httpsServerOptions(),
     routerTls: (t) => tls.routerProblems(t),
+    bind: opts.bind,
   });
   gateway.onChange((table, snapshots) => {
     tls.update(mergedTlsConfig(snapshots.values()), tlsRouters(table, config));
@@ -115,6 +122,8 @@ export async function startPortier(config: StaticConfig, log: Logger, opts: Star
       await step('metrics and access log', obs.close());
     },
     pending: () => [...closing, ...tls.pending()],
+    internal: internal.services,
+    metrics: obs.metrics,
   };
 }
 

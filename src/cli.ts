@@ -17,6 +17,9 @@ import { errorsOf } from './config/decode';
 import { runCommand, RUN_USAGE } from './commands/run';
 import { dropAfterListening } from './privileges';
 import { serviceCommand, SERVICE_USAGE } from './commands/service';
+import cluster from 'node:cluster';
+import { serveAsWorker } from './workers/worker';
+import { startPrimary } from './workers/primary';
 
 const HELP = `portier ${VERSION}: reverse proxy and service-discovery gateway
 
@@ -86,9 +89,11 @@ async function run(args: Parsed): Promise<number> {
       else log.info('log file: reopened on SIGUSR1', { filePath: config.log.filePath });
     });
   }
+  // A worker of a group (docs/workers.md) serves what its primary sends; the primary said the notices.
+  if (cluster.isWorker) return serveAsWorker(config, log), new Promise<number>(() => undefined);
   for (const n of loaded.notices) log.info(n);
   for (const w of loaded.warnings) log.warn(w.message);
-  const portier = await startPortier(config, log, {
+  const portier = await (config.workers > 1 ? startPrimary : startPortier)(config, log, {
     baseDir: loaded.file ? dirname(loaded.file) : process.cwd(),
     engineSocket: args.engineSocket,
     listening: dropAfterListening(config, log, args.engineSocket),

@@ -1,6 +1,7 @@
 import {
   boolean, duration, ignored, ignoredSwitch, int, list, number, object, oneOf, optional, record, string, withDefault, Decoder, isRecord,
 } from './decode';
+import { availableParallelism } from 'node:os';
 import { etcdProvider, redisProvider } from './kv-options';
 import { configError } from '../errors';
 import { isUdpAddress, UDP_DEFAULTS } from '../udp/address';
@@ -205,6 +206,14 @@ const metrics = object({
   ),
 });
 
+/** `workers`: a count of processes, or `auto` for one per CPU this process may use. */
+const workerCount: Decoder<number> = (raw, path) => {
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return availableParallelism();
+  const n = typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) throw configError(path, `expected a number of worker processes (1 to 1024) or auto, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
 const raw: Decoder<unknown> = (v) => v;
 const rawMap: Decoder<Record<string, unknown>> = (v, path) => {
   if (v === null || v === undefined || v === true || v === '') return {};
@@ -250,6 +259,8 @@ export const staticConfigDecoder = object({
   dataDir: optional(string),
   // A development machine's gateway: the 404 for an unknown *.localhost host lists the routes served (docs/dev-machine.md).
   devMode: withDefault(boolean, false),
+  // Processes serving the entrypoints (docs/workers.md): 1 is one process; `auto` one per CPU the process may use.
+  workers: withDefault(workerCount, 1),
   // Started as root: the user Portier drops to once every listener is bound (docs/dev-machine.md).
   user: optional(string),
   // Sections of Traefik's static configuration Portier has nothing behind: a warning naming each, so that a

@@ -1,6 +1,7 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { Socket } from 'node:net';
+import cluster from 'node:cluster';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { EntryPoint } from '../config/static';
@@ -328,7 +329,8 @@ export class EntryPointServer implements DirectHost {
     const { host, port } = parseAddress(this.opts.cfg.address);
     return new Promise((resolve, reject) => {
       this.listener.once('error', reject);
-      this.listener.listen({ host, port, exclusive: true }, () => {
+      // A worker of a group (docs/workers.md) shares the socket with the others, through the primary.
+      this.listener.listen({ host, port, exclusive: !cluster.isWorker }, () => {
         this.listener.off('error', reject);
         // Node's HTTP servers start tracking connections (header and request timeouts, closeIdleConnections)
         // on their 'listening' event; they never listen themselves, so they hear it from the listener.
@@ -339,9 +341,10 @@ export class EntryPointServer implements DirectHost {
     });
   }
 
+  /** The port listened on; before (or without: a group's primary, whose workers listen) the configured one. */
   get port(): number {
     const addr = this.listener.address();
-    return typeof addr === 'object' && addr ? addr.port : 0;
+    return typeof addr === 'object' && addr ? addr.port : parseAddress(this.opts.cfg.address).port;
   }
 
   /**

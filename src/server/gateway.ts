@@ -16,6 +16,7 @@ import { compileTcp, newTcpCompileCache } from '../tcp/compile';
 import { TcpTable } from '../tcp/tcp-table';
 import type { TcpConnObserver } from '../tcp/tcp-front';
 import { UdpFront, tcpEntryPoints } from '../udp/front';
+import type { ServerState } from '../balancer/server-state';
 
 export interface GatewayOptions {
   config: StaticConfig;
@@ -30,6 +31,11 @@ export interface GatewayOptions {
   routerTls?: CompileOptions['routerTls'];
   /** `name@internal` services (API, dashboard, ping) and the snapshot that routes to them. */
   internal?: { services: Record<string, Handler>; snapshot: ProviderSnapshot };
+  /**
+   * Which listeners this process binds (both by default). With workers (docs/workers.md) the primary binds
+   * UDP only and the workers TCP only; the primary still compiles every entrypoint's routers.
+   */
+  bind?: { tcp: boolean; udp: boolean };
 }
 
 /**
@@ -133,7 +139,7 @@ export class Gateway {
   /** Listens on every entrypoint, then (after `listening`, e.g. giving up root) starts the providers. */
   async start(listening?: () => void): Promise<void> {
     this.recompile();
-    for (const ep of this.entryPoints) {
+    for (const ep of this.opts.bind?.tcp === false ? [] : this.entryPoints) {
       try {
         const addr = await ep.listen();
         this.opts.log.info('entrypoint listening', { entryPoint: ep.name, address: `${addr.host}:${addr.port}` });
@@ -142,7 +148,7 @@ export class Gateway {
         throw new Error(`entryPoints.${ep.name}: cannot listen on ${this.opts.config.entryPoints[ep.name].address}: ${errorMessage(err)}`);
       }
     }
-    await this.udp.listen().catch(async (err: unknown) => {
+    if (this.opts.bind?.udp !== false) await this.udp.listen().catch(async (err: unknown) => {
       await this.close(0);
       throw err;
     });
@@ -178,6 +184,11 @@ export class Gateway {
   /** Port an entrypoint actually listens on (useful with port 0). */
   port(entryPoint: string): number {
     return this.entryPoints.find((e) => e.name === entryPoint)?.port ?? this.udp.port(entryPoint) ?? 0;
+  }
+
+  /** The HTTP services' balancers by qualified name (workers apply the primary's health verdicts to them). */
+  balancers(): ReadonlyMap<string, { lb: { readonly servers: readonly ServerState[] } }> {
+    return this.cache.balancers;
   }
 
   /** An entrypoint's direct-path counters (server/direct-connection.ts), or undefined for an unknown name. */

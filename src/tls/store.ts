@@ -44,6 +44,11 @@ export class CertificateStore {
     this.reindex();
   }
 
+  /** The certificates of the groups whose name starts with `prefix` (a worker group's primary shares its ACME ones). */
+  entries(prefix: string): { group: string; key: string; cert: ServedCertificate }[] {
+    return [...this.groups].filter(([g]) => g.startsWith(prefix)).flatMap(([group, certs]) => [...certs].map(([key, cert]) => ({ group, key, cert })));
+  }
+
   get(group: string, key: string): ServedCertificate | undefined {
     return this.groups.get(group)?.get(key);
   }
