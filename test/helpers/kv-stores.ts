@@ -102,11 +102,12 @@ export interface Store {
 /**
  * `reader`: with authentication on, a user of that name and password that
  * may only read below `traefik/` (keys are then written as root). `writer`:
- * likewise, one that may read and write below `prefix`.
+ * likewise, one that may read and write below `prefix`. `tls`: HTTPS, and
+ * client certificates required unless `anyClient`.
  */
 export async function startEtcd(
   t: Tap,
-  opts: { reader?: { name: string; password: string }; writer?: { name: string; password: string; prefix: string }; tls?: TlsFiles } = {},
+  opts: { reader?: { name: string; password: string }; writer?: { name: string; password: string; prefix: string }; tls?: TlsFiles; anyClient?: boolean } = {},
 ): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-etcd-'));
   const [port, peer] = [await freePort(), await freePort()];
@@ -114,7 +115,8 @@ export async function startEtcd(
   let root: string[] = [];
   const scheme = opts.tls ? 'https' : 'http';
   const ctlTls = opts.tls ? [`--cacert=${opts.tls.ca}`, `--cert=${opts.tls.clientCert}`, `--key=${opts.tls.clientKey}`] : [];
-  const serverTls = opts.tls ? ['--cert-file', opts.tls.serverCert, '--key-file', opts.tls.serverKey, '--client-cert-auth', '--trusted-ca-file', opts.tls.ca] : [];
+  const clientAuth = opts.tls && !opts.anyClient ? ['--client-cert-auth', '--trusted-ca-file', opts.tls.ca] : [];
+  const serverTls = opts.tls ? ['--cert-file', opts.tls.serverCert, '--key-file', opts.tls.serverKey, ...clientAuth] : [];
   const ctl = (...args: string[]): Promise<string> => run('etcdctl', [`--endpoints=${scheme}://127.0.0.1:${port}`, ...ctlTls, ...root, ...args], { ETCDCTL_API: '3' });
   const start = async (): Promise<void> => {
     proc = spawn('etcd', [
@@ -173,12 +175,13 @@ export interface RedisStore extends Store {
  * `notifications`: `notify-keyspace-events` at start (Redis's default is
  * off, as on managed Redis). `configRefused`: CONFIG is renamed away, as
  * managed offerings refuse it. `adminPassword`: the default user's password
- * (redis-cli uses it). Stopped with SHUTDOWN SAVE so that a restart
- * finds its keys, like a store with persistence.
+ * (redis-cli uses it). `tls`: TLS only, client certificates required
+ * unless `anyClient`. Stopped with SHUTDOWN SAVE so that a restart finds
+ * its keys, like a store with persistence.
  */
 export async function startRedis(
   t: Tap,
-  opts: { notifications?: string; configRefused?: boolean; adminPassword?: string; replicaOf?: number; tls?: TlsFiles } = {},
+  opts: { notifications?: string; configRefused?: boolean; adminPassword?: string; replicaOf?: number; tls?: TlsFiles; anyClient?: boolean } = {},
 ): Promise<RedisStore> {
   const dir = mkdtempSync(join(tmpdir(), 'portier-redis-'));
   const port = await freePort();
@@ -188,7 +191,7 @@ export async function startRedis(
   const cli = (...args: string[]): Promise<string> => run('redis-cli', ['-p', String(port), ...cliTls, ...auth, ...args]);
   const start = async (): Promise<void> => {
     const listen = opts.tls
-      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.serverCert, '--tls-key-file', opts.tls.serverKey, '--tls-ca-cert-file', opts.tls.ca]
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.serverCert, '--tls-key-file', opts.tls.serverKey, '--tls-ca-cert-file', opts.tls.ca, ...(opts.anyClient ? ['--tls-auth-clients', 'no'] : [])]
       : ['--port', String(port)];
     const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
     if (opts.adminPassword) args.push('--requirepass', opts.adminPassword);

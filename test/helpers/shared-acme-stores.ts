@@ -1,4 +1,4 @@
-import { requireStore, startEtcd, startRedis, type Store } from './kv-stores';
+import { requireStore, startEtcd, startRedis, type Store, type TlsFiles } from './kv-stores';
 
 type Tap = Parameters<typeof requireStore>[0];
 
@@ -42,5 +42,19 @@ export const SHARED_ACME_STORES: SharedAcmeStore[] = [
     kind: 'etcd',
     credentials: true,
     start: async (t) => shared('etcd', await startEtcd(t, { writer: { name: 'portier', password: PASSWORD, prefix: 'portier/' } }), userinfo('portier')),
+  },
+];
+
+/**
+ * The same over TLS (rediss://, etcds://), with credentials, the server
+ * asking for no client certificate: Portier trusts the test CA only
+ * through NODE_EXTRA_CA_CERTS, so these run in a Portier process.
+ */
+export const TLS_SHARED_ACME_STORES: (Omit<SharedAcmeStore, 'start' | 'credentials'> & { start(t: Tap, files: TlsFiles): ReturnType<SharedAcmeStore['start']> })[] = [
+  { name: 'rediss:// with a password', kind: 'redis', start: async (t, tls) => shared('rediss', await startRedis(t, { adminPassword: PASSWORD, tls, anyClient: true }), userinfo('')) },
+  {
+    name: 'etcds:// with a user and password',
+    kind: 'etcd',
+    start: async (t, tls) => shared('etcds', await startEtcd(t, { writer: { name: 'portier', password: PASSWORD, prefix: 'portier/' }, tls, anyClient: true }), userinfo('portier')),
   },
 ];
