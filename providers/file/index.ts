@@ -1,4 +1,5 @@
 import { watch, FSWatcher } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { dirname, basename, resolve } from 'node:path';
 import type { Provider } from '../../src/provider';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
@@ -31,7 +32,8 @@ export class FileProvider implements Provider {
   readonly name = 'file';
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
-  private lastGood?: string;
+  /** What the last read applied: a read that reads the same is not pushed. */
+  private lastGood?: unknown[];
   /** Files that had content when last applied: only these are waited for when they read empty. */
   private withContent = new Set<string>();
   /** Parsed pieces of each file, for the next read (src/config/yaml.ts). */
@@ -56,9 +58,10 @@ export class FileProvider implements Provider {
       }
       for (const file of emptied) log.warn('file configuration: a file stayed empty, so its configuration is removed', { file, waited: `${SETTLE_READS * SETTLE_MS}ms` });
       this.withContent = new Set(read.files.filter((f) => !read.empty.includes(f)));
-      const text = JSON.stringify([read.config, read.warnings, read.notices, read.objectErrors]);
-      if (text === this.lastGood) return;
-      this.lastGood = text;
+      // Compared by value, but unchanged objects are the same ones (src/config/yaml.ts): a few pointer comparisons for a large file.
+      const applied = [read.config, read.warnings, read.notices, read.objectErrors];
+      if (this.lastGood && isDeepStrictEqual(applied, this.lastGood)) return;
+      this.lastGood = applied;
       for (const e of read.errors) log.error('file configuration: object disabled, or kept on its last good definition', { error: e.message });
       for (const notice of read.notices) log.warn(notice);
       log.info('file configuration applied', { files: read.files.length });

@@ -20,20 +20,27 @@ export class FileMerge {
   readonly errors: Record<string, string[]> = {};
   /** For the log, each `file:line: path: …`. */
   readonly notices: string[] = [];
-  /** Where each name was first defined (`file:line`), by `routers.api`, `tls.options.modern`. */
-  readonly origin = new Map<string, string>();
+  /** The files added, in order: an origin is an index into it. */
+  private readonly files: { file: string; parsed: ParsedConfig }[] = [];
+  /** Which file each name was first defined in, by `routers.api`, `tls.options.modern`: its line is looked up when asked. */
+  private readonly firstIn = new Map<string, number>();
+
+  /** Where a name was first defined (`file:line`), by `routers.api`, `tls.options.modern`. */
+  readonly origin = {
+    get: (key: string): string | undefined => {
+      const index = this.firstIn.get(key);
+      return index === undefined ? undefined : this.where(index, SECTIONS.some((s) => key.startsWith(`${s}.`)) ? `http.${key}` : key);
+    },
+  };
 
   add(decoded: DecodedDynamic, file: string, parsed: ParsedConfig): void {
-    const at = (path: string): string => {
-      const line = parsed.lineOf(path);
-      return line ? `${file}:${line}` : file;
-    };
+    const index = this.files.push({ file, parsed }) - 1;
     const kept = new Set<string>();
     for (const section of SECTIONS) {
       const into = this.config.http![section] as Record<string, unknown>;
       for (const [name, value] of Object.entries(decoded.config.http?.[section] ?? {})) {
         const key = `${section}.${name}`;
-        if (!this.first(key, `http.${key}`, at)) continue;
+        if (!this.first(key, `http.${key}`, index)) continue;
         into[name] = value;
         kept.add(key);
       }
@@ -42,7 +49,7 @@ export class FileMerge {
       const into = ((this.config.tcp ??= {}) as Record<string, Record<string, unknown>>)[kind] ??= {};
       for (const [name, value] of Object.entries(items ?? {})) {
         const key = `tcp.${kind}.${name}`;
-        if (!this.first(key, key, at)) continue;
+        if (!this.first(key, key, index)) continue;
         into[name] = value;
         kept.add(key);
       }
@@ -51,13 +58,13 @@ export class FileMerge {
     if (tls) {
       const into = (this.config.tls ??= {});
       into.certificates = [...(into.certificates ?? []), ...(tls.certificates ?? [])];
-      for (const [name, value] of Object.entries(tls.options ?? {})) if (this.first(`tls.options.${name}`, `tls.options.${name}`, at)) (into.options ??= {})[name] = value;
-      for (const [name, value] of Object.entries(tls.stores ?? {})) if (this.first(`tls.stores.${name}`, `tls.stores.${name}`, at)) (into.stores ??= {})[name] = value;
+      for (const [name, value] of Object.entries(tls.options ?? {})) if (this.first(`tls.options.${name}`, `tls.options.${name}`, index)) (into.options ??= {})[name] = value;
+      for (const [name, value] of Object.entries(tls.stores ?? {})) if (this.first(`tls.stores.${name}`, `tls.stores.${name}`, index)) (into.stores ??= {})[name] = value;
     }
     for (const kind of ['routers', 'services'] as const) {
       for (const [name, value] of Object.entries(decoded.config.udp?.[kind] ?? {})) {
         const key = `udp.${kind}.${name}`;
-        if (!this.first(key, key, at)) continue;
+        if (!this.first(key, key, index)) continue;
         (((this.config.udp ??= {})[kind] ??= {}) as Record<string, unknown>)[name] = value;
         kept.add(key);
       }
@@ -65,20 +72,27 @@ export class FileMerge {
     for (const [key, list] of Object.entries(decoded.errors)) if (kept.has(key)) (this.errors[key] ??= []).push(...list);
     // An ignored definition's own warnings would otherwise land on the one in use.
     for (const [key, list] of Object.entries(decoded.warnings)) {
-      if (kept.has(key) || !this.origin.has(key)) (this.warnings[key] ??= []).push(...list);
+      if (kept.has(key) || !this.firstIn.has(key)) (this.warnings[key] ??= []).push(...list);
     }
   }
 
   /** True when `key` is defined here for the first time; a later definition is reported and ignored. */
-  private first(key: string, path: string, at: (path: string) => string): boolean {
-    const first = this.origin.get(key);
-    const here = at(path);
-    if (first === undefined) {
-      this.origin.set(key, here);
+  private first(key: string, path: string, index: number): boolean {
+    const firstIndex = this.firstIn.get(key);
+    if (firstIndex === undefined) {
+      this.firstIn.set(key, index);
       return true;
     }
+    const first = this.where(firstIndex, path);
+    const here = this.where(index, path);
     if (!key.startsWith('tls.')) (this.warnings[key] ??= []).push(`defined again at ${here}: that definition is ignored, this one (${first}) is used`);
     this.notices.push(`${here}: ${path}: already defined at ${first}; ignored, the first definition is used`);
     return false;
+  }
+
+  private where(index: number, path: string): string {
+    const { file, parsed } = this.files[index];
+    const line = parsed.lineOf(path);
+    return line ? `${file}:${line}` : file;
   }
 }

@@ -21,7 +21,7 @@ export interface FileRead {
   /** Per object (`routers.api`), as the snapshot carries them: the object is disabled or keeps its last good definition. */
   objectErrors: Record<string, string[]>;
   /** Where each object is defined (`file:line`), by `routers.api`: for errors found when it is compiled. */
-  origins: ReadonlyMap<string, string>;
+  origins: { get(key: string): string | undefined };
   /** Accepted but not applied, per object (`routers.api`). */
   warnings: Record<string, string[]>;
   /** For the log when the read is applied, each `file:line: …`: static files or keys skipped, duplicate definitions ignored. */

@@ -131,14 +131,16 @@ function withLastGood<C, R extends { errors: string[]; warnings: string[] }>(
 /** Each decoded object's JSON, once: a provider that keeps an unchanged object's identity (the file provider does) is not serialised again. */
 const jsonOf = new WeakMap<object, string>();
 
-function definition<C>(config: C, warnings: string[] | undefined): Definition<C> {
+function definitionJson(config: unknown): string {
   let json = typeof config === 'object' && config !== null ? jsonOf.get(config) : undefined;
   if (json === undefined) {
     json = JSON.stringify(config);
     if (typeof config === 'object' && config !== null) jsonOf.set(config, json);
   }
-  return { config, json, warnings: [...(warnings ?? [])] };
+  return json;
 }
+
+const definition = <C>(config: C, warnings: string[] | undefined): Definition<C> => ({ config, json: definitionJson(config), warnings: warnings ? [...warnings] : [] });
 
 /**
  * Compiles merged provider snapshots into an immutable routing table, once
@@ -210,7 +212,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
           const transport = transportOf(lbCfg.serversTransport, provider);
           warnings.push(...(transport.refused ?? []));
           // The same transport key means the same transport: the previous balancer still holds it.
-          const key = JSON.stringify([lbCfg, transport.key]);
+          const key = `${definitionJson(lbCfg)}\n${transport.key}`;
           const previous = cache.balancers.get(name);
           const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
           if (lb !== previous?.lb) lb.start();
@@ -370,19 +372,22 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     };
   };
   const nextRouters = new Map<string, RouterBuild>();
+  const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
   // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
   const usesOf = (provider: string, config: RouterConfig): unknown[] => {
+    const service = config.service ? qualify(config.service, provider) : undefined;
+    const target = service && (opts.internalServices?.[service] ?? services.get(service)?.dispatch);
+    if (!config.middlewares?.length && !config.entryPoints?.length && !defaultsHaveMiddlewares) return [target];
     const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
     const mws = new Set([...entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []), ...(config.middlewares ?? []).map((m) => qualify(m, provider))]);
-    const service = config.service ? qualify(config.service, provider) : undefined;
-    return [service && (opts.internalServices?.[service] ?? services.get(service)?.dispatch), ...[...mws].map((m) => middlewares.get(m)?.middleware)];
+    return [target, ...[...mws].map((m) => middlewares.get(m)?.middleware)];
   };
   for (const snap of list) {
     for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) {
       const name = `${bare}@${snap.provider}`;
       const next = definition(config, snap.warnings?.[`routers.${bare}`]);
       const providerErrors = snap.errors?.[`routers.${bare}`] ?? [];
-      const said = JSON.stringify([providerErrors, next.warnings]);
+      const said = providerErrors.length || next.warnings.length ? JSON.stringify([providerErrors, next.warnings]) : '';
       const uses = usesOf(snap.provider, config);
       const prev = cache.routers.get(name);
       let router: RouterRuntime;
