@@ -253,6 +253,8 @@ export const staticConfigDecoder = object({
       rootCAs: optional(list(string)),
       certificates: optional(list(object({ certFile: string, keyFile: string }))),
       maxIdleConnsPerHost: withDefault(int, 64),
+      // `https:` servers spoken to in HTTP/1.1 only, never offered h2 by ALPN (as the dynamic serversTransports' key).
+      disableHTTP2: withDefault(boolean, false),
       forwardingTimeouts: optional(object({ dialTimeout: optional(duration), responseHeaderTimeout: optional(duration), idleConnTimeout: optional(duration) })),
     }),
   ),

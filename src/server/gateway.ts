@@ -56,6 +56,7 @@ function staticTransport(st: StaticConfig['serversTransport']): TransportOptions
   return {
     insecureSkipVerify: st?.insecureSkipVerify ?? TRANSPORT_DEFAULTS.insecureSkipVerify,
     maxIdleConnsPerHost: st?.maxIdleConnsPerHost ?? TRANSPORT_DEFAULTS.maxIdleConnsPerHost,
+    disableHTTP2: st?.disableHTTP2,
     dialTimeoutMs: ft?.dialTimeout ?? TRANSPORT_DEFAULTS.dialTimeoutMs,
     responseHeaderTimeoutMs: ft?.responseHeaderTimeout ?? TRANSPORT_DEFAULTS.responseHeaderTimeoutMs,
     idleConnTimeoutMs: ft?.idleConnTimeout ?? TRANSPORT_DEFAULTS.idleConnTimeoutMs,

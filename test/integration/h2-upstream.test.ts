@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startTestGateway, TestGateway } from '../helpers/gateway';
 import { LocalCa } from '../../src/tls/local-ca';
+import { staticConfigDecoder } from '../../src/config/static';
 
 /**
  * HTTP/2 to backends with curl as the client, over HTTP/1.1 and HTTP/2
  * (prior knowledge): an h2c backend sees `:authority` from Host and no
  * connection-specific field; a headers middleware acts the same whatever
  * the client spoke; an `https:` backend is spoken to in HTTP/2 when its
- * ALPN offers h2, in HTTP/1.1 with `disableHTTP2`.
+ * ALPN offers h2, in HTTP/1.1 with `disableHTTP2` (a named serversTransport's
+ * or the static one's).
  */
 
 interface Seen {
@@ -46,6 +48,7 @@ function curl(args: string[]): Promise<{ status: number; headers: string; body: 
 
 let gw: TestGateway;
 let dir: string;
+let securePort: number;
 const servers: { close(): void }[] = [];
 
 const listen = (server: http2.Http2Server | http2.Http2SecureServer): Promise<number> =>
@@ -57,7 +60,8 @@ t.before(async () => {
   const h2c = http2.createServer(echo);
   const secure = http2.createSecureServer({ cert: leaf.certPem, key: leaf.keyPem, allowHTTP1: true }, echo);
   servers.push(h2c, secure);
-  const [h2cPort, securePort] = [await listen(h2c), await listen(secure)];
+  const h2cPort = await listen(h2c);
+  securePort = await listen(secure);
   gw = await startTestGateway({
     http: {
       routers: {
@@ -132,4 +136,31 @@ t.test('https backends: h2 by ALPN, HTTP/1.1 with disableHTTP2', async (t) => {
       t.equal((JSON.parse(r.body) as Seen).version, c.version, `${c.host} #${round}: HTTP/${c.version} to the backend`);
     }
   }
+});
+
+t.test('the static serversTransport: disableHTTP2 for every service that names no transport', async (t) => {
+  const dynamic = {
+    http: {
+      routers: { plain: { rule: 'Host(`plain.localhost`)', service: 'plain' }, named: { rule: 'Host(`named.localhost`)', service: 'named' } },
+      services: {
+        plain: { loadBalancer: { servers: [{ url: `https://127.0.0.1:${securePort}` }] } },
+        named: { loadBalancer: { servers: [{ url: `https://127.0.0.1:${securePort}` }], serversTransport: 'h2' } },
+      },
+      serversTransports: { h2: { disableHTTP2: false } },
+    },
+  };
+  const cases = [
+    { name: 'disableHTTP2: true', transport: { insecureSkipVerify: true, disableHTTP2: true }, plain: '1.1' },
+    { name: 'disableHTTP2 left out (false)', transport: { insecureSkipVerify: true }, plain: '2.0' },
+  ];
+  for (const c of cases) {
+    const static_ = await startTestGateway(dynamic, { staticConfig: { serversTransport: c.transport } });
+    t.teardown(() => static_.close());
+    const plain = await curl(['-H', 'Host: plain.localhost', `${static_.url}/`]);
+    t.equal((JSON.parse(plain.body) as Seen).version, c.plain, `${c.name}: HTTP/${c.plain} to a service without a transport`);
+    // A named transport takes what it leaves out from the static one (insecureSkipVerify here), and its own disableHTTP2.
+    const named = await curl(['-H', 'Host: named.localhost', `${static_.url}/`]);
+    t.equal((JSON.parse(named.body) as Seen).version, '2.0', `${c.name}: a named transport with disableHTTP2: false negotiates h2`);
+  }
+  t.throws(() => staticConfigDecoder({ serversTransport: { disableHTTP2: 'yes' } }, ''), /serversTransport\.disableHTTP2/, 'a value that is not a boolean is refused, naming the field');
 });
