@@ -7,10 +7,11 @@ import type { LineRelay } from './line-relay';
 import { isPortierMessage, type DownServers, type FromWorker, type SharedCertificate, type UpdateMessage } from './messages';
 
 /**
- * Round robin: measured on this project's 2-core bench machine, the
- * primary handing connections out spread them within 1 % between the
- * workers, where shared handles (SCHED_NONE) let one worker take most
- * of a burst (docs/workers.md). NODE_CLUSTER_SCHED_POLICY still chooses.
+ * Round robin: on this project's 2-core machine it spread new connections
+ * within 51-55 % at every load, where shared handles (SCHED_NONE) let one
+ * worker take 99 % of them at light load; it costs a hop through the
+ * primary per new connection (docs/workers.md, with the figures).
+ * NODE_CLUSTER_SCHED_POLICY still chooses.
  */
 const SCHEDULING = cluster.SCHED_RR;
 

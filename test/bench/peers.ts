@@ -50,6 +50,8 @@ export interface ProxyOptions {
   headers?: boolean;
   /** nginx: offer HTTP/2 by ALPN on the TLS listener (`listen … ssl http2`, nginx 1.22's form of `http2 on`). */
   http2?: boolean;
+  /** Processes serving: nginx's `worker_processes`, Portier's `workers` (1 when unset). */
+  workers?: number;
 }
 
 /** A command line that starts one process of the bench, with the files it needs already written. */
@@ -63,7 +65,7 @@ export interface Launch {
  * reads its configuration; every one of them goes into `dir`. `daemon off`
  * keeps the master as the process we started, so stopping it is by our PID.
  */
-function nginxLaunch(dir: string, name: string, http: string): Launch {
+function nginxLaunch(dir: string, name: string, http: string, workers = 1): Launch {
   const prefix = join(dir, name);
   mkdirSync(prefix, { recursive: true });
   const conf = join(prefix, 'nginx.conf');
@@ -71,7 +73,7 @@ function nginxLaunch(dir: string, name: string, http: string): Launch {
   writeFileSync(
     conf,
     `daemon off;
-worker_processes 1;
+worker_processes ${workers};
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'error.log')} warn;
 events { worker_connections 4096; }
@@ -132,6 +134,7 @@ export function nginxProxyLaunch(dir: string, name: string, port: number, backen
       proxy_set_header Host $host;${headers}
     }
   }`,
+    opts.workers,
   );
 }
 
@@ -218,7 +221,7 @@ ${tls}`,
   const metrics = opts.metricsPort === undefined ? '' : `  metrics:\n    address: "127.0.0.1:${opts.metricsPort}"\nmetrics:\n  prometheus: {}\n`;
   writeFileSync(
     config,
-    `entryPoints:
+    `${opts.workers ? `workers: ${opts.workers}\n` : ''}entryPoints:
   ${entryPoint}:
     address: "127.0.0.1:${port}"${opts.tls ? '\n    http:\n      tls: {}' : ''}
 ${metrics}providers:

@@ -32,7 +32,8 @@ export class ProcessGroup {
   private readonly started: Started[] = [];
   private readonly running = new Set<ChildProcess>();
 
-  start(name: string, cpu: number, command: string, args: string[], env?: NodeJS.ProcessEnv): Started {
+  /** `cpu`: one CPU, or a taskset list (`0,1`). */
+  start(name: string, cpu: number | string, command: string, args: string[], env?: NodeJS.ProcessEnv): Started {
     const child = spawn('taskset', ['-c', String(cpu), command, ...args], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,7 +65,7 @@ export class ProcessGroup {
   }
 
   /** Runs a command pinned to `cpu` to completion, bounded by `timeoutMs`, and returns its stdout. */
-  run(cpu: number, command: string, args: string[], timeoutMs: number): Promise<string> {
+  run(cpu: number | string, command: string, args: string[], timeoutMs: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const child = execFile('taskset', ['-c', String(cpu), command, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
         this.running.delete(child);

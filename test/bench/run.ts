@@ -12,6 +12,7 @@ import {
 } from './peers';
 import { H2LOAD, Http2Summary, http2Scenario } from './h2-row';
 import { scaleRun, scaleTable, wrkLoad } from './scale';
+import { WORKERS_WRK, WorkersSummary, workersScenario, workersTable } from './workers-row';
 
 /**
  * `npm run bench`: Portier against nginx configured the same way, in four
@@ -24,8 +25,8 @@ import { scaleRun, scaleTable, wrkLoad } from './scale';
  * the proxy under test owns CPU 1; wrk and the backend share CPU 0, so the
  * "direct" row is the ceiling of this harness, not the backend's own
  * capacity. Last, an HTTP/2 row: h2load against nginx (`http2`) and the
- * scenario-3 Portier, both over TLS with ALPN h2 (h2-row.ts). See
- * docs/benchmarks.md.
+ * scenario-3 Portier, both over TLS with ALPN h2 (h2-row.ts); then the
+ * workers row, on both cores (workers-row.ts). See docs/benchmarks.md.
  */
 
 const REPO = join(__dirname, '..', '..', '..');
@@ -408,7 +409,7 @@ function build(): { commit: string; uncommittedSrc: string[] } {
   return { commit: git(['rev-parse', '--short', 'HEAD']).trim() || 'unknown', uncommittedSrc: git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean) };
 }
 
-function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; seconds: number; build: ReturnType<typeof build>; http2: Http2Summary }): string {
+function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; seconds: number; build: ReturnType<typeof build>; http2: Http2Summary; workers: WorkersSummary }): string {
   const artifacts = join(REPO, 'test-artifacts');
   mkdirSync(artifacts, { recursive: true });
   const first = s.scenarios[0];
@@ -441,6 +442,7 @@ function writeReport(s: Summary, info: { metricsNote: string; cipher?: string; s
       method: `h2load -t${H2LOAD.threads} -c${H2LOAD.connections} -m${H2LOAD.streams} -D${H2LOAD.seconds} after ${H2LOAD.warmupSeconds}s of warm-up, ${H2LOAD.rounds} alternating rounds, median`,
       ...info.http2,
     },
+    workers: { method: `wrk -t${WORKERS_WRK.threads} -c${WORKERS_WRK.connections} -d${WORKERS_WRK.seconds}s, ${WORKERS_WRK.rounds} alternating rounds, median; every process on CPUs 0 and 1`, ...info.workers },
     metricsOverhead: s.metricsOverhead ?? null,
     metricsOverheadByCpu: s.metricsOverheadByCpu ?? null,
     notes: info.metricsNote ? [info.metricsNote] : [],
@@ -479,13 +481,16 @@ async function main(group: ProcessGroup, dir: string): Promise<number> {
     const portierHttps = targets.find((t) => t.name === 'portier https')!;
     const backendPort = Number(new URL(targets.find((t) => t.name === 'direct')!.url).port);
     const http2 = await http2Scenario(group, { dir, cert, backendPort, cpuLoad: CPU_LOAD, cpuProxy: CPU_PROXY, portier: { name: 'portier h2', url: portierHttps.url, process: portierHttps.process } });
+    process.stdout.write('workers: nginx worker_processes 2 and Portier workers=1, workers=2, on both cores\n');
+    const workers = await workersScenario(group, dir, backendPort, (l) => process.stdout.write(`${l}\n`));
     const summary = summarize(targets, runs);
     printSummary(summary, metricsNote);
     printHttp2(http2);
+    process.stdout.write(`\nWorkers (wrk -t${WORKERS_WRK.threads} -c${WORKERS_WRK.connections} -d${WORKERS_WRK.seconds}s, every process on both CPUs)\n${workersTable(workers)}\n`);
     const scale = await scaleRun({ ...SCALE, wrk: wrkLoad });
     process.stdout.write(`\nscale: ${SCALE.sizes.join(', ')} Host routers in one file, one changed ${SCALE.changes} times per size\n${scaleTable(scale)}\n`);
     const seconds = (Date.now() - began) / 1000;
-    process.stdout.write(`results: ${writeReport(summary, { metricsNote, cipher, seconds, build: built, http2 })}\n`);
+    process.stdout.write(`results: ${writeReport(summary, { metricsNote, cipher, seconds, build: built, http2, workers })}\n`);
     process.stdout.write(`bench: ${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s (build not included)\n`);
     return 0;
   } finally {
