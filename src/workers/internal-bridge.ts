@@ -61,6 +61,11 @@ function forward(socketPath: string, req: IncomingMessage, res: ServerResponse, 
       res.writeHead(answer.statusCode ?? 502, fields);
       answer.pipe(res);
       answer.once('end', () => resolve());
+      // The primary cut it (an event stream when the group stops): the client's response ends too.
+      answer.once('close', () => {
+        if (!answer.complete) res.destroy();
+        resolve();
+      });
       // The client left (an event stream closed): the primary's side goes too.
       res.once('close', () => {
         answer.destroy();

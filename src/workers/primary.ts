@@ -46,9 +46,10 @@ export async function startPrimary(config: StaticConfig, log: Logger, opts: Star
     ...portier,
     async close(grace = graceMs(config)) {
       draining = true;
+      // First, as one process closes its live event streams first: a stream the workers relay never ends by itself.
+      await internal.close();
       await started.drain(grace);
       draining = false;
-      await internal.close();
       await portier.close(grace);
       await relay.close();
     },

@@ -26,14 +26,21 @@ function dynamic(extra = ''): string {
     r: { rule: "Host(\`a.localhost\`)", service: s, entryPoints: [web] }
     limited: { rule: "Host(\`limited.localhost\`)", service: s, entryPoints: [web], middlewares: [rl] }
     capped: { rule: "Host(\`capped.localhost\`)", service: s, entryPoints: [web], middlewares: [cap] }
+    checked: { rule: "Host(\`checked.localhost\`)", service: h, entryPoints: [web] }
 ${extra}  middlewares:
     rl: { rateLimit: { average: ${RATE.average}, burst: ${RATE.burst}, period: 1s, sourceCriterion: { requestHost: true } } }
     cap: { inFlightReq: { amount: ${IN_FLIGHT} } }
   services:
     s: { loadBalancer: { servers: [ { url: "http://127.0.0.1:${backendPort}" } ] } }
+    h:
+      loadBalancer:
+        healthCheck: { path: /health, interval: 200ms, timeout: 1s }
+        servers: [ { url: "http://127.0.0.1:${backendPort}" }, { url: "http://127.0.0.1:${sickPort}" } ]
 `;
 }
 let backendPort = 0;
+/** A server whose health check fails: only the primary checks it, and every worker must skip it. */
+let sickPort = 0;
 
 /** The pid whose descriptors hold the server side of the connection from `clientPort` to `port` (IPv4 loopback). */
 function holderOf(port: number, clientPort: number, pids: number[]): number | undefined {
@@ -123,9 +130,17 @@ t.test('workers: 2 serve one port and keep global state global', async (t) => {
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   backendPort = (backend.address() as AddressInfo).port;
+  const sick = http.createServer((req, res) => {
+    res.statusCode = req.url === '/health' ? 500 : 200;
+    res.end('sick');
+  });
+  await new Promise<void>((r) => sick.listen(0, '127.0.0.1', r));
+  sickPort = (sick.address() as AddressInfo).port;
   t.teardown(() => {
-    backend.closeAllConnections();
-    backend.close();
+    for (const s of [backend, sick]) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
   const [web, api] = [await freePort(), await freePort()];
   const dir = t.testdir({});
@@ -166,6 +181,17 @@ providers: { providersThrottleDuration: 10ms, file: { filename: dynamic.yaml } }
         if (status !== 200) await new Promise((r) => setTimeout(r, 50));
       }
       t.equal(status, 200, `worker ${pid} serves the new router`);
+    }
+  });
+
+  await t.test("the primary's health verdicts reach every worker", async (t) => {
+    for (const [pid, conn] of conns) {
+      const bodies = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        conn.write('GET / HTTP/1.1\r\nHost: checked.localhost\r\n\r\n');
+        bodies.add((await conn.response()).body.toString());
+      }
+      t.same([...bodies], ['ok'], `worker ${pid} skips the server the primary found down`);
     }
   });
 
