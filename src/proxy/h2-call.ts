@@ -7,6 +7,8 @@ import { CONNECTION_SPECIFIC } from './hop-by-hop';
 import type { H2Session, H2Sessions } from './h2-sessions';
 import { GRPC_STATUS, grpcTimeoutMs, isGrpc } from './grpc';
 import { isH2Response } from '../server/node-response';
+import { PlainResponse } from '../server/plain-response';
+import { readsTrailers } from './trailers';
 import { errorMessage } from '../errors';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -177,8 +179,9 @@ export class UpstreamH2Call {
 
   private onTrailers(trailers: http2.IncomingHttpHeaders): void {
     const res = this.ex.res as { addTrailers?: (t: IncomingHttpHeaders) => void };
-    // An HTTP/1 response sends trailers only when chunked (Node's rule); the direct path's has none.
-    if (typeof res.addTrailers === 'function') res.addTrailers(responseFields(trailers));
+    // An HTTP/1 response sends trailers only when chunked (Node's rule). Node's responses get them whatever the
+    // client said (grpcWeb reads them there); Portier's own (the direct path's) when the client reads trailers.
+    if (typeof res.addTrailers === 'function' && (!(res instanceof PlainResponse) || readsTrailers(this.ex))) res.addTrailers(responseFields(trailers));
   }
 
   private onData(chunk: Buffer): void {

@@ -22,6 +22,8 @@ export class ResponseHead {
     readonly fields: readonly string[],
     /** The Connection field's value ('' without one): it may name more fields that are hop-by-hop. */
     readonly connection: string,
+    /** The body comes chunked: it may end with trailers (ResponseSink.onTrailers). */
+    readonly chunked = false,
   ) {}
 
   /**
@@ -44,7 +46,7 @@ export class ResponseHead {
   }
 }
 
-function headersOf(fields: readonly string[]): IncomingHttpHeaders {
+export function headersOf(fields: readonly string[]): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i];
@@ -66,6 +68,12 @@ function headersOf(fields: readonly string[]): IncomingHttpHeaders {
 export interface ResponseSink {
   onHead(head: ResponseHead): void;
   onBody(chunk: Buffer): void;
+  /**
+   * A chunked body's trailer fields, as name and value pairs (lower-cased
+   * names), before onComplete; fields that are framing or hop-by-hop are
+   * left out, as in a head.
+   */
+  onTrailers?(fields: string[]): void;
   /** `reusable`: the message was framed and nothing forbids another request on this connection. */
   onComplete(reusable: boolean): void;
 }
@@ -161,6 +169,7 @@ export class ResponseParser {
   private reusable = false;
   private line = '';
   private trailerBytes = 0;
+  private trailers: string[] | null = null;
   /** Bytes of the current response seen so far: none means the peer never started answering. */
   received = 0;
   /** The last response's `Keep-Alive: timeout=N`, in ms: how long the server keeps the idle connection; 0 when unsaid. */
@@ -172,6 +181,7 @@ export class ResponseParser {
     this.headRequest = headRequest;
     this.state = State.Head;
     this.pending = null;
+    this.trailers = null;
     this.received = 0;
   }
 
@@ -308,7 +318,7 @@ export class ResponseParser {
     this.reusable = !close;
     this.keepAliveMs = keepAliveMs;
     const sink = this.sink!;
-    sink.onHead(new ResponseHead(status, statusLine.length > 13 ? statusLine.slice(13) : '', fields, connection));
+    sink.onHead(new ResponseHead(status, statusLine.length > 13 ? statusLine.slice(13) : '', fields, connection, te !== undefined));
     if (this.headRequest || status === 204 || status === 304 || contentLength === 0) this.state = State.Idle;
     else if (te !== undefined) this.state = State.ChunkSize;
     else if (contentLength > 0) {
@@ -355,8 +365,23 @@ export class ResponseParser {
     } else if (this.state === State.ChunkDataEnd) {
       if (line !== '') throw protocolError('chunk data longer than its size');
       this.state = State.ChunkSize;
-    } else if (line === '') this.state = State.Idle;
-    else if ((this.trailerBytes += line.length) > MAX_HEAD_BYTES) throw protocolError('trailers too large');
+    } else if (line === '') {
+      this.state = State.Idle;
+      const trailers = this.trailers;
+      this.trailers = null;
+      if (trailers) this.sink!.onTrailers?.(trailers);
+    } else if ((this.trailerBytes += line.length) > MAX_HEAD_BYTES) throw protocolError('trailers too large');
+    else this.trailerField(`${line}\r\n`);
+  }
+
+  /** One trailer line, read as a head's field line is (the same checks, the same fields left out). */
+  private trailerField(line: string): void {
+    FIELD_LINE.lastIndex = 0;
+    const f = FIELD_LINE.exec(line);
+    if (!f) throw fieldError(line.slice(0, -2), 1);
+    const name = lowerName(f[1]);
+    if (name === 'content-length' || HOP_BY_HOP.has(name)) return;
+    (this.trailers ??= []).push(name, trimOws(f[2]));
   }
 }
 

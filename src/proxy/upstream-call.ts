@@ -1,9 +1,11 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange } from './exchange';
-import { ResponseHead, ResponseSink, TOKEN, protocolError } from './response-parser';
+import { ResponseHead, ResponseSink, TOKEN, headersOf, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
 import { CONNECTION_SPECIFIC, dropNamedFields } from './hop-by-hop';
 import { isH2Response } from '../server/node-response';
 import { checkField } from './field-names';
+import { readsTrailers } from './trailers';
 import { PortierError, errorMessage } from '../errors';
 
 /** Why a forward failed before anything was written: lets the balancer choose to retry elsewhere. */
@@ -97,6 +99,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   private settled = false;
   /** The first body bytes of a batch, held so that head and body leave in one write when the batch completes the response. */
   private held: Buffer | null = null;
+  /** The chunked body's trailer fields, when the client reads them (onTrailers). */
+  private trailers: string[] | null = null;
   private onRequestData?: (chunk: Buffer) => void;
   private readonly onClientClose = (): void => this.clientLeft();
   /** Made when the client first pushes back (most responses never do). */
@@ -183,6 +187,10 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     this.held = chunk;
   }
 
+  onTrailers(fields: string[]): void {
+    if (readsTrailers(this.ex)) this.trailers = fields;
+  }
+
   onBatchEnd(): void {
     if (this.held !== null) {
       const chunk = this.held;
@@ -211,7 +219,9 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   }
 
   onComplete(reusable: boolean): void {
-    if (!this.committed) this.commit();
+    // Before the head: an HTTP/2 response whose head goes out now then waits for them.
+    if (this.trailers) (this.ex.res as { addTrailers?: (t: IncomingHttpHeaders) => void }).addTrailers?.(headersOf(this.trailers));
+    if (!this.committed) this.commit(true);
     const conn = this.conn!;
     this.conn = null;
     if (this.paused) {
@@ -251,9 +261,10 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
   /**
    * Writes the response head to the client with the first body bytes, at
    * completion, or alone after the flush interval: until then a broken
-   * response can still be answered 502 (or resent).
+   * response can still be answered 502 (or resent). `complete`: the whole
+   * response is here, its trailers too.
    */
-  private commit(): void {
+  private commit(complete = false): void {
     clearTimeout(this.timer);
     const { ex } = this;
     const head = this.head!;
@@ -291,6 +302,8 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
           else res.setHeader(name, fields[i + 1]);
         }
       }
+      // A chunked body sent on before its end may end with trailers: an HTTP/2 head then waits for them.
+      if (h2 && head.chunked && !complete) (res as { expectTrailers?: () => void }).expectTrailers?.();
       // HTTP/2 has no reason phrase (Node warns when given one).
       if (reason && !h2) res.writeHead(status, reason);
       else res.writeHead(status);

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { CLOSE_TOKEN } from '../proxy/response-parser';
 import { PlainResponse } from './plain-response';
@@ -48,6 +48,8 @@ export class DirectResponse extends PlainResponse {
   /** Every chunk written is copied or sent before write() returns: a writer may hand it views it will reuse. */
   readonly keepsChunks = false;
   private chunked = false;
+  /** Trailer field lines for the last chunk (addTrailers). */
+  private trailerLines = '';
 
   constructor(
     private readonly owner: ResponseOwner,
@@ -62,10 +64,24 @@ export class DirectResponse extends PlainResponse {
     return this.send('', body);
   }
 
+  /**
+   * Trailers for the end of the body, as Node's addTrailers: sent when the
+   * body goes chunked (a response whose head is still to go out then does,
+   * even when its whole body is known), dropped otherwise. Their fields
+   * come from the upstream response parser, which admits only valid ones.
+   */
+  addTrailers(trailers: IncomingHttpHeaders): void {
+    for (const name in trailers) {
+      const value = trailers[name];
+      if (Array.isArray(value)) for (const v of value) this.trailerLines += `${name}: ${v}\r\n`;
+      else if (value !== undefined) this.trailerLines += `${name}: ${value}\r\n`;
+    }
+  }
+
   end(chunk?: Buffer | string | (() => void)): this {
     if (this.writableFinished || this.closed) return this;
     const body = typeof chunk === 'function' || chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const head = this.headersSent ? '' : this.head(body?.length ?? 0);
+    const head = this.headersSent ? '' : this.head(this.trailerLines ? undefined : body?.length ?? 0);
     this.send(head, body, true);
     this.writableFinished = true;
     this.owner.responseDone(this);
@@ -121,7 +137,7 @@ export class DirectResponse extends PlainResponse {
         socket.write(Buffer.from(payload));
         socket.write('\r\n', 'latin1');
       }
-      if (last) socket.write(CHUNKED_END);
+      if (last) socket.write(this.trailerLines ? `0\r\n${this.trailerLines}\r\n` : CHUNKED_END, 'latin1');
       socket.uncork();
       return socket.writableLength < socket.writableHighWaterMark;
     }
