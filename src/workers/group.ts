@@ -16,6 +16,13 @@ import { isPortierMessage, type DownServers, type FromWorker, type SharedCertifi
 const SCHEDULING = cluster.SCHED_RR;
 
 
+/** What an update said, to tell what the next one must: snapshots by identity, the rest as text. */
+interface Sent {
+  snapshots: ProviderSnapshot[];
+  certificates: string;
+  down: string;
+}
+
 interface Member {
   worker: Worker;
   /** The spare: its table is kept compiled, it binds nothing until a worker dies. */
@@ -45,7 +52,8 @@ export class WorkerGroup {
   private readonly members = new Map<number, Member>();
   private stopping = false;
   private backoffMs = 0;
-  private sent?: { snapshots: ProviderSnapshot[]; certificates: string };
+  /** What the last broadcast said. */
+  private sent?: Sent;
   private metricsSeq = 0;
   private readonly metricsWaiting = new Map<number, { answers: unknown[][]; left: number; done: () => void }>();
   private readonly servingWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -127,7 +135,7 @@ export class WorkerGroup {
         return;
       case 'ready':
         member.ready = true;
-        worker.send({ ...this.update(true), standby: member.spare });
+        worker.send({ ...this.update()!.message, standby: member.spare });
         return;
       case 'serving':
         member.serving = true;
@@ -179,38 +187,28 @@ export class WorkerGroup {
   private broadcast(): void {
     if (this.stopping) return;
     const ready = [...this.members.values()].filter((m) => m.ready && m.worker.isConnected());
-    const update = this.update(false);
+    const update = this.update(this.sent);
     if (!update) return;
-    for (const m of ready) m.worker.send(update);
+    this.sent = update.now;
+    for (const m of ready) m.worker.send(update.message);
   }
 
   /**
-   * One update: the snapshots when any changed since the last update (or
-   * `whole`, for a new worker), the servers found down, the certificates
-   * when they changed. Undefined when nothing would be new to a worker.
+   * One update against what `before` said (a new worker: nothing, so all
+   * of it): the snapshots when any changed, the servers found down, the
+   * certificates when they changed; undefined when nothing is new.
    */
-  private update(whole: true): UpdateMessage;
-  private update(whole: false): UpdateMessage | undefined;
-  private update(whole: boolean): UpdateMessage | undefined {
+  private update(before?: Sent): { message: UpdateMessage; now: Sent } | undefined {
     const snapshots = [...this.portier.gateway.providerSnapshots.values()].filter((s) => s.provider !== 'internal');
     const certificates = this.certificates();
-    const certificatesKey = certificates.map((c) => c.certPem).join('');
-    const changed = !this.sent || snapshots.length !== this.sent.snapshots.length || snapshots.some((s, i) => s !== this.sent!.snapshots[i]);
-    const newCertificates = !this.sent || certificatesKey !== this.sent.certificates;
     const down = this.down();
-    if (!whole && !changed && !newCertificates && JSON.stringify(down) === this.lastDown) return undefined;
-    this.lastDown = JSON.stringify(down);
-    if (!whole) this.sent = { snapshots, certificates: certificatesKey };
-    else this.sent ??= { snapshots, certificates: certificatesKey };
-    return {
-      portier: 'update',
-      snapshots: whole || changed ? snapshots : undefined,
-      down,
-      certificates: whole || newCertificates ? certificates : undefined,
-    };
+    const now: Sent = { snapshots, certificates: certificates.map((c) => c.certPem).join(''), down: JSON.stringify(down) };
+    const changed = !before || snapshots.length !== before.snapshots.length || snapshots.some((s, i) => s !== before.snapshots[i]);
+    const newCertificates = !before || now.certificates !== before.certificates;
+    if (!changed && !newCertificates && now.down === before?.down) return undefined;
+    const message: UpdateMessage = { portier: 'update', snapshots: changed ? snapshots : undefined, down, certificates: newCertificates ? certificates : undefined };
+    return { message, now };
   }
-
-  private lastDown = '';
 
   private down(): DownServers {
     const out: DownServers = {};
