@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { H2Target, h2Rows } from './h2-row';
+import { H2LOAD, H2Target, h2Rows } from './h2-row';
 import { BODY, makeCertificate, nginxProxyLaunch, backendLaunch, portierLaunch } from './peers';
 import { ProcessGroup, freePort, waitReady } from './processes';
 
@@ -11,10 +11,12 @@ import { ProcessGroup, freePort, waitReady } from './processes';
  * and Portier started from each given `cli.js` (this build's without any),
  * alternating in the same run, as `npm run bench` measures its h2 row.
  * `H2_AB_NODE_FLAGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to
- * every Portier process. Pinning as the bench: load and backend on CPU 0,
- * the proxies on CPU 1.
+ * every Portier process, `H2_AB_ROUNDS` sets the rounds (the bench's 3
+ * without). Pinning as the bench: load and backend on CPU 0, the proxies
+ * on CPU 1.
  */
 async function main(group: ProcessGroup, dir: string): Promise<void> {
+  if (process.env.H2_AB_ROUNDS) H2LOAD.rounds = Number(process.env.H2_AB_ROUNDS);
   const clis = process.argv.slice(2).map((p) => resolve(p));
   if (!clis.length) clis.push(join(__dirname, '..', '..', 'src', 'cli.js'));
   const cert = makeCertificate(dir);
