@@ -119,7 +119,7 @@ async function metric(port: number, name: string, labels: string): Promise<numbe
       res.on('end', () => resolve(text));
     }).on('error', reject);
   });
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((p) => l.includes(p)));
+  const line = body.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && labels.split(',').every((p) => l.includes(p)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
@@ -223,6 +223,8 @@ providers: { providersThrottleDuration: 10ms, file: { filename: dynamic.yaml } }
     const served = statuses.filter((s) => s === 200).length;
     t.equal(statuses.length, served, 'every request answered 200');
     t.equal(await metric(api, 'portier_router_requests_total', 'router="r@file",code="200"') - before, served, `the group's counter grew by the ${served} served`);
+    const started = await metric(api, 'portier_process_start_time_seconds', '');
+    t.ok(started > 0 && started <= Date.now() / 1000, 'the start time, which prom-client leaves out of an aggregate, is the primary\'s');
   });
 
   await t.test('rateLimit holds across workers within 10 %', async (t) => {
