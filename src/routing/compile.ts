@@ -11,6 +11,8 @@ import { errorMessage, PortierError } from '../errors';
 import type { Logger } from '../log/logger';
 import { RouterRuntime, ServiceRuntime, MiddlewareRuntime, statusOf, qualify } from './runtime';
 import { RoutingTable } from './table';
+import { deltaOf } from './compile-delta';
+import { Ledger } from './compile-ledger';
 
 export interface CompileOptions {
   /**
@@ -43,6 +45,14 @@ export interface CompileCache {
   routers: Map<string, RouterBuild>;
   /** The last definition of each object that compiled without error, by qualified name (see LastGood). */
   lastGood: LastGood;
+  /** The last table and what it was compiled from, for a change that touches only routers and services (compile-delta.ts). */
+  base?: Base;
+}
+
+interface Base {
+  table: RoutingTable;
+  snapshots: ReadonlyMap<string, ProviderSnapshot>;
+  ledger: Ledger;
 }
 
 /**
@@ -149,18 +159,40 @@ const definition = <C>(config: C, warnings: string[] | undefined): Definition<C>
  * routers that depend on it.
  */
 export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOptions, cache: CompileCache): RoutingTable {
-  const services = new Map<string, ServiceRuntime>();
-  const middlewares = new Map<string, MiddlewareRuntime>();
-  const routers = new Map<string, RouterRuntime>();
-  const nextBalancers = new Map<string, { key: string; lb: LoadBalancer }>();
-  const nextMiddlewares = new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
-  const nextLastGood: LastGood = { routers: new Map(), services: new Map(), middlewares: new Map() };
-  const usedRules = new Set<string>();
-  const serviceUsers = new Map<string, string[]>();
-  const middlewareUsers = new Map<string, string[]>();
-  const list = [...snapshots];
+  const base = cache.base;
+  // The ledger of a delta is updated in place: a compile that throws leaves none behind.
+  cache.base = undefined;
+  return build([...snapshots], opts, cache, base);
+}
+
+function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCache, base: Base | undefined): RoutingTable {
+  const delta = base && deltaOf(base.snapshots, list, base.ledger.pinned);
+  const from = delta && base;
+  const ledger = from ? from.ledger : new Ledger();
+  const dirtyServices = delta?.services ?? new Set<string>();
+  const dirtyRouters = new Set(delta?.routers);
+  if (from) {
+    for (const s of dirtyServices) for (const r of ledger.dependents.of(s)) dirtyRouters.add(r);
+    for (const r of ledger.tlsRouters) dirtyRouters.add(r);
+  }
+  // A delta starts from the previous table and its caches, without the objects it rebuilds.
+  const without = <V>(map: ReadonlyMap<string, V> | undefined, names: Set<string>): Map<string, V> => {
+    const copy = new Map(map);
+    for (const n of names) copy.delete(n);
+    return copy;
+  };
+  const services = without(from?.table.services, dirtyServices);
+  const middlewares = new Map<string, MiddlewareRuntime>(from?.table.middlewares);
+  const routers = without(from?.table.routers, dirtyRouters);
+  const nextBalancers = without(from && cache.balancers, dirtyServices);
+  const nextMiddlewares = from ? cache.middlewares : new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
+  const nextLastGood: LastGood = {
+    routers: without(from && cache.lastGood.routers, dirtyRouters),
+    services: without(from && cache.lastGood.services, dirtyServices),
+    middlewares: from ? cache.lastGood.middlewares : new Map(),
+  };
   // Resolved once per compile: services sharing a serversTransport share its files, read once, and its transport.
-  const nextTransports = new Map<string, { key: string; transport: Transport; refused?: string[] }>();
+  const nextTransports = new Map<string, { key: string; transport: Transport; refused?: string[] }>(from && cache.transports);
   const transportOf = (ref: string | undefined, provider: string): { key: string; transport: Transport; refused?: string[] } => {
     const q = ref ? qualify(ref, provider) : '';
     let entry = nextTransports.get(q);
@@ -183,21 +215,27 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     return entry;
   };
 
-  const rawServices = new Map<string, { provider: string; next: Definition<ServiceConfig>; errors: string[] }>();
-  for (const snap of list) {
-    for (const [name, config] of Object.entries(snap.config.http?.services ?? {})) {
-      rawServices.set(`${name}@${snap.provider}`, {
-        provider: snap.provider,
-        next: definition(config, snap.warnings?.[`services.${name}`]),
-        errors: snap.errors?.[`services.${name}`] ?? [],
-      });
-    }
-  }
+  const byProvider = new Map(list.map((snap) => [snap.provider, snap]));
+  type RawService = { provider: string; next: Definition<ServiceConfig>; errors: string[] };
+  const rawServices = new Map<string, RawService | undefined>();
+  /** A service's definition, looked up when first needed: a delta needs a few of them. */
+  const rawService = (name: string): RawService | undefined => {
+    if (rawServices.has(name)) return rawServices.get(name);
+    const at = name.lastIndexOf('@');
+    const snap = byProvider.get(name.slice(at + 1));
+    const bare = name.slice(0, at);
+    const all = snap?.config.http?.services;
+    const raw = snap && all && Object.hasOwn(all, bare)
+      ? { provider: snap.provider, next: definition(all[bare], snap.warnings?.[`services.${bare}`]), errors: snap.errors?.[`services.${bare}`] ?? [] }
+      : undefined;
+    rawServices.set(name, raw);
+    return raw;
+  };
 
   const buildService = (name: string, stack: string[]): ServiceRuntime | undefined => {
     const done = services.get(name);
     if (done) return done;
-    const raw = rawServices.get(name);
+    const raw = rawService(name);
     if (!raw) return undefined;
     const { provider } = raw;
     const attempt = ({ config, warnings: said }: Definition<ServiceConfig>, providerErrors: string[]): ServiceRuntime => {
@@ -227,6 +265,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         const children: { name: string; weight: number; handler: Handler }[] = [];
         for (const child of config.weighted.services) {
           const q = qualify(child.name, provider);
+          ledger.pinned.add(q);
           const svc = errors.length ? undefined : buildService(q, [...stack, name]);
           if (!svc) errors.push(missing('service', q));
           else if (!svc.handler) errors.push(disabled(`service ${q}`, svc.errors));
@@ -245,10 +284,12 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     services.set(name, runtime);
     return runtime;
   };
-  for (const name of rawServices.keys()) buildService(name, []);
+  if (from) for (const name of dirtyServices) buildService(name, []);
+  else for (const snap of list) for (const bare of Object.keys(snap.config.http?.services ?? {})) buildService(`${bare}@${snap.provider}`, []);
 
   const rawMiddlewares = new Map<string, { provider: string; next: Definition<MiddlewareConfig>; errors: string[] }>();
-  for (const snap of list) {
+  // A delta changes no middleware (compile-delta.ts): the previous ones stand.
+  for (const snap of from ? [] : list) {
     for (const [name, config] of Object.entries(snap.config.http?.middlewares ?? {})) {
       rawMiddlewares.set(`${name}@${snap.provider}`, {
         provider: snap.provider,
@@ -283,7 +324,10 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
           const previous = cache.middlewares.get(name);
           const reusable = !STATEFUL_FREE.has(type.type.toLowerCase()) && previous?.key === key;
           mw = reusable ? previous.mw : type.create(decoded.value, {
-            service: (ref) => buildService(qualify(ref, provider), [])?.handler,
+            service: (ref) => {
+              ledger.pinned.add(qualify(ref, provider));
+              return buildService(qualify(ref, provider), [])?.handler;
+            },
             middleware: (ref) => {
               const dep = buildMiddleware(qualify(ref, provider), [...stack, name]);
               if (!dep?.middleware) throw new Error(dep ? disabled(`middleware ${dep.name}`, dep.errors) : missing('middleware', qualify(ref, provider)));
@@ -316,7 +360,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   for (const name of rawMiddlewares.keys()) buildMiddleware(name, []);
 
   const defaultEntryPoints = Object.entries(opts.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
-  const buildRouter = (provider: string, name: string, { config, warnings: said }: Definition<RouterConfig>, providerErrors: string[]): RouterRuntime => {
+  const buildRouter = (provider: string, name: string, { config, warnings: said }: Definition<RouterConfig>, providerErrors: string[], usedRules: Set<string>): RouterRuntime => {
     const errors = [...providerErrors];
     const warnings = [...said];
     const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
@@ -371,7 +415,7 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
       status: statusOf(errors, warnings), errors, warnings,
     };
   };
-  const nextRouters = new Map<string, RouterBuild>();
+  const nextRouters = without(from && cache.routers, dirtyRouters);
   const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
   // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
   const usesOf = (provider: string, config: RouterConfig): unknown[] => {
@@ -382,9 +426,9 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
     const mws = new Set([...entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []), ...(config.middlewares ?? []).map((m) => qualify(m, provider))]);
     return [target, ...[...mws].map((m) => middlewares.get(m)?.middleware)];
   };
-  for (const snap of list) {
-    for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) {
+  const place = (snap: ProviderSnapshot, bare: string, config: RouterConfig): void => {
       const name = `${bare}@${snap.provider}`;
+      const usedRules = new Set<string>();
       const next = definition(config, snap.warnings?.[`routers.${bare}`]);
       const providerErrors = snap.errors?.[`routers.${bare}`] ?? [];
       const said = providerErrors.length || next.warnings.length ? JSON.stringify([providerErrors, next.warnings]) : '';
@@ -397,27 +441,52 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
         usedRules.add(ruleKey(config.ruleSyntax ?? opts.defaultRuleSyntax, config.rule));
         nextRouters.set(name, prev);
       } else {
-        const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : []));
+        const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
         router = { ...built, status: statusOf(built.errors, built.warnings) };
         if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { json: next.json, said, uses, runtime: router });
       }
-      for (const m of router.middlewares) (middlewareUsers.get(m) ?? middlewareUsers.set(m, []).get(m)!).push(name);
-      if (router.service) (serviceUsers.get(router.service) ?? serviceUsers.set(router.service, []).get(router.service)!).push(name);
+      ledger.record(name, router, config.service && qualify(config.service, snap.provider), config.tls !== undefined, usedRules);
       routers.set(name, router);
+  };
+  const changed: [RouterRuntime | undefined, RouterRuntime | undefined][] = [];
+  if (from) {
+    for (const name of dirtyRouters) {
+      const before = from.table.routers.get(name);
+      ledger.forget(name, before);
+      const at = name.lastIndexOf('@');
+      const snap = byProvider.get(name.slice(at + 1));
+      const all = snap?.config.http?.routers;
+      if (snap && all && Object.hasOwn(all, name.slice(0, at))) place(snap, name.slice(0, at), all[name.slice(0, at)]);
+      changed.push([before, routers.get(name)]);
     }
+  } else {
+    for (const snap of list) for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) place(snap, bare, config);
   }
-  for (const [name, users] of serviceUsers) services.get(name)?.usedBy.push(...users);
-  for (const [name, users] of middlewareUsers) middlewares.get(name)?.usedBy.push(...users);
+  // usedBy lists are new objects: a runtime shared with the previous table is copied, never changed.
+  const touchedServices = ledger.serviceUsers.changed();
+  for (const name of from ? [...touchedServices, ...dirtyServices] : services.keys()) {
+    const svc = services.get(name);
+    if (svc) services.set(name, { ...svc, usedBy: [...ledger.serviceUsers.of(name)] });
+  }
+  const touchedMiddlewares = ledger.middlewareUsers.changed();
+  for (const name of from ? touchedMiddlewares : middlewares.keys()) {
+    const mw = middlewares.get(name);
+    if (mw) middlewares.set(name, { ...mw, usedBy: [...ledger.middlewareUsers.of(name)] });
+  }
 
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();
   for (const [name, { mw, transports }] of cache.middlewares) if (nextMiddlewares.get(name)?.mw !== mw) for (const t of transports) t.release(false);
-  for (const key of cache.rules.keys()) if (!usedRules.has(key)) cache.rules.delete(key);
+  for (const key of ledger.unheld(from ? undefined : cache.rules.keys())) cache.rules.delete(key);
   cache.routers = nextRouters;
   cache.balancers = nextBalancers;
   cache.middlewares = nextMiddlewares;
   cache.transports = nextTransports;
   cache.lastGood = nextLastGood;
-  return new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
+  const table = from
+    ? from.table.derive(routers, services, middlewares, changed)
+    : new RoutingTable(routers, services, middlewares, Object.fromEntries(Object.entries(opts.entryPoints).map(([n, e]) => [n, e.tls])));
+  cache.base = { table, snapshots: byProvider, ledger };
+  return table;
 }
 
 /** A TLS router on an entrypoint that cannot end TLS is never served there: said on the router, an error when it is nowhere. */

@@ -12,14 +12,38 @@ const byPriority = (a: RouterRuntime, b: RouterRuntime): number => b.priority - 
  * up its host and walks one short, already sorted list.
  */
 export class RouterIndex {
-  private readonly byHost = new Map<string, Routable[]>();
+  private readonly byHost: Map<string, Routable[]>;
   private readonly unbound: Routable[];
 
-  constructor(routers: Routable[]) {
+  constructor(routers: Routable[], kept?: { byHost: Map<string, Routable[]>; unbound: Routable[] }) {
+    if (kept) {
+      ({ byHost: this.byHost, unbound: this.unbound } = kept);
+      return;
+    }
+    this.byHost = new Map();
     this.unbound = routers.filter((r) => r.rule.hosts === null).sort(byPriority);
     const bound = new Map<string, Routable[]>();
-    for (const r of routers) for (const h of r.rule.hosts ?? []) bound.set(h, [...(bound.get(h) ?? []), r]);
+    for (const r of routers) for (const h of r.rule.hosts ?? []) (bound.get(h) ?? bound.set(h, []).get(h)!).push(r);
     for (const [host, list] of bound) this.byHost.set(host, [...list, ...this.unbound].sort(byPriority));
+  }
+
+  /**
+   * This index with some routers removed and some added: only their hosts'
+   * lists are rebuilt, unless one of them is not bound to hosts (every list
+   * holds those).
+   */
+  with(removed: Routable[], added: Routable[]): RouterIndex {
+    if (removed.length === 0 && added.length === 0) return this;
+    const gone = new Set(removed);
+    if ([...removed, ...added].some((r) => r.rule.hosts === null)) return new RouterIndex([...this.all().filter((r) => !gone.has(r)), ...added]);
+    const byHost = new Map(this.byHost);
+    for (const host of new Set([...removed, ...added].flatMap((r) => r.rule.hosts!))) {
+      const bound = (byHost.get(host) ?? []).filter((r) => r.rule.hosts !== null && !gone.has(r));
+      bound.push(...added.filter((r) => r.rule.hosts!.includes(host)));
+      if (bound.length) byHost.set(host, [...bound, ...this.unbound].sort(byPriority));
+      else byHost.delete(host);
+    }
+    return new RouterIndex([], { byHost, unbound: this.unbound });
   }
 
   match(req: MatchRequest): Routable | undefined {

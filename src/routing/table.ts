@@ -22,15 +22,36 @@ export class RoutingTable {
     readonly services: ReadonlyMap<string, ServiceRuntime>,
     readonly middlewares: ReadonlyMap<string, MiddlewareRuntime>,
     /** Entrypoint name → whether it terminates TLS. */
-    entryPoints: Record<string, boolean>,
+    private readonly entryPoints: Record<string, boolean>,
+    indexes?: ReadonlyMap<string, { plain: RouterIndex; tls: RouterIndex }>,
   ) {
-    const usable = [...routers.values()].filter((r): r is Routable => r.handler !== undefined && r.dispatch !== undefined && r.rule !== undefined);
-    for (const [ep, tls] of Object.entries(entryPoints)) {
-      // Traefik's rule: a router with tls serves only TLS connections, one without only plaintext ones;
-      // an entrypoint with http.tls makes every router on it a TLS router.
-      const on = usable.filter((r) => r.entryPoints.includes(ep));
-      this.indexes.set(ep, { plain: new RouterIndex(tls ? [] : on.filter((r) => !r.tls)), tls: new RouterIndex(tls ? on : on.filter((r) => r.tls)) });
+    if (indexes) {
+      this.indexes = new Map(indexes);
+      return;
     }
+    const usable = [...routers.values()].filter(routable);
+    for (const [ep, tls] of Object.entries(entryPoints)) {
+      this.indexes.set(ep, { plain: new RouterIndex(usable.filter((r) => side(r, ep, tls) === 'plain')), tls: new RouterIndex(usable.filter((r) => side(r, ep, tls) === 'tls')) });
+    }
+  }
+
+  /**
+   * The table with some routers replaced (`[before, after]`, either absent
+   * for one removed or added), its indexes updated for those alone.
+   */
+  derive(
+    routers: ReadonlyMap<string, RouterRuntime>,
+    services: ReadonlyMap<string, ServiceRuntime>,
+    middlewares: ReadonlyMap<string, MiddlewareRuntime>,
+    changed: readonly [RouterRuntime | undefined, RouterRuntime | undefined][],
+  ): RoutingTable {
+    const indexes = new Map<string, { plain: RouterIndex; tls: RouterIndex }>();
+    for (const [ep, tls] of Object.entries(this.entryPoints)) {
+      const on = (which: 'plain' | 'tls', i: 0 | 1): Routable[] => changed.map((c) => c[i]).filter((r): r is Routable => r !== undefined && routable(r) && side(r, ep, tls) === which);
+      const pair = this.indexes.get(ep)!;
+      indexes.set(ep, { plain: pair.plain.with(on('plain', 0), on('plain', 1)), tls: pair.tls.with(on('tls', 0), on('tls', 1)) });
+    }
+    return new RoutingTable(routers, services, middlewares, this.entryPoints, indexes);
   }
 
   static empty(entryPoints: Record<string, boolean>): RoutingTable {
@@ -42,4 +63,16 @@ export class RoutingTable {
     return pair && (tls ? pair.tls : pair.plain).match(req);
   }
 
+}
+
+const routable = (r: RouterRuntime): r is Routable => r.handler !== undefined && r.dispatch !== undefined && r.rule !== undefined;
+
+/**
+ * Traefik's rule: a router with tls serves only TLS connections, one
+ * without only plaintext ones; an entrypoint with http.tls makes every
+ * router on it a TLS router.
+ */
+function side(r: Routable, ep: string, epTls: boolean): 'plain' | 'tls' | undefined {
+  if (!r.entryPoints.includes(ep)) return undefined;
+  return epTls || r.tls ? 'tls' : 'plain';
 }

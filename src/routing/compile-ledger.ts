@@ -1,0 +1,100 @@
+import type { RouterRuntime } from './runtime';
+
+/**
+ * What the compiler records of who uses what: `usedBy` for the API, which
+ * routers a changed service touches, which compiled rules are still held.
+ * A whole compile starts a new ledger; a delta (compile-delta.ts) updates
+ * the last one in place, router by router, so its cost follows the size of
+ * the change. A compile that throws drops the ledger (compile.ts), and the
+ * next one starts anew.
+ */
+export class Ledger {
+  /** Routers by the service they use, and by each middleware (usedBy). */
+  readonly serviceUsers = new Users();
+  readonly middlewareUsers = new Users();
+  /**
+   * Routers by every service they name, in their new definition or the last
+   * good one they serve, existing or not: a service that changes, appears or
+   * goes changes what these routers say or serve.
+   */
+  readonly dependents = new Users();
+  private readonly dependsOn = new Map<string, string[]>();
+  /** Routers with a `tls` section: rebuilt on every change (compile.ts, reusable). */
+  readonly tlsRouters = new Set<string>();
+  /** Services another object is composed of by name (weighted services, middlewares): a change to one is compiled whole. */
+  readonly pinned = new Set<string>();
+  private readonly ruleKeys = new Map<string, string[]>();
+  private readonly ruleUsers = new Map<string, number>();
+  /** Rule keys whose last holder went in this compile: dropped unless held again. */
+  private readonly released = new Set<string>();
+
+  /** Takes a router out, before it is rebuilt or because it is gone. */
+  forget(name: string, before: RouterRuntime | undefined): void {
+    if (before?.service) this.serviceUsers.remove(before.service, name);
+    for (const m of before?.middlewares ?? []) this.middlewareUsers.remove(m, name);
+    for (const n of this.dependsOn.get(name) ?? []) this.dependents.remove(n, name);
+    this.dependsOn.delete(name);
+    this.tlsRouters.delete(name);
+    for (const key of this.ruleKeys.get(name) ?? []) {
+      const n = this.ruleUsers.get(key)! - 1;
+      this.ruleUsers.set(key, n);
+      if (n === 0) this.released.add(key);
+    }
+    this.ruleKeys.delete(name);
+  }
+
+  /** Records a router as built: `named` is the service its definition names, qualified; `rules`, the rule keys its build used. */
+  record(name: string, router: RouterRuntime, named: string | undefined, tls: boolean, rules: Set<string>): void {
+    for (const m of router.middlewares) this.middlewareUsers.add(m, name);
+    if (router.service) this.serviceUsers.add(router.service, name);
+    const deps = named && named !== router.service ? [named, ...(router.service ? [router.service] : [])] : router.service ? [router.service] : [];
+    for (const n of deps) this.dependents.add(n, name);
+    this.dependsOn.set(name, deps);
+    if (tls) this.tlsRouters.add(name);
+    this.ruleKeys.set(name, [...rules]);
+    for (const key of rules) {
+      this.ruleUsers.set(key, (this.ruleUsers.get(key) ?? 0) + 1);
+      this.released.delete(key);
+    }
+  }
+
+  /** Whether a compiled rule is held by no router: from a delta, only those it released are asked. */
+  unheld(keys: Iterable<string> | undefined): string[] {
+    const out = [...(keys ?? this.released)].filter((k) => !this.ruleUsers.get(k));
+    for (const k of out) this.ruleUsers.delete(k);
+    this.released.clear();
+    return out;
+  }
+}
+
+/** Routers by the name of an object they use, in the order they were recorded. */
+class Users {
+  private readonly byName = new Map<string, string[]>();
+  /** Names whose list changed since the last call to `changed`. */
+  private readonly touched = new Set<string>();
+
+  add(name: string, router: string): void {
+    (this.byName.get(name) ?? this.byName.set(name, []).get(name)!).push(router);
+    this.touched.add(name);
+  }
+
+  remove(name: string, router: string): void {
+    const list = this.byName.get(name);
+    const i = list ? list.indexOf(router) : -1;
+    if (i === -1) return;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.byName.delete(name);
+    this.touched.add(name);
+  }
+
+  of(name: string): readonly string[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  /** The names whose lists changed since the last call. */
+  changed(): string[] {
+    const out = [...this.touched];
+    this.touched.clear();
+    return out;
+  }
+}
