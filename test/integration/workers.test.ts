@@ -9,8 +9,9 @@ import { RawConn } from '../helpers/raw-conn';
 
 /**
  * `workers: 2` through the real CLI (docs/workers.md): two workers serve
- * one port, a change reaches both, a broken one leaves both on the old
- * table, /metrics counts what both served, a rate limit and an in-flight
+ * one port, a change and the primary's health verdicts reach both, a
+ * broken change leaves both on the old table, /metrics and the one access
+ * log count what both served, a rate limit and an in-flight
  * cap hold across them, a SIGKILLed worker costs only its in-flight
  * requests and its place is served again within a second, and SIGTERM
  * drains the whole group. Which worker holds a connection is read from
@@ -151,6 +152,7 @@ entryPoints:
   traefik: { address: "127.0.0.1:${api}" }
 api: {}
 metrics: { prometheus: { entryPoint: traefik } }
+accessLog: { filePath: access.log, format: json }
 providers: { providersThrottleDuration: 10ms, file: { filename: dynamic.yaml } }
 `,
     'dynamic.yaml': dynamic(),
@@ -223,6 +225,12 @@ providers: { providersThrottleDuration: 10ms, file: { filename: dynamic.yaml } }
     const served = statuses.filter((s) => s === 200).length;
     t.equal(statuses.length, served, 'every request answered 200');
     t.equal(await metric(api, 'portier_router_requests_total', 'router="r@file",code="200"') - before, served, `the group's counter grew by the ${served} served`);
+    const total = await metric(api, 'portier_router_requests_total', 'router="r@file",code="200"');
+    const lines = (): string[] => readFileSync(path.join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean);
+    const logged = (): number => lines().filter((l) => l.includes('"RouterName":"r@file"')).length;
+    for (let i = 0; i < 40 && logged() < total; i++) await new Promise((r) => setTimeout(r, 50));
+    t.equal(logged(), total, 'the one access log, written by the primary, has a line for each of them');
+    t.ok(lines().every((l) => l.startsWith('{') && l.endsWith('}') && JSON.parse(l)), 'every line whole, none interleaved');
     const started = await metric(api, 'portier_process_start_time_seconds', '');
     t.ok(started > 0 && started <= Date.now() / 1000, 'the start time, which prom-client leaves out of an aggregate, is the primary\'s');
   });
