@@ -24,17 +24,21 @@ export default defineMiddleware({
     const counter = inFlightCounter(opts.amount, `inFlightReq:${JSON.stringify(opts)}`);
     return (next) => async (ex) => {
       const key = source(ex);
+      let held = false;
+      let left = false;
+      const release = (): void => {
+        if (held) counter.release(key);
+        held = false;
+        left = true;
+      };
+      // Listened to before asking: a client that leaves while a worker awaits the primary's answer gives its place back.
+      ex.res.once('close', release);
       let ok = counter.acquire(key);
       // One process decides at once; a worker awaits the primary's answer.
       if (ok instanceof Promise) ok = await ok;
       if (!ok) return respond(ex, 429, {}, 'Too Many Requests\n');
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        counter.release(key);
-      };
-      ex.res.once('close', release);
+      if (left) return counter.release(key);
+      held = true;
       try {
         await next(ex);
       } catch (err) {
