@@ -24,6 +24,9 @@ export const FORWARDER_DEFAULTS = {
   flushIntervalMs: 100,
 };
 
+/** Servers whose path is not prepended: most services. */
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * Forwards one service's exchanges. Plain requests go through Portier's own
  * pooled HTTP/1.1 client (upstream-call.ts): Node's http client and
@@ -35,10 +38,12 @@ export const FORWARDER_DEFAULTS = {
  * the other, and no socket error ever escapes.
  */
 export class Forwarder {
-  private readonly proxy: httpProxy;
+  /** Made on the first upgrade: most services never see one, and a table of 10,000 would hold 10,000. */
+  private proxy?: httpProxy;
+  private readonly changeOrigin: boolean;
   /** The same for every call: a forwarded request allocates no options. */
   private readonly call: CallOptions;
-  private readonly upgrades = new WeakMap<http.IncomingMessage, () => void>();
+  private upgradesMade?: WeakMap<http.IncomingMessage, () => void>;
   /** Per server URL, parsed once. */
   private readonly origins = new Map<string, Origin>();
   private closed = false;
@@ -50,16 +55,26 @@ export class Forwarder {
   constructor(
     private readonly transport: Transport,
     opts: ForwarderOptions,
-    private readonly preservePath: ReadonlySet<string> = new Set(),
+    private readonly preservePath: ReadonlySet<string> = NONE,
   ) {
     transport.retain();
     const { dialTimeoutMs, responseHeaderTimeoutMs } = transport.options;
     this.call = { passHostHeader: opts.passHostHeader, flushIntervalMs: opts.flushIntervalMs, dialTimeoutMs, responseHeaderTimeoutMs };
     // No TLS options here: the transport's agent sets them (wsOptions).
-    this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: !opts.passHostHeader });
+    this.changeOrigin = !opts.passHostHeader;
+  }
+
+  private upgrades(): WeakMap<http.IncomingMessage, () => void> {
+    return (this.upgradesMade ??= new WeakMap());
+  }
+
+  private wsProxy(): httpProxy {
+    if (this.proxy) return this.proxy;
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: this.changeOrigin });
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) => this.onUpgraded(proxyReq, req, socket));
     // http-proxy rethrows when no listener is attached; every call passes its own callback too.
     this.proxy.on('error', () => undefined);
+    return this.proxy;
   }
 
   /** Forwards `ex` to `target`; `done` once, with an UpstreamFailure while nothing was written to the client. */
@@ -84,10 +99,10 @@ export class Forwarder {
     // (A WebSocket over HTTP/2 has a stream of its own for socket, and a response that is not bound to it.)
     if (ex.res.socket && !isH2Response(ex.res)) ex.res.detachSocket(ex.res.socket);
     return new Promise<void>((resolve, reject) => {
-      this.upgrades.set(req, resolve);
-      this.proxy.ws(req, socket, head, this.wsOptions(target), (err: Error) => {
-        if (this.upgrades.has(req)) {
-          this.upgrades.delete(req);
+      this.upgrades().set(req, resolve);
+      this.wsProxy().ws(req, socket, head, this.wsOptions(target), (err: Error) => {
+        if (this.upgrades().has(req)) {
+          this.upgrades().delete(req);
           const failure = this.failure(err);
           // http-proxy ends the client's socket right after this callback, before a rejection could be
           // answered: the refusal goes out now (an upgrade is never resent to another server).
@@ -110,8 +125,8 @@ export class Forwarder {
   /** Ties the two sockets of an upgraded connection together: either closing closes the other. */
   private onUpgraded(proxyReq: http.ClientRequest, req: http.IncomingMessage, socket: Duplex): void {
     proxyReq.once('upgrade', (_res: http.IncomingMessage, proxySocket: Duplex) => {
-      const resolve = this.upgrades.get(req);
-      this.upgrades.delete(req);
+      const resolve = this.upgrades().get(req);
+      this.upgrades().delete(req);
       // Half-closed WebSockets mean nothing (they have close frames), and Node's server sockets allow
       // half-open connections: without this, a client that leaves keeps the backend connection open.
       const both = (): void => {
@@ -137,7 +152,7 @@ export class Forwarder {
   close(force: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.proxy.close();
+    this.proxy?.close();
     this.transport.release(force);
   }
 
