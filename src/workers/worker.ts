@@ -60,14 +60,18 @@ export function serveAsWorker(config: StaticConfig, log: Logger): void {
         void drain(msg.graceMs);
     }
   });
-  const drain = async (grace: number): Promise<void> => {
-    calls.disconnected();
-    await worker?.close(grace);
-    process.exit(0);
-  };
+  let draining: Promise<void> | undefined;
+  const drain = (grace: number): Promise<void> =>
+    (draining ??= (async () => {
+      await worker?.close(grace);
+      process.exit(0);
+    })());
   // The primary is gone (killed): finish what is in flight and go, rather than serve a table nobody updates.
   if (!process.connected) process.exit(1);
-  process.once('disconnect', () => void drain(graceMs(config)));
+  process.once('disconnect', () => {
+    calls.disconnected();
+    void drain(graceMs(config));
+  });
   // Ctrl-C reaches the whole process group: the primary orders the drain.
   process.on('SIGINT', () => undefined);
   process.once('SIGTERM', () => void drain(graceMs(config)));
