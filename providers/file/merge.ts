@@ -24,11 +24,13 @@ export class FileMerge {
   private readonly files: { file: string; parsed: ParsedConfig }[] = [];
   /** Which file each name was first defined in, by `routers.api`, `tls.options.modern`: its line is looked up when asked. */
   private readonly firstIn = new Map<string, number>();
+  /** The first file's HTTP sections, whose names are not listed in firstIn. */
+  private readonly firstHttp: Record<string, Record<string, unknown>> = {};
 
   /** Where a name was first defined (`file:line`), by `routers.api`, `tls.options.modern`. */
   readonly origin = {
     get: (key: string): string | undefined => {
-      const index = this.firstIn.get(key);
+      const index = this.firstOf(key);
       return index === undefined ? undefined : this.where(index, SECTIONS.some((s) => key.startsWith(`${s}.`)) ? `http.${key}` : key);
     },
   };
@@ -38,7 +40,14 @@ export class FileMerge {
     const kept = new Set<string>();
     for (const section of SECTIONS) {
       const into = this.config.http![section] as Record<string, unknown>;
-      for (const [name, value] of Object.entries(decoded.config.http?.[section] ?? {})) {
+      const from = decoded.config.http?.[section] ?? {};
+      // The first file's names are all first: taken whole (a file of 10,000 routers is re-read on each change), and found there when asked.
+      if (index === 0) {
+        Object.assign(into, from);
+        this.firstHttp[section] = from;
+        continue;
+      }
+      for (const [name, value] of Object.entries(from)) {
         const key = `${section}.${name}`;
         if (!this.first(key, `http.${key}`, index)) continue;
         into[name] = value;
@@ -69,16 +78,17 @@ export class FileMerge {
         kept.add(key);
       }
     }
-    for (const [key, list] of Object.entries(decoded.errors)) if (kept.has(key)) (this.errors[key] ??= []).push(...list);
+    const ours = (key: string): boolean => kept.has(key) || (index === 0 && this.firstOf(key) === 0);
+    for (const [key, list] of Object.entries(decoded.errors)) if (ours(key)) (this.errors[key] ??= []).push(...list);
     // An ignored definition's own warnings would otherwise land on the one in use.
     for (const [key, list] of Object.entries(decoded.warnings)) {
-      if (kept.has(key) || !this.firstIn.has(key)) (this.warnings[key] ??= []).push(...list);
+      if (ours(key) || this.firstOf(key) === undefined) (this.warnings[key] ??= []).push(...list);
     }
   }
 
   /** True when `key` is defined here for the first time; a later definition is reported and ignored. */
   private first(key: string, path: string, index: number): boolean {
-    const firstIndex = this.firstIn.get(key);
+    const firstIndex = this.firstOf(key);
     if (firstIndex === undefined) {
       this.firstIn.set(key, index);
       return true;
@@ -88,6 +98,15 @@ export class FileMerge {
     if (!key.startsWith('tls.')) (this.warnings[key] ??= []).push(`defined again at ${here}: that definition is ignored, this one (${first}) is used`);
     this.notices.push(`${here}: ${path}: already defined at ${first}; ignored, the first definition is used`);
     return false;
+  }
+
+  /** The file a name was first defined in: the first file's HTTP names are not listed, they are looked up in what it gave. */
+  private firstOf(key: string): number | undefined {
+    const listed = this.firstIn.get(key);
+    if (listed !== undefined) return listed;
+    const dot = key.indexOf('.');
+    const section = SECTIONS.find((s) => s === key.slice(0, dot));
+    return section && this.firstHttp[section] && Object.hasOwn(this.firstHttp[section], key.slice(dot + 1)) ? 0 : undefined;
   }
 
   private where(index: number, path: string): string {

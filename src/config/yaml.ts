@@ -18,11 +18,11 @@ interface ParsedPiece {
   keyLines: Map<string, number>;
 }
 
-/** A map assembled from pieces, with where each key came from, for lineOf. */
+/** A map assembled from pieces, with what it came from: its keys are indexed for lineOf when first asked. */
 interface Located {
   line: number;
-  keys: Map<string, Located | InPiece>;
-  folded: Map<string, Located | InPiece>;
+  from: (Located & { key: string } | { piece: Piece; parsed: ParsedPiece })[];
+  index?: { keys: Map<string, Located | InPiece>; folded: Map<string, Located | InPiece> };
 }
 
 interface InPiece {
@@ -45,7 +45,7 @@ export function parseYaml(text: string, file: string, reuse?: YamlReuse): Parsed
   if (reuse && parts) {
     const next = new Map<string, ParsedPiece>();
     try {
-      const root: Located = { line: 1, keys: new Map(), folded: new Map() };
+      const root: Located = { line: 1, from: [] };
       const value = assemble(parts, root, reuse.pieces, next, file);
       reuse.pieces = next;
       return { value, lineOf: (path) => lineIn(root, splitPath(path)) };
@@ -58,21 +58,24 @@ export function parseYaml(text: string, file: string, reuse?: YamlReuse): Parsed
 
 function assemble(parts: Part[], at: Located, previous: Map<string, ParsedPiece>, next: Map<string, ParsedPiece>, file: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const add = (key: string, value: unknown, where: Located | InPiece): void => {
-    if (Object.prototype.hasOwnProperty.call(out, key)) throw new PortierError('CONFIG_PARSE', 'Map keys must be unique', { path: `${file}:${where.line}` });
-    out[key] = value;
-    at.keys.set(key, where);
-    if (!at.folded.has(key.toLowerCase())) at.folded.set(key.toLowerCase(), where);
-  };
+  const repeated = (line: number): PortierError => new PortierError('CONFIG_PARSE', 'Map keys must be unique', { path: `${file}:${line}` });
   for (const part of parts) {
     if (isBranch(part)) {
-      const located: Located = { line: part.line + 1, keys: new Map(), folded: new Map() };
-      add(part.key, assemble(part.parts, located, previous, next, file), located);
+      const located: Located & { key: string } = { line: part.line + 1, from: [], key: part.key };
+      at.from.push(located);
+      if (Object.hasOwn(out, part.key)) throw repeated(located.line);
+      out[part.key] = assemble(part.parts, located, previous, next, file);
       continue;
     }
     const parsed = next.get(part.text) ?? previous.get(part.text) ?? parsePiece(part.text);
     next.set(part.text, parsed);
-    for (const [key, value] of Object.entries(parsed.value ?? {})) add(key, value, { piece: part, line: part.line + parsed.keyLines.get(key)!, key });
+    at.from.push({ piece: part, parsed });
+    const value = parsed.value ?? {};
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (Object.hasOwn(out, key)) throw repeated(part.line + parsed.keyLines.get(key)!);
+      out[key] = (value as Record<string, unknown>)[key];
+    }
   }
   return out;
 }
@@ -97,7 +100,8 @@ function parsePiece(text: string): ParsedPiece {
 function lineIn(at: Located, segs: string[]): number {
   let node = at;
   for (let i = 0; i < segs.length; i++) {
-    const found = node.keys.get(segs[i]) ?? node.folded.get(segs[i].toLowerCase());
+    const index = (node.index ??= indexOf(node));
+    const found = index.keys.get(segs[i]) ?? index.folded.get(segs[i].toLowerCase());
     if (!found) return node.line;
     if ('piece' in found) {
       const { piece, key } = found;
@@ -109,6 +113,19 @@ function lineIn(at: Located, segs: string[]): number {
     node = found;
   }
   return node.line;
+}
+
+function indexOf(at: Located): NonNullable<Located['index']> {
+  const index: NonNullable<Located['index']> = { keys: new Map(), folded: new Map() };
+  const put = (key: string, where: Located | InPiece): void => {
+    if (!index.keys.has(key)) index.keys.set(key, where);
+    if (!index.folded.has(key.toLowerCase())) index.folded.set(key.toLowerCase(), where);
+  };
+  for (const f of at.from) {
+    if (!('piece' in f)) put(f.key, f);
+    else for (const key of Object.keys(f.parsed.value ?? {})) put(key, { piece: f.piece, line: f.piece.line + f.parsed.keyLines.get(key)!, key });
+  }
+  return index;
 }
 
 /** A document parsed whole: JSON, TOML-like shapes, and what cannot be cut. */

@@ -204,14 +204,15 @@ const SALVAGE: Record<string, (decoded: unknown, raw: unknown) => unknown> = {
  * parts (config/yaml.ts), so those decode once. Decoders are pure and raw
  * values are never changed after parsing, which is what makes this sound.
  */
-const decodings = new WeakMap<object, { path: string; decode: Decoder<unknown>; result: Decoding<unknown> }>();
+const decodings = new WeakMap<object, { section: string; name: string; decode: Decoder<unknown>; result: Decoding<unknown> }>();
 
-function decodeOnce<T>(decode: Decoder<T>, raw: unknown, path: string): Decoding<T> {
-  if (!isRecord(raw)) return decodeAll(decode, raw, path);
+/** `http.<section>.<name>`, decoded or remembered: the path is in its errors, so it is part of what is remembered. */
+function decodeOnce<T>(decode: Decoder<T>, raw: unknown, section: string, name: string): Decoding<T> {
+  if (!isRecord(raw)) return decodeAll(decode, raw, `http.${section}.${name}`);
   const hit = decodings.get(raw);
-  if (hit && hit.path === path && hit.decode === decode) return hit.result as Decoding<T>;
-  const result = decodeAll(decode, raw, path);
-  decodings.set(raw, { path, decode, result });
+  if (hit && hit.name === name && hit.section === section && hit.decode === decode) return hit.result as Decoding<T>;
+  const result = decodeAll(decode, raw, `http.${section}.${name}`);
+  decodings.set(raw, { section, name, decode, result });
   return result;
 }
 
@@ -266,15 +267,18 @@ export function decodeDynamic(raw: unknown, locate: (err: PortierError) => Porti
           return undefined;
         }
         const result: Record<string, T> = {};
-        for (const [name, value] of Object.entries(items)) {
-          const path = `http.${key}.${name}`;
+        for (const name in items) {
+          if (!Object.hasOwn(items, name)) continue;
+          const value = items[name];
           if (name.includes('@')) {
-            refuse(`${key}.${name}`, configError(path, 'a name may not contain "@"'));
+            refuse(`${key}.${name}`, configError(`http.${key}.${name}`, 'a name may not contain "@"'));
             continue;
           }
-          const d = decodeOnce(decode, value, path);
-          for (const w of d.warnings) warn(`${key}.${name}`, w);
-          for (const e of d.errors) refuse(`${key}.${name}`, e);
+          const d = decodeOnce(decode, value, key, name);
+          if (d.warnings.length || d.errors.length) {
+            for (const w of d.warnings) warn(`${key}.${name}`, w);
+            for (const e of d.errors) refuse(`${key}.${name}`, e);
+          }
           result[name] = (d.errors.length ? SALVAGE[key](d.value, value) : d.value) as T;
         }
         return result;
