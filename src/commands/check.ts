@@ -5,7 +5,7 @@ import type { FileRead } from '../../providers/file/read';
 import type { RoutingTable } from '../routing/table';
 import { errorMessage, PortierError } from '../errors';
 import { withOfflineTable } from './offline-table';
-import { missingFrom, repeatsDependency } from '../routing/compile';
+import { missingFrom, repeatsDependency } from '../routing/compile-parts';
 import { providerNames } from '../plugins';
 import { readConfigFile } from '../config/config-file';
 import type { ParsedConfig } from '../config/located';
