@@ -13,7 +13,7 @@ import type { AcmeStorageData, StoredCertificate } from './acme-storage';
 import { withAcmeScope } from './acme-transport';
 import { retryDelay } from './acme-renewal';
 import { covers, loadCertificate } from './certificate';
-import type { ChallengeRegistry } from './challenges';
+import { alpnChallengeValue, type ChallengeRegistry } from './challenges';
 import type { DnsChallenger } from './acme-dns';
 import type { ChallengeRecord } from './dns/index';
 import type { AcmeResolverOptions, KeyType } from './resolver-options';
@@ -186,11 +186,12 @@ export class AcmeOrders {
         used.add(challenge.type);
         if (challenge.type === 'http-01') {
           challenges.setHttpToken(challenge.token, keyAuthorization);
-          await this.deps.shared?.putToken(challenge.token, keyAuthorization);
+          await this.deps.shared?.putChallenge('http', challenge.token, keyAuthorization);
         } else if ((challenge.type as string) === 'tls-alpn-01') {
           const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
           signal.throwIfAborted();
           challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
+          await this.deps.shared?.putChallenge('tls-alpn', authz.identifier.value.toLowerCase(), alpnChallengeValue(cert.toString(), k.toString()));
         } else if (challenge.type === 'dns-01' && dns) {
           const record = await dns.record(client, authz, challenge, keyAuthorization);
           published.set(challenge.url, record);
@@ -200,12 +201,15 @@ export class AcmeOrders {
       challengeRemoveFn: async (authz, challenge) => {
         if (challenge.type === 'http-01') {
           challenges.deleteHttpToken(challenge.token);
-          await this.deps.shared?.deleteToken(challenge.token).catch((err) => this.deps.shared?.noteError(err));
+          await this.deps.shared?.deleteChallenge('http', challenge.token);
         } else if (challenge.type === 'dns-01') {
           const record = published.get(challenge.url);
           published.delete(challenge.url);
           if (record && dns) await dns.cleanup(record).catch((err) => this.deps.logger.warn('ACME: the DNS-01 record could not be removed', { resolver: this.name, fqdn: record.fqdn, error: errorMessage(err) }));
-        } else challenges.deleteAlpnCertificate(authz.identifier.value);
+        } else {
+          challenges.deleteAlpnCertificate(authz.identifier.value);
+          await this.deps.shared?.deleteChallenge('tls-alpn', authz.identifier.value.toLowerCase());
+        }
       },
     });
     return { certificate, key: key.toString(), challenges: [...used].sort() };

@@ -248,7 +248,7 @@ export class TlsManager {
       const store = new SharedStore(address);
       s = store;
       this.shared.set(key, store);
-      this.challenges.addRemote((token) => store.token(token));
+      this.challenges.addRemote(store);
       store.connect().catch((err) => {
         store.noteError(err);
         this.logger.warn('ACME: cannot reach the shared storage yet', { storage: store.label, error: errorMessage(err) });

@@ -1,10 +1,13 @@
 /**
  * TLS options for an HTTPS entrypoint: the certificate comes from the store
  * by SNI, ALPN picks h2 or http/1.1 (`alpnProtocols`, in the server's order
- * of preference, as Go's TLS server does), and a TLS-ALPN-01 validation (ALPN `acme-tls/1`) on the same port
- * gets the challenge certificate instead. Node runs ALPNCallback before
- * SNICallback and calls both with the TLSSocket as `this` (undocumented;
- * covered by a regression test), so ALPN marks the socket and SNI reads it.
+ * of preference, as Go's TLS server does), and a TLS-ALPN-01 validation
+ * (ALPN `acme-tls/1`) on the same port gets the challenge certificate
+ * instead: held here, or published by another instance in the shared ACME
+ * storage and looked up for that ClientHello only. Node runs ALPNCallback
+ * before SNICallback and calls both with the TLSSocket as `this`
+ * (undocumented; covered by a regression test), so ALPN marks the socket and
+ * SNI reads it; SNICallback may answer later, ALPNCallback may not.
  */
 import https from 'node:https';
 import tls from 'node:tls';
@@ -132,15 +135,20 @@ export function httpsServerOptions(
     ...settings,
     ...fallback,
     ALPNCallback: function (this: tls.TLSSocket, { servername, protocols }: { servername: string; protocols: string[] }) {
-      if (protocols.includes(ACME_TLS) && challenges.alpnContext(servername)) {
+      const protocol = served.find((p) => protocols.includes(p));
+      // A validation offers acme-tls/1 alone (RFC 8737 3), so only a ClientHello that would fail anyway waits for the shared store.
+      if (protocols.includes(ACME_TLS) && (challenges.alpnContext(servername) || (servername && !protocol && challenges.hasRemotes()))) {
         acmeSockets.add(this);
         return ACME_TLS;
       }
       // A client that offers none of these gets no handshake (no_application_protocol), as from Go.
-      return served.find((p) => protocols.includes(p));
+      return protocol;
     },
     SNICallback: function (this: tls.TLSSocket, servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) {
-      if (acmeSockets.has(this)) return cb(null, challenges.alpnContext(servername));
+      if (acmeSockets.has(this)) {
+        void challenges.alpnLookup(servername).then((ctx) => (ctx ? cb(null, ctx) : cb(new Error(`no TLS-ALPN-01 challenge for ${servername}`))));
+        return;
+      }
       const cert = store.match(servername) ?? (sniStrict() ? undefined : store.defaultCertificate());
       if (cert) cb(null, contextFor(cert));
       else cb(new Error(`no certificate for ${servername} (sniStrict)`));

@@ -8,6 +8,7 @@
  *   <prefix>/<resolver>/certs/<set>        one certificate per domain set
  *   <prefix>/<resolver>/locks/<set>        the issuance lock (created with a lease, renewed, released by its holder only)
  *   <prefix>/challenges/http/<token>       HTTP-01 key authorizations, answered by every instance
+ *   <prefix>/challenges/tls-alpn/<domain>  TLS-ALPN-01 certificates and keys, answered by every instance
  *   <prefix>/instances/<id>                each instance's registration (expiring), for /api/tls/cluster
  *   <prefix>/events                        a certificate was written: Redis pub/sub channel, etcd key watched
  *
@@ -20,6 +21,7 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import { configError, errorMessage } from '../errors';
 import type { StoredCertificate } from './acme-storage';
+import type { ChallengeKind, ChallengeRemote } from './challenges';
 import { EtcdShared } from './shared-etcd';
 import { RedisShared } from './shared-redis';
 
@@ -35,6 +37,10 @@ export interface SharedStoreAddress {
   /** `?lease=10s`: how long a dead instance's lock and registration outlive it. */
   leaseMs: number;
 }
+
+/** How long a published challenge outlives an order that could not remove it. */
+const CHALLENGE_TTL_MS = 600_000;
+const CHALLENGE_ID: Record<ChallengeKind, RegExp> = { http: /^[\w-]+$/, 'tls-alpn': /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/ };
 
 /** Lease of an issuance lock and of an instance's registration unless configured (tests shorten it). */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -119,7 +125,7 @@ export interface ClusterView {
 type Account = { key: string; url?: string; email?: string; caServer?: string };
 
 /** One connection per store address, shared by the resolvers that name it. */
-export class SharedStore {
+export class SharedStore implements ChallengeRemote {
   readonly id = `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
   readonly label: string;
   readonly leaseMs: number;
@@ -209,20 +215,22 @@ export class SharedStore {
     };
   }
 
-  async putToken(token: string, keyAuthorization: string): Promise<void> {
-    // Kept a while past the order in case its removal is lost; the CA validates within minutes.
-    await this.kv.put(this.key('challenges', 'http', token), keyAuthorization, 600_000);
+  /** Publishes a pending challenge for every instance; it expires in case its removal is lost (the CA validates within minutes). */
+  async putChallenge(kind: ChallengeKind, id: string, value: string): Promise<void> {
+    await this.kv.put(this.key('challenges', kind, id), value, CHALLENGE_TTL_MS);
   }
 
-  async deleteToken(token: string): Promise<void> {
-    await this.kv.delete(this.key('challenges', 'http', token));
+  /** Removes a published challenge; when the store does not answer, the error is noted and the expiry removes it. */
+  async deleteChallenge(kind: ChallengeKind, id: string): Promise<void> {
+    await this.kv.delete(this.key('challenges', kind, id)).catch((err) => this.noteError(err));
   }
 
-  /** A token another instance published; undefined when unknown or the store does not answer. */
-  async token(token: string): Promise<string | undefined> {
-    if (!/^[\w-]+$/.test(token)) return undefined;
+  /** A challenge another instance published; undefined when unknown or the store does not answer. */
+  async challenge(kind: ChallengeKind, id: string): Promise<string | undefined> {
+    // The id comes from the network (a URL path, an SNI name): nothing that could reach another key.
+    if (!CHALLENGE_ID[kind].test(id)) return undefined;
     try {
-      return await this.kv.get(this.key('challenges', 'http', token));
+      return await this.kv.get(this.key('challenges', kind, id));
     } catch (err) {
       this.noteError(err);
       return undefined;
