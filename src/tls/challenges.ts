@@ -30,7 +30,7 @@ const PREFIX = CHALLENGE_PATH;
 export class ChallengeRegistry {
   private readonly tokens = new Map<string, string>();
   private readonly alpn = new Map<string, tls.SecureContext>();
-  /** Shared storages where other instances publish their tokens (acme-cluster). */
+  /** Shared storages where other instances publish their challenges (acme-cluster). */
   private readonly remotes: ChallengeRemote[] = [];
 
   addRemote(remote: ChallengeRemote): void {
@@ -72,7 +72,7 @@ export class ChallengeRegistry {
       const { cert, key } = JSON.parse(found) as { cert: string; key: string };
       return tls.createSecureContext({ cert, key });
     } catch {
-      // Not what alpnChallengeValue writes: no certificate rather than a failed handshake path.
+      // A value alpnChallengeValue did not write fails this handshake, not the listener.
       return undefined;
     }
   }
