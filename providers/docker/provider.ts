@@ -1,5 +1,6 @@
 import * as os from 'node:os';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { dockerode } from '../../src/libraries';
 import { NoticeLog } from '../../src/dynamic/label-merge';
 import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
@@ -32,7 +33,7 @@ export class DockerProvider implements Provider {
 
   constructor(private readonly opts: DockerOptions, env: NodeJS.ProcessEnv = process.env) {
     this.endpoint = resolveEndpoint(opts, env);
-    this.docker = new Dockerode(this.endpoint.options);
+    this.docker = new (dockerode())(this.endpoint.options);
     this.watcher = new EngineWatch({
       name: this.name,
       docker: this.docker,

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../../src/libraries';
 import type { Provider } from '../../src/provider';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
 import type { Logger } from '../../src/log/logger';
@@ -56,10 +57,10 @@ export class RedisProvider implements Provider {
       this.log?.warn('redis unreachable; the last configuration keeps serving', { error: this.lastError, attempt, retryInMs: delay });
       return delay;
     };
-    this.client = new Redis(ioRedisOptions(opts, tls, retry));
+    this.client = new (ioredis().Redis)(ioRedisOptions(opts, tls, retry));
     // Its own backoff, quiet: the command connection reports the outage.
     const subBackoff = new Backoff();
-    this.sub = new Redis(ioRedisOptions(opts, tls, () => subBackoff.next()));
+    this.sub = new (ioredis().Redis)(ioRedisOptions(opts, tls, () => subBackoff.next()));
     this.sub.on('ready', () => subBackoff.reset());
     this.pattern = `${globLiteral(opts.rootKey)}/*`;
     this.channelPrefix = keyspacePrefix(opts.db);

@@ -1,4 +1,5 @@
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { dockerode } from '../../src/libraries';
 import { NoticeLog } from '../../src/dynamic/label-merge';
 import { configFromContainers } from '../../src/dynamic/labels';
 import type { ProviderSnapshot } from '../../src/dynamic/model';
@@ -30,7 +31,7 @@ export class SwarmProvider implements Provider {
 
   constructor(private readonly opts: SwarmOptions, env: NodeJS.ProcessEnv = process.env) {
     this.endpoint = resolveEndpoint(opts, env);
-    this.docker = new Dockerode(this.endpoint.options);
+    this.docker = new (dockerode())(this.endpoint.options);
     this.watcher = new EngineWatch({
       name: this.name,
       docker: this.docker,

@@ -6,7 +6,8 @@
  * keeps its state and its account and lends them through OrderHost.
  */
 import tls from 'node:tls';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
+import { acmeClient } from '../libraries';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log/logger';
 import type { AcmeStorageData, StoredCertificate } from './acme-storage';
@@ -168,7 +169,7 @@ export class AcmeOrders {
   private async order(names: string[]): Promise<{ certificate: string; key: string; challenges: string[] }> {
     const { signal } = this;
     const client = await this.host.account();
-    const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
+    const [key, csr] = await acmeClient().crypto.createCsr({ commonName: names[0], altNames: names }, await createKey(this.opts.keyType));
     signal.throwIfAborted();
     // A wildcard's authorization offers dns-01 only, so it takes DNS-01 whatever comes first here.
     const priority = [...(this.opts.tlsChallenge ? ['tls-alpn-01'] : []), ...(this.opts.httpChallenge ? ['http-01'] : []), ...(this.deps.dns ? ['dns-01'] : [])];
@@ -188,7 +189,7 @@ export class AcmeOrders {
           challenges.setHttpToken(challenge.token, keyAuthorization);
           await this.deps.shared?.putChallenge('http', challenge.token, keyAuthorization);
         } else if ((challenge.type as string) === 'tls-alpn-01') {
-          const [k, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, await acme.crypto.createPrivateEcdsaKey('P-256'));
+          const [k, cert] = await acmeClient().crypto.createAlpnCertificate(authz, keyAuthorization, await acmeClient().crypto.createPrivateEcdsaKey('P-256'));
           signal.throwIfAborted();
           challenges.setAlpnCertificate(authz.identifier.value, tls.createSecureContext({ key: k, cert }));
           await this.deps.shared?.putChallenge('tls-alpn', authz.identifier.value.toLowerCase(), alpnChallengeValue(cert.toString(), k.toString()));
@@ -233,12 +234,12 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 async function createKey(type: KeyType): Promise<Buffer> {
   switch (type) {
     case 'EC256':
-      return acme.crypto.createPrivateEcdsaKey('P-256');
+      return acmeClient().crypto.createPrivateEcdsaKey('P-256');
     case 'EC384':
-      return acme.crypto.createPrivateEcdsaKey('P-384');
+      return acmeClient().crypto.createPrivateEcdsaKey('P-384');
     case 'RSA2048':
-      return acme.crypto.createPrivateRsaKey(2048);
+      return acmeClient().crypto.createPrivateRsaKey(2048);
     case 'RSA4096':
-      return acme.crypto.createPrivateRsaKey(4096);
+      return acmeClient().crypto.createPrivateRsaKey(4096);
   }
 }

@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import https from 'node:https';
 import tls from 'node:tls';
-import * as acme from 'acme-client';
+import { acmeClient } from '../libraries';
 import { PortierError } from '../errors';
 
 export interface AcmeScope {
@@ -43,7 +43,7 @@ export function withAcmeScope<T>(scope: AcmeScope, work: () => Promise<T>): Prom
 function install(): void {
   if (installed) return;
   installed = true;
-  acme.axios.interceptors.request.use((config) => {
+  acmeClient().axios.interceptors.request.use((config) => {
     const scope = scopes.getStore();
     if (scope) {
       // An error without `config`: acme-client's retry handler passes it on at once instead of pausing to resend.

@@ -14,7 +14,8 @@
  * resend after it fails at once without a request (acme-transport.ts).
  */
 import fs from 'node:fs';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
+import { acmeClient } from '../libraries';
 import { configError, errorMessage, PortierError } from '../errors';
 import { AcmeStorage, AcmeStorageData, StoredCertificate } from './acme-storage';
 import { AcmeOrders, DomainSet, domainSetKey, ResolverDeps } from './acme-order';
@@ -241,7 +242,7 @@ export class AcmeResolver {
     if (this.client) return this.client;
     const { signal } = this.stopping;
     if (!this.data.account || this.data.caServer !== this.opts.caServer) {
-      const key = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
+      const key = (await acmeClient().crypto.createPrivateEcdsaKey('P-256')).toString();
       signal.throwIfAborted();
       this.data.account = { key, email: this.opts.email };
       this.data.caServer = this.opts.caServer;
@@ -253,7 +254,7 @@ export class AcmeResolver {
       }
     }
     const tuning = this.deps.tuning ?? {};
-    const client = new acme.Client({
+    const client = new (acmeClient().Client)({
       directoryUrl: this.opts.caServer,
       accountKey: this.data.account.key,
       externalAccountBinding: this.opts.eab ? { kid: this.opts.eab.kid, hmacKey: this.opts.eab.hmacEncoded } : undefined,

@@ -10,7 +10,6 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as acme from 'acme-client';
 import { configError, PortierError, errorMessage } from '../errors';
 import { Logger, silentLogger } from '../log/logger';
 import { TlsConfig } from '../dynamic/model';
@@ -21,6 +20,7 @@ import { ChallengeRegistry } from './challenges';
 import { ClusterView, parseSharedStorage, SharedStore, SharedStoreAddress, storageLabel } from './shared-storage';
 import { portierDataDir } from './data-dir';
 import { LocalCa } from './local-ca';
+import { acmeClient } from '../libraries';
 import { certificatesResolversDecoder, AcmeResolverOptions, ResolverOptions } from './resolver-options';
 import { ConfigErrors, decodeAll } from '../config/decode';
 import { DnsChallenger } from './acme-dns';
@@ -93,8 +93,6 @@ export class TlsManager {
     this.logger = (opts.logger ?? silentLogger).child({ component: 'tls' });
     const logger = this.logger;
     this.optionsTable = new TlsOptionsTable(this.store, this.challenges, this.logger);
-    // acme-client has one process-wide logger; its lines are what explains a failed order.
-    acme.setLogger((message) => logger.debug('acme-client', { message }));
     const dataDir = opts.dataDir ?? portierDataDir();
     const resolvers: Record<string, ResolverOptions> = opts.resolvers ? this.decodeResolvers(opts.resolvers) : {};
     if (!resolvers[LOCAL_RESOLVER]) resolvers[LOCAL_RESOLVER] = { kind: 'local', local: { certificatesDuration: 168 } };
@@ -113,6 +111,8 @@ export class TlsManager {
       const dns = this.dnsChallenger(name, r.acme, opts.env ?? process.env);
       if (dns === null) continue;
       this.challengeTypes.set(name, [...(r.acme.httpChallenge ? ['http-01'] : []), ...(r.acme.tlsChallenge ? ['tls-alpn-01'] : []), ...(dns ? ['dns-01'] : [])]);
+      // acme-client has one process-wide logger; its lines are what explains a failed order.
+      acmeClient().setLogger((message) => logger.debug('acme-client', { message }));
       const resolver = new AcmeResolver(name, r.acme, { store: this.store, challenges: this.challenges, logger: this.logger, storageFile: file, tuning: opts.tuning, dns, shared });
       resolver.start();
       this.acme.set(name, resolver);

@@ -4,7 +4,8 @@
  * instance never renews or removes a lock it lost, pub/sub for events (no
  * keyspace-notification setting needed).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../libraries';
 import type { SharedBackend, SharedStoreAddress } from './shared-storage';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -18,7 +19,7 @@ export class RedisShared implements SharedBackend {
     address: SharedStoreAddress,
     private readonly onError: (err: unknown) => void,
   ) {
-    this.client = new Redis({
+    this.client = new (ioredis().Redis)({
       host: address.host,
       port: address.port,
       username: address.username,
