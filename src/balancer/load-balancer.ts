@@ -34,7 +34,8 @@ export class LoadBalancer {
   private readonly forwarder: Forwarder;
   private readonly health?: HealthChecker;
   private readonly sticky?: StickyCookie;
-  private readonly stickyIndex = new Map<string, ServerState>();
+  /** Servers by cookie value: made for a sticky service only (a table of 10,000 services would hold 10,000 empty maps). */
+  private readonly stickyIndex?: Map<string, ServerState>;
 
   /**
    * Forwards, upgrades and checks health through `transport` (its
@@ -54,11 +55,11 @@ export class LoadBalancer {
     if (cfg.healthCheck) this.health = new HealthChecker(cfg.healthCheck, this.servers, transport, log.child({ service: name }), onHealthChange);
     if (cfg.sticky?.cookie) {
       this.sticky = new StickyCookie(cfg.sticky.cookie, name);
-      for (const s of this.servers) this.stickyIndex.set(StickyCookie.valueFor(s.url), s);
+      this.stickyIndex = new Map(this.servers.map((s) => [StickyCookie.valueFor(s.url), s]));
     }
-    const preservePath = new Set(cfg.servers.filter((s) => s.preservePath).map((s) => s.url));
+    const preserved = cfg.servers.filter((s) => s.preservePath).map((s) => s.url);
     // Last: the forwarder takes a share of the transport that only close() gives back, so nothing may throw after it.
-    this.forwarder = new Forwarder(transport, { passHostHeader: cfg.passHostHeader ?? FORWARDER_DEFAULTS.passHostHeader, flushIntervalMs }, preservePath);
+    this.forwarder = new Forwarder(transport, { passHostHeader: cfg.passHostHeader ?? FORWARDER_DEFAULTS.passHostHeader, flushIntervalMs }, preserved.length ? new Set(preserved) : undefined);
   }
 
   start(): void {
@@ -75,9 +76,8 @@ export class LoadBalancer {
     this.forwarder.close(force);
   }
 
-  serverStatus(): Record<string, 'UP' | 'DOWN'> {
-    return Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
-  }
+  /** A bound function: the compiled service holds it as its own (routing/runtime.ts). */
+  readonly serverStatus = (): Record<string, 'UP' | 'DOWN'> => Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
 
   /**
    * Serves `ex`, then calls `done` once: with nothing when the response was
@@ -134,7 +134,7 @@ export class LoadBalancer {
   private pinnedServer(ex: Exchange): ServerState | undefined {
     if (!this.sticky) return undefined;
     const value = this.sticky.read(ex.req);
-    const server = value === undefined ? undefined : this.stickyIndex.get(value);
+    const server = value === undefined ? undefined : this.stickyIndex?.get(value);
     return server?.available() ? server : undefined;
   }
 }

@@ -1,3 +1,8 @@
+/** Consecutive connection failures that eject a server. */
+const MAX_FAILURES = 1;
+/** How long an ejected server is skipped before it gets traffic again. */
+const EJECT_MS = 10_000;
+
 /**
  * What the balancer knows of one upstream server: its active health-check
  * verdict and any passive ejection after connection failures.
@@ -11,10 +16,6 @@ export class ServerState {
   constructor(
     readonly url: string,
     readonly weight: number,
-    /** Consecutive connection failures that eject the server. */
-    private readonly maxFailures = 1,
-    /** How long an ejected server is skipped before it gets traffic again. */
-    private readonly ejectMs = 10_000,
   ) {}
 
   available(): boolean {
@@ -26,8 +27,8 @@ export class ServerState {
   /** A connection to the server failed (refused, reset before a response). */
   connectionFailed(now = Date.now()): void {
     this.failures += 1;
-    if (this.failures >= this.maxFailures) {
-      this.ejectedUntil = now + this.ejectMs;
+    if (this.failures >= MAX_FAILURES) {
+      this.ejectedUntil = now + EJECT_MS;
       this.failures = 0;
     }
   }

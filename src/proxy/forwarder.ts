@@ -27,6 +27,15 @@ export const FORWARDER_DEFAULTS = {
 /** Servers whose path is not prepended: most services. */
 const NONE: ReadonlySet<string> = new Set();
 
+/** Call options by their values: services that forward alike share one object (10,000 services, a handful of distinct ones). */
+const CALLS = new Map<string, CallOptions>();
+function sharedCall(call: CallOptions): CallOptions {
+  const key = `${call.passHostHeader} ${call.flushIntervalMs} ${call.dialTimeoutMs} ${call.responseHeaderTimeoutMs}`;
+  let shared = CALLS.get(key);
+  if (!shared) CALLS.set(key, (shared = Object.freeze(call)));
+  return shared;
+}
+
 /**
  * Forwards one service's exchanges. Plain requests go through Portier's own
  * pooled HTTP/1.1 client (upstream-call.ts): Node's http client and
@@ -44,8 +53,8 @@ export class Forwarder {
   /** The same for every call: a forwarded request allocates no options. */
   private readonly call: CallOptions;
   private upgradesMade?: WeakMap<http.IncomingMessage, () => void>;
-  /** Per server URL, parsed once. */
-  private readonly origins = new Map<string, Origin>();
+  /** Per server URL, parsed once, on its first request. */
+  private origins?: Map<string, Origin>;
   private closed = false;
 
   /**
@@ -59,7 +68,7 @@ export class Forwarder {
   ) {
     transport.retain();
     const { dialTimeoutMs, responseHeaderTimeoutMs } = transport.options;
-    this.call = { passHostHeader: opts.passHostHeader, flushIntervalMs: opts.flushIntervalMs, dialTimeoutMs, responseHeaderTimeoutMs };
+    this.call = sharedCall({ passHostHeader: opts.passHostHeader, flushIntervalMs: opts.flushIntervalMs, dialTimeoutMs, responseHeaderTimeoutMs });
     // No TLS options here: the transport's agent sets them (wsOptions).
     this.changeOrigin = !opts.passHostHeader;
   }
@@ -86,8 +95,9 @@ export class Forwarder {
   }
 
   private originOf(target: string): Origin {
-    let origin = this.origins.get(target);
-    if (!origin) this.origins.set(target, (origin = this.transport.origin(target, this.preservePath.has(target))));
+    const origins = (this.origins ??= new Map());
+    let origin = origins.get(target);
+    if (!origin) origins.set(target, (origin = this.transport.origin(target, this.preservePath.has(target))));
     return origin;
   }
 

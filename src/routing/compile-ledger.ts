@@ -17,13 +17,15 @@ export class Ledger {
    * good one they serve, existing or not: a service that changes, appears or
    * goes changes what these routers say or serve.
    */
-  readonly dependents = new Users();
+  readonly dependents = new Users(false);
+  /** Set only where a router depends on more than the service it uses (see record): one list per router would cost 10,000 lists. */
   private readonly dependsOn = new Map<string, string[]>();
   /** Routers with a `tls` section: rebuilt on every change (compile.ts, reusable). */
   readonly tlsRouters = new Set<string>();
   /** Services another object is composed of by name (weighted services, middlewares): a change to one is compiled whole. */
   readonly pinned = new Set<string>();
-  private readonly ruleKeys = new Map<string, string[]>();
+  /** A router's one rule key, or its keys when it has several (a last good rule besides its new one). */
+  private readonly ruleKeys = new Map<string, string | string[]>();
   private readonly ruleUsers = new Map<string, number>();
   /** Rule keys whose last holder went in this compile: dropped unless held again. */
   private readonly released = new Set<string>();
@@ -32,10 +34,11 @@ export class Ledger {
   forget(name: string, before: RouterRuntime | undefined): void {
     if (before?.service) this.serviceUsers.remove(before.service, name);
     for (const m of before?.middlewares ?? []) this.middlewareUsers.remove(m, name);
-    for (const n of this.dependsOn.get(name) ?? []) this.dependents.remove(n, name);
+    for (const n of this.dependsOn.get(name) ?? (before?.service ? [before.service] : [])) this.dependents.remove(n, name);
     this.dependsOn.delete(name);
     this.tlsRouters.delete(name);
-    for (const key of this.ruleKeys.get(name) ?? []) {
+    const keys = this.ruleKeys.get(name) ?? [];
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
       const n = this.ruleUsers.get(key)! - 1;
       this.ruleUsers.set(key, n);
       if (n === 0) this.released.add(key);
@@ -47,11 +50,13 @@ export class Ledger {
   record(name: string, router: RouterRuntime, named: string | undefined, tls: boolean, rules: Set<string>): void {
     for (const m of router.middlewares) this.middlewareUsers.add(m, name);
     if (router.service) this.serviceUsers.add(router.service, name);
-    const deps = named && named !== router.service ? [named, ...(router.service ? [router.service] : [])] : router.service ? [router.service] : [];
-    for (const n of deps) this.dependents.add(n, name);
-    this.dependsOn.set(name, deps);
+    if (router.service) this.dependents.add(router.service, name);
+    if (named && named !== router.service) {
+      this.dependents.add(named, name);
+      this.dependsOn.set(name, [named, ...(router.service ? [router.service] : [])]);
+    }
     if (tls) this.tlsRouters.add(name);
-    this.ruleKeys.set(name, [...rules]);
+    if (rules.size) this.ruleKeys.set(name, rules.size === 1 ? rules.values().next().value! : [...rules]);
     for (const key of rules) {
       this.ruleUsers.set(key, (this.ruleUsers.get(key) ?? 0) + 1);
       this.released.delete(key);
@@ -70,12 +75,19 @@ export class Ledger {
 /** Routers by the name of an object they use, in the order they were recorded. */
 class Users {
   private readonly byName = new Map<string, string[]>();
-  /** Names whose list changed since the last call to `changed`. */
-  private readonly touched = new Set<string>();
+  /** Names whose list changed since the last call to `changed`: kept when asked for (`tracked`). */
+  private readonly touched?: Set<string>;
+
+  constructor(tracked = true) {
+    if (tracked) this.touched = new Set();
+  }
 
   add(name: string, router: string): void {
-    (this.byName.get(name) ?? this.byName.set(name, []).get(name)!).push(router);
-    this.touched.add(name);
+    const list = this.byName.get(name);
+    // A new list is made to its size: most names have one user, and a pushed-to empty array reserves room for 17.
+    if (list) list.push(router);
+    else this.byName.set(name, [router]);
+    this.touched?.add(name);
   }
 
   remove(name: string, router: string): void {
@@ -84,7 +96,7 @@ class Users {
     if (i === -1) return;
     list!.splice(i, 1);
     if (list!.length === 0) this.byName.delete(name);
-    this.touched.add(name);
+    this.touched?.add(name);
   }
 
   of(name: string): readonly string[] {
@@ -93,8 +105,8 @@ class Users {
 
   /** The names whose lists changed since the last call. */
   changed(): string[] {
-    const out = [...this.touched];
-    this.touched.clear();
+    const out = [...(this.touched ?? [])];
+    this.touched?.clear();
     return out;
   }
 }

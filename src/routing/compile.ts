@@ -1,5 +1,5 @@
-import type { MiddlewareConfig, ProviderSnapshot, RouterConfig, ServiceConfig } from '../dynamic/model';
-import { Dispatch, Handler, Middleware, toDispatch } from '../proxy/exchange';
+import type { LoadBalancerConfig, MiddlewareConfig, ProviderSnapshot, RouterConfig, ServiceConfig } from '../dynamic/model';
+import { Dispatch, Handler, Middleware, composeRouter, toDispatch } from '../proxy/exchange';
 import type { MiddlewareType } from '../../middlewares/types';
 import type { CompiledRule } from '../rules/types';
 import { LoadBalancer } from '../balancer/load-balancer';
@@ -13,10 +13,12 @@ import { RoutingTable } from './table';
 import { deltaOf } from './compile-delta';
 import { Ledger } from './compile-ledger';
 import {
-  LastGood, Definition, handlerOf, disabled, missing, refused, withLastGood, definitionJson, definition, tlsReach, ruleKey, reusable, compiledRule, checkTlsOptions, transportFor,
+  LastGood, Definition, handlerOf, disabled, missing, refused, withLastGood, sameDefinition, definition, tlsReach, ruleKey, reusable, compiledRule, checkTlsOptions, transportFor, packed,
 } from './compile-parts';
 
 const STATEFUL_FREE = new Set(['chain', 'errors']);
+/** The server status of a service without servers of its own (weighted, disabled). */
+const NO_SERVERS = (): Record<string, 'UP' | 'DOWN'> => ({});
 
 export interface CompileOptions {
   /**
@@ -39,7 +41,7 @@ export interface CompileOptions {
 
 /** Parts kept across recompiles while their configuration is unchanged: health, keep-alive sockets, rate-limit buckets. */
 export interface CompileCache {
-  balancers: Map<string, { key: string; lb: LoadBalancer }>;
+  balancers: Map<string, KeptBalancer>;
   /** With the transports a middleware made (forwardAuth's), released when it is replaced. */
   middlewares: Map<string, { key: string; mw: Middleware; transports: Transport[] }>;
   /** By qualified serversTransport name ('' for the static one). */
@@ -51,6 +53,13 @@ export interface CompileCache {
   lastGood: LastGood;
   /** The last table and what it was compiled from, for a change that touches only routers and services (compile-delta.ts). */
   base?: Base;
+}
+
+/** A balancer and what it was made from: the same definition and transport keep it (its health, its sockets). */
+interface KeptBalancer {
+  config: LoadBalancerConfig;
+  transportKey: string;
+  lb: LoadBalancer;
 }
 
 interface Base {
@@ -66,7 +75,6 @@ export const newCompileCache = (): CompileCache => ({
 
 /** A router as last built, and what it was built from: the same inputs give the same router object. */
 export interface RouterBuild {
-  json: string;
   /** Its provider's errors and warnings about it. */
   said: string;
   runtime: RouterRuntime;
@@ -165,7 +173,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const errors = [...providerErrors];
       const warnings = [...said];
       let dispatch: Dispatch | undefined;
-      let serverStatus = (): Record<string, 'UP' | 'DOWN'> => ({});
+      let serverStatus = NO_SERVERS;
       if (!errors.length && config.loadBalancer) {
         const lbCfg = config.loadBalancer;
         if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
@@ -173,13 +181,13 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
           const transport = transportOf(lbCfg.serversTransport, provider);
           warnings.push(...(transport.refused ?? []));
           // The same transport key means the same transport: the previous balancer still holds it.
-          const key = `${definitionJson(lbCfg)}\n${transport.key}`;
           const previous = cache.balancers.get(name);
-          const lb = previous?.key === key ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
+          const same = previous?.transportKey === transport.key && sameDefinition(previous.config, lbCfg);
+          const lb = same ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
           if (lb !== previous?.lb) lb.start();
-          nextBalancers.set(name, { key, lb });
+          nextBalancers.set(name, { config: lbCfg, transportKey: transport.key, lb });
           dispatch = lb.serve;
-          serverStatus = () => lb.serverStatus();
+          serverStatus = lb.serverStatus;
         } catch (err) {
           errors.push(errorMessage(err));
         }
@@ -199,7 +207,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const usable = errors.length ? undefined : dispatch;
       return {
         name, provider, config, dispatch: usable, handler: usable && handlerOf(usable), balanced: config.loadBalancer !== undefined,
-        status: statusOf(errors, warnings), errors, warnings, usedBy: [], serverStatus: () => serverStatus(),
+        status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]), serverStatus,
       };
     };
     const built = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
@@ -272,7 +280,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       }
       return {
         name, provider, config, type: type?.type ?? typeKey ?? '', middleware: errors.length ? undefined : mw,
-        status: statusOf(errors, warnings), errors, warnings, usedBy: [],
+        status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]),
       };
     };
     const built = withLastGood(name, raw.next, cache.lastGood.middlewares, nextLastGood.middlewares, (d) => attempt(d, d === raw.next ? raw.errors : []));
@@ -328,14 +336,14 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       }
     }
     const handler = errors.length || !target ? undefined : chain.reduceRight<Handler>((next, mw) => mw(next), target);
-    // No middleware: the service's own callback form, without a promise per request.
-    const dispatch = handler && (chain.length === 0 && bareTarget ? bareTarget : toDispatch(handler));
+    // A balanced service's callback form, wrapped by the chain without a promise per callback-form middleware.
+    const dispatch = handler && (bareTarget ? composeRouter(chain, bareTarget) : toDispatch(handler));
     return {
       name, provider, config, entryPoints,
       tls: config.tls !== undefined,
       priority: config.priority || (rule?.defaultPriority ?? 0),
-      rule, middlewares: mwNames, service, handler, dispatch, plain: dispatch !== undefined && plainChain && balanced,
-      status: statusOf(errors, warnings), errors, warnings,
+      rule, middlewares: packed(mwNames), service, handler, dispatch, plain: dispatch !== undefined && plainChain && balanced,
+      status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings),
     };
   };
   const nextRouters = without(from && cache.routers, dirtyRouters);
@@ -358,7 +366,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const uses = usesOf(snap.provider, config);
       const prev = cache.routers.get(name);
       let router: RouterRuntime;
-      if (prev && reusable(prev, next.json, said, uses, config)) {
+      if (prev && reusable(prev, said, uses, config)) {
         router = prev.runtime;
         nextLastGood.routers.set(name, next);
         usedRules.add(ruleKey(config.ruleSyntax ?? opts.defaultRuleSyntax, config.rule));
@@ -366,7 +374,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       } else {
         const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
         router = { ...built, status: statusOf(built.errors, built.warnings) };
-        if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { json: next.json, said, uses, runtime: router });
+        if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { said, uses, runtime: router });
       }
       ledger.record(name, router, config.service && qualify(config.service, snap.provider), config.tls !== undefined, usedRules);
       routers.set(name, router);
@@ -389,12 +397,12 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
   const touchedServices = ledger.serviceUsers.changed();
   for (const name of from ? [...touchedServices, ...dirtyServices] : services.keys()) {
     const svc = services.get(name);
-    if (svc) services.set(name, { ...svc, usedBy: [...ledger.serviceUsers.of(name)] });
+    if (svc) services.set(name, { ...svc, usedBy: packed([...ledger.serviceUsers.of(name)]) });
   }
   const touchedMiddlewares = ledger.middlewareUsers.changed();
   for (const name of from ? touchedMiddlewares : middlewares.keys()) {
     const mw = middlewares.get(name);
-    if (mw) middlewares.set(name, { ...mw, usedBy: [...ledger.middlewareUsers.of(name)] });
+    if (mw) middlewares.set(name, { ...mw, usedBy: packed([...ledger.middlewareUsers.of(name)]) });
   }
 
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();

@@ -3,7 +3,7 @@ import { exactHosts, hostBinding } from './host-binding';
 import { V2_MATCHERS } from './matchers-v2';
 import { V3_MATCHERS } from './matchers-v3';
 import { parseRule } from './parser';
-import type { CompiledRule, MatchRequest, RuleCompileResult, RuleSyntax } from './types';
+import type { CompiledRule, HostBinding, MatchRequest, RuleCompileResult, RuleSyntax } from './types';
 
 /**
  * Rule text to a CompiledRule: parse once, build a tree of closures, derive
@@ -62,27 +62,34 @@ function explainLeaves(source: string, node: RuleNode, negated: boolean, out: Ex
   return out;
 }
 
-function build(source: string, syntax: RuleSyntax, root: RuleNode): CompiledRule {
-  const match = predicate(root);
-  const binding = hostBinding(root);
-  const explained = explainLeaves(source, root, false, []);
-  return {
-    source,
-    syntax,
+/**
+ * A rule as a table holds it, 10,000 at a time: `explain`, asked rarely,
+ * parses the source again (the same source and syntax give the same leaves)
+ * rather than every rule keeping its tree.
+ */
+class Rule implements CompiledRule {
+  readonly defaultPriority: number;
+  readonly hosts: readonly string[] | null;
+  readonly hostBinding: HostBinding | null;
+  readonly match: Predicate;
+
+  constructor(readonly source: string, readonly syntax: RuleSyntax, root: RuleNode) {
+    this.match = predicate(root);
+    this.hostBinding = hostBinding(root);
+    this.hosts = exactHosts(this.hostBinding);
     // Traefik uses len(rule), a byte count.
-    defaultPriority: Buffer.byteLength(source, 'utf8'),
-    hosts: exactHosts(binding),
-    hostBinding: binding,
-    match,
-    explain(req) {
-      const lines = explained.map(({ text, negated, leaf }) => {
-        const ok = leaf.test(req);
-        const note = negated ? ' (negated by !)' : '';
-        return ok ? `✓ ${text}${note}` : `✗ ${text}${note}: ${leaf.observed(req)}`;
-      });
-      return { matched: match(req), lines };
-    },
-  };
+    this.defaultPriority = Buffer.byteLength(source, 'utf8');
+  }
+
+  explain(req: MatchRequest): { matched: boolean; lines: string[] } {
+    const explained = explainLeaves(this.source, parseRule(this.source, TABLES[this.syntax], this.syntax), false, []);
+    const lines = explained.map(({ text, negated, leaf }) => {
+      const ok = leaf.test(req);
+      const note = negated ? ' (negated by !)' : '';
+      return ok ? `✓ ${text}${note}` : `✗ ${text}${note}: ${leaf.observed(req)}`;
+    });
+    return { matched: this.match(req), lines };
+  }
 }
 
 function tryParse(source: string, syntax: RuleSyntax): RuleNode | null {
@@ -120,7 +127,7 @@ const v2Warning = (feature: string | undefined): string => feature
 
 export function compileRule(rule: string, opts: CompileOptions = {}): RuleCompileResult {
   const syntax = opts.syntax ?? 'auto';
-  if (syntax !== 'auto') return { rule: build(rule, syntax, parseRule(rule, TABLES[syntax], syntax)), warnings: [] };
+  if (syntax !== 'auto') return { rule: new Rule(rule, syntax, parseRule(rule, TABLES[syntax], syntax)), warnings: [] };
 
   let v3: RuleNode;
   try {
@@ -128,12 +135,12 @@ export function compileRule(rule: string, opts: CompileOptions = {}): RuleCompil
   } catch (err) {
     const v2 = tryParse(rule, 'v2');
     if (!v2) throw err;
-    return { rule: build(rule, 'v2', v2), warnings: [v2Warning(firstV2Feature(v2))] };
+    return { rule: new Rule(rule, 'v2', v2), warnings: [v2Warning(firstV2Feature(v2))] };
   }
   if (readsDifferentlyAsV2(v3)) {
     const v2 = tryParse(rule, 'v2');
     const feature = v2 && firstV2Feature(v2);
-    if (v2 && feature) return { rule: build(rule, 'v2', v2), warnings: [v2Warning(feature)] };
+    if (v2 && feature) return { rule: new Rule(rule, 'v2', v2), warnings: [v2Warning(feature)] };
   }
-  return { rule: build(rule, 'v3', v3), warnings: [] };
+  return { rule: new Rule(rule, 'v3', v3), warnings: [] };
 }

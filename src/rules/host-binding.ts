@@ -35,5 +35,8 @@ const union = (a: readonly string[], b: readonly string[]): string[] => [...new 
 
 /** The `hosts` of CompiledRule: only exact names; a wildcard makes it null. */
 export function exactHosts(binding: HostBinding | null): readonly string[] | null {
-  return binding && binding.wildcard.length === 0 ? [...new Set(binding.exact)] : null;
+  if (!binding || binding.wildcard.length !== 0) return null;
+  // Shared with the binding when it has no duplicate: one list per rule, not two.
+  const unique = [...new Set(binding.exact)];
+  return unique.length === binding.exact.length ? binding.exact : unique;
 }

@@ -26,6 +26,7 @@ export function regexpArg(matcher: string, arg: Arg, ignoreCase = false): RegExp
 
 const q = JSON.stringify;
 const observeHost = (req: MatchRequest): string => `host is ${q(req.host)}`;
+const hostOf = (req: MatchRequest): string => req.host;
 const observePath = (req: MatchRequest): string => `path is ${q(req.path)}`;
 
 /** Any of `tests` passing; a single test is returned as is to keep the hot path flat. */
@@ -60,7 +61,7 @@ export function hostLeaf(matcher: string, args: Arg[]): Leaf {
     else exact.push(h);
   }
   const tests: ((req: MatchRequest) => boolean)[] = [];
-  if (exact.length > 0) tests.push(oneOfStrings(exact, (req) => req.host));
+  if (exact.length > 0) tests.push(oneOfStrings(exact, hostOf));
   for (const w of wildcard) {
     const suffix = w.slice(1);
     tests.push((req) => {
@@ -69,7 +70,8 @@ export function hostLeaf(matcher: string, args: Arg[]): Leaf {
       return cut > 0 && h.endsWith(suffix) && h.lastIndexOf('.', cut - 1) < 0;
     });
   }
-  return { test: anyOf(tests), observed: observeHost, hosts: { exact, wildcard } };
+  // Copies made to their size: a pushed-to array keeps room for 17, and every Host rule of a table keeps these.
+  return { test: anyOf(tests), observed: observeHost, hosts: { exact: exact.slice(), wildcard: wildcard.slice() } };
 }
 
 export function hostRegexpLeaf(regexps: RegExp[]): Leaf {
