@@ -1,6 +1,6 @@
 import { list, object, required, string } from '../src/config/decode';
 import { configError } from '../src/errors';
-import type { Middleware } from '../src/proxy/exchange';
+import { compose, dispatchMiddleware, type Middleware } from '../src/proxy/exchange';
 import { defineMiddleware } from './types';
 
 const options = object({ middlewares: required(list(string)) });
@@ -58,6 +58,6 @@ export default defineMiddleware({
         throw configError(`middlewares[${i}]`, message, /cycle/.test(message) ? 'REF_CYCLE' : 'REF_UNKNOWN');
       }
     });
-    return (next) => members.reduceRight((inner, mw) => mw(inner), next);
+    return dispatchMiddleware((next) => compose(members, next));
   },
 });

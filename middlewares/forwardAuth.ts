@@ -90,10 +90,7 @@ export default defineMiddleware({
       }
       const cookies = (auth.headers['set-cookie'] ?? []).filter((c) => cookieNames.has(c.split('=')[0].trim()));
       if (cookies.length > 0) {
-        ex.responseHooks.push((_status, headers) => {
-          const existing = headers['set-cookie'] ?? [];
-          headers['set-cookie'] = [...existing, ...cookies];
-        });
+        ex.responseHooks.push((_status, fields) => fields.appendHeader('set-cookie', cookies));
       }
       await next(ex);
     };

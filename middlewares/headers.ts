@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { boolean, deprecated, int, list, object, record, string, withDefault } from '../src/config/decode';
+import { boolean, deprecated, fail, int, list, object, record, string, withDefault, type Decoder } from '../src/config/decode';
+import { configError } from '../src/errors';
+import { TOKEN } from '../src/proxy/field-names';
+import { dispatchMiddleware, type Exchange, type ResponseFields } from '../src/proxy/exchange';
 import { defineMiddleware } from './types';
 import { goRegex, regexOption } from './lib/goregex';
 import { redirect } from './lib/redirect';
@@ -10,9 +13,22 @@ const flag = withDefault(boolean, false);
 const text = withDefault(string, '');
 const INSTEAD = "a redirectScheme middleware or the entrypoint's http.redirections does this";
 
+/**
+ * Header name → value; each checked here, once, as Node's setHeader would
+ * check it on every request: a value with CR, LF or NUL could split a head.
+ */
+const fieldMap: Decoder<Record<string, string>> = (raw, path, ctx) => {
+  const map = record(string)(raw, path, ctx);
+  for (const [name, value] of Object.entries(map)) {
+    if (!TOKEN.test(name)) fail(configError(`${path}.${name}`, 'not a valid header name'), ctx);
+    else if (/[\0\r\n]/.test(value)) fail(configError(`${path}.${name}`, 'a header value may not contain CR, LF or NUL'), ctx);
+  }
+  return map;
+};
+
 const options = object({
-  customRequestHeaders: withDefault(record(string), {}),
-  customResponseHeaders: withDefault(record(string), {}),
+  customRequestHeaders: withDefault(fieldMap, {}),
+  customResponseHeaders: withDefault(fieldMap, {}),
   accessControlAllowCredentials: flag,
   accessControlAllowHeaders: strings,
   accessControlAllowMethods: strings,
@@ -59,7 +75,7 @@ export default defineMiddleware({
   plain: true,
   options,
   create(opts) {
-    const security = securityHeaders(opts);
+    const security = Object.entries(securityHeaders(opts));
     const cors = corsPolicy(opts);
     const allowedHosts = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
     const hostHeaders = opts.hostsProxyHeaders.map((h) => h.toLowerCase());
@@ -73,7 +89,20 @@ export default defineMiddleware({
     // As Go's Header.Get: an empty proxy header counts as absent.
     const proxiedHost = (h: IncomingHttpHeaders): string | undefined => hostHeaders.map((n) => first(h[n])).find((v) => v !== undefined && v !== '');
 
-    return (next) => async (ex) => {
+    const fixed = (fields: ResponseFields, hsts: boolean): void => {
+      for (const [k, v] of security) fields.setHeader(k, v);
+      if (hsts) fields.setHeader('strict-transport-security', sts(opts));
+      for (const [k, v] of responseHeaders) {
+        if (v === '') fields.removeHeader(k);
+        else fields.setHeader(k, v);
+      }
+    };
+    // Without CORS, HSTS or sslHost the response's edits read nothing of the request: one hook serves every request.
+    const sameForAll = !cors.enabled && opts.stsSeconds === 0 && opts.sslHost === '';
+    const fixedHook = (_status: number, fields: ResponseFields): void => fixed(fields, false);
+
+    /** A request passed on gets its fields edited and the response hook; an answer of its own is returned. */
+    const edit = (ex: Exchange): Promise<void> | undefined => {
       const h = ex.req.headers;
       if (!opts.isDevelopment && allowedHosts.size > 0) {
         const host = proxiedHost(h) ?? ex.match.host;
@@ -93,19 +122,30 @@ export default defineMiddleware({
         if (opts.sslRedirect && !isSsl && !opts.isDevelopment) return redirect(ex, `https://${opts.sslHost || host}${requestUri(ex)}`, permanent);
         if (opts.sslForceHost && opts.sslHost !== '' && opts.sslHost !== host) return redirect(ex, `https://${opts.sslHost}${requestUri(ex)}`, permanent);
       }
-      ex.responseHooks.push((_status, headers) => {
-        // A backend that knows only its plain-HTTP name is told its HTTPS one, as Traefik v2 does.
-        if (isSsl && opts.sslHost !== '' && typeof headers.location === 'string' && insecureSslHost.test(headers.location)) headers.location = `https${headers.location.slice(4)}`;
-        if (cors.enabled && origin !== undefined) cors.decorate(origin, headers);
-        for (const [k, v] of Object.entries(security)) headers[k] = v;
-        if (opts.stsSeconds > 0 && !opts.isDevelopment && (isSsl || opts.forceSTSHeader)) headers['strict-transport-security'] = sts(opts);
-        for (const [k, v] of responseHeaders) {
-          if (v === '') delete headers[k];
-          else headers[k] = v;
-        }
-      });
-      await next(ex);
+      if (sameForAll) ex.responseHooks.push(fixedHook);
+      else {
+        ex.responseHooks.push((_status, fields) => {
+          const location = fields.getHeader('location');
+          // A backend that knows only its plain-HTTP name is told its HTTPS one, as Traefik v2 does.
+          if (isSsl && opts.sslHost !== '' && typeof location === 'string' && insecureSslHost.test(location)) fields.setHeader('location', `https${location.slice(4)}`);
+          if (cors.enabled && origin !== undefined) cors.decorate(origin, fields);
+          fixed(fields, opts.stsSeconds > 0 && !opts.isDevelopment && (isSsl || opts.forceSTSHeader));
+        });
+      }
+      return undefined;
     };
+
+    // Callback form: a request passed on costs no promise.
+    return dispatchMiddleware((next) => (ex, done) => {
+      let answer: Promise<void> | undefined;
+      try {
+        answer = edit(ex);
+      } catch (err) {
+        return done(err);
+      }
+      if (answer) answer.then(() => done(), done);
+      else next(ex, done);
+    }, { keepsFieldsValid: true });
   },
 });
 
@@ -135,7 +175,7 @@ function securityHeaders(opts: Options): Record<string, string> {
 interface Cors {
   enabled: boolean;
   preflight(origin: string): OutgoingHttpHeaders;
-  decorate(origin: string, headers: IncomingHttpHeaders): void;
+  decorate(origin: string, fields: ResponseFields): void;
 }
 
 function corsPolicy(opts: Options): Cors {
@@ -168,15 +208,15 @@ function corsPolicy(opts: Options): Cors {
       if (opts.addVaryHeader && allowed !== '*') out.vary = 'Origin';
       return out;
     },
-    decorate(origin, headers) {
+    decorate(origin, fields) {
       const allowed = allowOrigin(origin);
       if (allowed === undefined) return;
-      headers['access-control-allow-origin'] = allowed;
-      if (opts.accessControlAllowCredentials) headers['access-control-allow-credentials'] = 'true';
-      if (opts.accessControlExposeHeaders.length > 0) headers['access-control-expose-headers'] = opts.accessControlExposeHeaders.join(',');
+      fields.setHeader('access-control-allow-origin', allowed);
+      if (opts.accessControlAllowCredentials) fields.setHeader('access-control-allow-credentials', 'true');
+      if (opts.accessControlExposeHeaders.length > 0) fields.setHeader('access-control-expose-headers', opts.accessControlExposeHeaders.join(','));
       if (opts.addVaryHeader && allowed !== '*') {
-        const vary = headers.vary;
-        headers.vary = vary ? `${vary}, Origin` : 'Origin';
+        const vary = fields.getHeader('vary');
+        fields.setHeader('vary', vary ? `${vary}, Origin` : 'Origin');
       }
     },
   };

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { MatchRequest } from '../rules/types';
 
@@ -27,10 +27,11 @@ export interface Exchange {
   serverUrl?: string;
   retryAttempts: number;
   /**
-   * Called with the upstream's status and (mutable) headers before they are
-   * written to the client, in registration order.
+   * Called with the upstream's status and the response about to go to the
+   * client, its fields already set from the upstream's (sticky cookie
+   * included), in registration order: a hook edits them there.
    */
-  readonly responseHooks: ((status: number, headers: IncomingHttpHeaders, ex: Exchange) => void)[];
+  readonly responseHooks: ((status: number, fields: ResponseFields, ex: Exchange) => void)[];
   /** What the upstream did, filled in by the forwarder (the access log's Origin* fields); shared by copies of the exchange. */
   readonly origin: Origin;
   /**
@@ -39,12 +40,25 @@ export interface Exchange {
    */
   readonly upgrade?: { socket: Duplex; head: Buffer };
   /**
-   * No middleware runs on this exchange (its router has none): its request
-   * fields are exactly what a front end's parser accepted (the direct
-   * reader's or llhttp's), so forwarding need not check them again. Set by
-   * the dispatch, from the router, whichever front end parsed the request.
+   * Its request fields are what a front end's parser accepted (the direct
+   * reader's or llhttp's), or fields as valid, so forwarding need not check
+   * them again: no middleware runs on this exchange (set by the dispatch,
+   * from the router, whichever front end parsed the request), or only ones
+   * that keep fields valid (composeRouter).
    */
   fieldsAsParsed: boolean;
+}
+
+/**
+ * The fields of a response not yet sent, as Node's ServerResponse and
+ * Portier's own responses both offer them; setHeader and appendHeader refuse
+ * an invalid field (Node's error codes). Names are case-insensitive.
+ */
+export interface ResponseFields {
+  getHeader(name: string): OutgoingHttpHeader | undefined;
+  setHeader(name: string, value: OutgoingHttpHeader): unknown;
+  appendHeader(name: string, value: string | readonly string[]): unknown;
+  removeHeader(name: string): void;
 }
 
 export interface Origin {
@@ -90,5 +104,43 @@ export const toDispatch =
     handler(ex).then(() => done(), done);
   };
 
-/** A middleware wraps the next handler once, at compile time. */
-export type Middleware = (next: Handler) => Handler;
+/**
+ * A middleware wraps the next handler once, at compile time. One written
+ * in callback form (dispatchMiddleware) carries that form too, so that a
+ * chain of such middlewares costs no promise per request.
+ */
+export type Middleware = ((next: Handler) => Handler) & {
+  readonly dispatch?: (next: Dispatch) => Dispatch;
+  /** Every request field it sets is valid as a front end's parser would have it (its options are checked): see fieldsAsParsed. */
+  readonly keepsFieldsValid?: boolean;
+};
+
+/** A middleware written as `dispatch => dispatch` (undici's interceptors), usable in promise form as well. */
+export function dispatchMiddleware(wrap: (next: Dispatch) => Dispatch, opts: { keepsFieldsValid?: boolean } = {}): Middleware {
+  return Object.assign((next: Handler) => toHandler(wrap(toDispatch(next))), { dispatch: wrap, keepsFieldsValid: opts.keepsFieldsValid === true });
+}
+
+/** A chain composed once over its target: promise-form middlewares are adapted, callback-form ones wrap it directly. */
+export function compose(chain: readonly Middleware[], target: Dispatch): Dispatch {
+  let dispatch = target;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const mw = chain[i];
+    dispatch = mw.dispatch ? mw.dispatch(dispatch) : toDispatch(mw(toHandler(dispatch)));
+  }
+  return dispatch;
+}
+
+/**
+ * A router's whole chain over its service. When every middleware of it
+ * keeps fields valid, its exchanges are marked fieldsAsParsed: the forwarder
+ * need not check every field again. (Only a whole chain may say so: a chain
+ * nested in another cannot vouch for what ran before it.)
+ */
+export function composeRouter(chain: readonly Middleware[], target: Dispatch): Dispatch {
+  const inner = compose(chain, target);
+  if (chain.length === 0 || !chain.every((mw) => mw.keepsFieldsValid)) return inner;
+  return (ex, done) => {
+    ex.fieldsAsParsed = true;
+    inner(ex, done);
+  };
+}

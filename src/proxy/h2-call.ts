@@ -159,13 +159,13 @@ export class UpstreamH2Call {
     // A plain HTTP/2 client's response (H2Response) waits for the trailers only when asked: this one may have some.
     if (!(flags & NGHTTP2_FLAG_END_STREAM)) (res as { expectTrailers?: () => void }).expectTrailers?.();
     try {
-      for (const hook of ex.responseHooks) hook(status, fields, ex);
       for (const name in fields) {
         const value = fields[name];
         if (value === undefined) continue;
         if (name === 'set-cookie') res.appendHeader(name, value);
         else res.setHeader(name, value);
       }
+      for (const hook of ex.responseHooks) hook(status, res, ex);
       res.statusCode = status;
       // A trailers-only response (headers with END_STREAM, as gRPC errors come) is sent as one at the end.
       if (!(flags & NGHTTP2_FLAG_END_STREAM)) res.writeHead(status);

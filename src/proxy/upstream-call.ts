@@ -1,10 +1,10 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Exchange } from './exchange';
 import { ResponseHead, ResponseSink, TOKEN, headersOf, protocolError } from './response-parser';
 import type { ConnectionUser, Origin, UpstreamConnection, UpstreamPool } from './upstream-pool';
 import { CONNECTION_SPECIFIC, dropNamedFields } from './hop-by-hop';
 import { isH2Response } from '../server/node-response';
-import { checkField } from './field-names';
+import { PlainResponse } from '../server/plain-response';
 import { readsTrailers } from './trailers';
 import { PortierError, errorMessage } from '../errors';
 
@@ -39,6 +39,35 @@ const EVENT_STREAM = /^text\/event-stream/i;
 function repeated(fields: readonly string[], i: number): boolean {
   for (let j = 0; j < i; j += 2) if (fields[j] === fields[i]) return true;
   return false;
+}
+
+/**
+ * The upstream's fields onto the client's response, as the parser admitted
+ * them. The backend's value replaces one set before forwarding, except
+ * Set-Cookie: a sticky cookie joins the backend's cookies.
+ */
+function copyFields(res: ServerResponse, fields: readonly string[], h2: boolean): void {
+  const own = res instanceof PlainResponse ? res : undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i];
+    if (h2 && CONNECTION_SPECIFIC.has(name)) continue;
+    const append = name === 'set-cookie' || repeated(fields, i);
+    if (own) {
+      if (append) own.appendReceived(name, fields[i + 1]);
+      else own.setReceived(name, fields[i + 1]);
+    } else if (append) res.appendHeader(name, fields[i + 1]);
+    else res.setHeader(name, fields[i + 1]);
+  }
+}
+
+/** copyFields, for a head whose fields were rebuilt as an object (its Connection named more hop-by-hop ones). */
+function copyHeaders(res: ServerResponse, headers: IncomingHttpHeaders, h2: boolean): void {
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || (h2 && CONNECTION_SPECIFIC.has(name))) continue;
+    if (name === 'set-cookie') res.appendHeader(name, value);
+    else res.setHeader(name, value);
+  }
 }
 
 /** A Connection value that names no other field (the usual one). */
@@ -272,7 +301,6 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
     this.head = null;
     ex.origin.status = status;
     try {
-      for (const hook of ex.responseHooks) hook(status, head.headers, ex);
       const { res } = ex;
       // The parser left the backend's hop-by-hop fields out; what else HTTP/2 refuses (HTTP2-Settings, a
       // middleware's Connection) is dropped for an HTTP/2 client, as an HTTP/1 one gets the response re-framed.
@@ -281,27 +309,10 @@ export class UpstreamCall implements ResponseSink, ConnectionUser {
       // only closes it when the header is set explicitly.
       if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
       // Set one by one, not passed to writeHead: observers (access log, compress) read them back with getHeader.
-      // The backend's value replaces one set before forwarding, except Set-Cookie: a sticky cookie joins the
-      // backend's cookies.
-      if (head.headersBuilt) {
-        // Hooks may have added fields: checked as Node's setHeader would, on every front end.
-        const { headers } = head;
-        for (const name in headers) {
-          const value = headers[name];
-          if (value === undefined || (h2 && CONNECTION_SPECIFIC.has(name))) continue;
-          checkField(name, value);
-          if (name === 'set-cookie') res.appendHeader(name, value);
-          else res.setHeader(name, value);
-        }
-      } else {
-        const { fields } = head;
-        for (let i = 0; i < fields.length; i += 2) {
-          const name = fields[i];
-          if (h2 && CONNECTION_SPECIFIC.has(name)) continue;
-          if (name === 'set-cookie' || repeated(fields, i)) res.appendHeader(name, fields[i + 1]);
-          else res.setHeader(name, fields[i + 1]);
-        }
-      }
+      if (head.headersBuilt) copyHeaders(res, head.headers, h2);
+      else copyFields(res, head.fields, h2);
+      for (const hook of ex.responseHooks) hook(status, res, ex);
+      if (h2 && ex.responseHooks.length) for (const name of CONNECTION_SPECIFIC) if (res.getHeader(name) !== undefined) res.removeHeader(name);
       // A chunked body sent on before its end may end with trailers: an HTTP/2 head then waits for them.
       if (h2 && head.chunked && !complete) (res as { expectTrailers?: () => void }).expectTrailers?.();
       // HTTP/2 has no reason phrase (Node warns when given one).

@@ -68,25 +68,39 @@ export abstract class PlainResponse {
     if (this.closeListeners) for (const l of this.closeListeners) l();
   }
 
-  /**
-   * Not validated, unlike Node's: fields set here come from the response
-   * parser, which admits only valid ones, from Portier itself (sticky
-   * cookie), or from response hooks, which the upstream call checks
-   * (upstream-call.ts); a middleware's own answer goes through writeHead.
-   */
+  /** As Node's: an invalid field is refused with Node's error codes. */
   setHeader(name: string, value: OutgoingHttpHeader): this {
+    checkField(name, value);
+    return this.setReceived(name.toLowerCase(), value);
+  }
+
+  /**
+   * A field as the upstream response parser admitted it (only valid ones,
+   * names lower-cased), or as Portier itself makes it: not checked again.
+   */
+  setReceived(name: string, value: OutgoingHttpHeader): this {
     if (this.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
-    this.fields.set(name.toLowerCase(), value);
+    this.fields.set(name, value);
     return this;
   }
 
   /** Adds a value to a field (a second value makes it a list, as Node's appendHeader). */
   appendHeader(name: string, value: OutgoingHttpHeader): this {
-    const key = name.toLowerCase();
-    const prev = this.fields.get(key);
-    if (prev === undefined) return this.setHeader(key, value);
+    checkField(name, value);
+    return this.appendReceived(name.toLowerCase(), value);
+  }
+
+  /** appendHeader for a field setReceived would take. */
+  appendReceived(name: string, value: OutgoingHttpHeader): this {
+    const prev = this.fields.get(name);
+    if (prev === undefined) return this.setReceived(name, value);
     const add = Array.isArray(value) ? value : [String(value)];
-    return this.setHeader(key, Array.isArray(prev) ? [...prev, ...add] : [String(prev), ...add]);
+    return this.setReceived(name, Array.isArray(prev) ? [...prev, ...add] : [String(prev), ...add]);
+  }
+
+  removeHeader(name: string): void {
+    if (this.headersSent) throw Object.assign(new Error('Cannot remove headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    this.fields.delete(name.toLowerCase());
   }
 
   getHeader(name: string): OutgoingHttpHeader | undefined {
@@ -113,9 +127,7 @@ export abstract class PlainResponse {
     if (fields) {
       for (const name in fields) {
         const value = fields[name];
-        if (value === undefined) continue;
-        checkField(name, value);
-        this.setHeader(name, value);
+        if (value !== undefined) this.setHeader(name, value);
       }
     }
     this.statusCode = status;

@@ -141,14 +141,18 @@ t.test('invalid headers options disable their routers', async (t) => {
       badregex: { headers: { accessControlAllowOriginListRegex: ['[z-a]'] } },
       unknown: { headers: { sslRedirekt: true } },
       badmap: { headers: { customRequestHeaders: 'x' } },
+      badname: { headers: { customRequestHeaders: { 'X Bad': '1' } } },
+      badvalue: { headers: { customResponseHeaders: { 'X-Split': 'a\r\nSet-Cookie: b' } } },
     },
-    { badage: ['badage'], badregex: ['badregex'], unknown: ['unknown'], badmap: ['badmap'] },
+    { badage: ['badage'], badregex: ['badregex'], unknown: ['unknown'], badmap: ['badmap'], badname: ['badname'], badvalue: ['badvalue'] },
   );
   const cases = [
     { router: 'badage', error: /headers\.accessControlMaxAge: expected a number/ },
     { router: 'badregex', error: /headers\.accessControlAllowOriginListRegex\[0\]: invalid regular expression/ },
     { router: 'unknown', error: /headers\.sslRedirekt: unknown key \(did you mean sslRedirect\?\)/ },
     { router: 'badmap', error: /headers\.customRequestHeaders: expected a map/ },
+    { router: 'badname', error: /headers\.customRequestHeaders\.X Bad: not a valid header name/ },
+    { router: 'badvalue', error: /headers\.customResponseHeaders\.X-Split: a header value may not contain CR, LF or NUL/ },
   ];
   for (const c of cases) t.match(bench.routerErrors(c.router).join('\n'), c.error, c.router);
 });
