@@ -70,7 +70,11 @@ const PSEUDO = 0x3a;
  */
 export class H2Front {
   private readonly engine: http2.Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sessions = new Map<http2.Http2Session, SessionState>();
+  /** The connection being handed to the engine, whose session is made while accept() runs. */
+  private accepting?: Socket;
+  /** Closes idle sessions (see sweepIdle); runs while there are sessions. */
+  private idleSweeper?: NodeJS.Timeout;
 
   constructor(private readonly opts: H2Options) {
     this.engine = http2.createServer({
@@ -88,6 +92,8 @@ export class H2Front {
       maxSessionRejectedStreams: H2_LIMITS.maxSessionRejectedStreams,
     });
     this.engine.on('session', (session: ServerHttp2Session) => this.opened(session));
+    // The engine's own listener on every session passes each stream here: one listener per stream event, none added per session.
+    this.engine.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.streamOpened(stream, headers, rawHeaders));
     // A session's failure (a protocol error, a flood Node cut off) ends that connection only.
     this.engine.on('sessionError', (err: Error, session: ServerHttp2Session) => opts.log.debug('HTTP/2 session failed', { peer: session.socket?.remoteAddress, error: err.message }));
   }
@@ -101,11 +107,11 @@ export class H2Front {
    * declines, gets Node's compatibility request and response, dispatched
    * as Node's server would (CONNECT, Expect).
    */
-  private onStream(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): H2Response | undefined {
+  private onStream(state: SessionState, stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): H2Response | undefined {
     const method = headers[':method']!;
     if (stream.endAfterHeaders && method !== 'CONNECT' && headers.expect === undefined && headers['content-length'] === undefined) {
       const res = new H2Response(stream, method === 'HEAD');
-      if (this.opts.serve(plainRequest(stream, headers, rawHeaders, method), res)) return res;
+      if (this.opts.serve(plainRequest(state.socket, headers, rawHeaders, method), res)) return res;
     }
     const req = new Http2ServerRequest(stream, headers, {}, rawHeaders);
     const res = new Http2ServerResponse(stream);
@@ -145,59 +151,105 @@ export class H2Front {
       socket.pause();
       socket.unshift(first);
     }
-    this.engine.emit('connection', socket);
+    this.accepting = socket;
+    try {
+      this.engine.emit('connection', socket);
+    } finally {
+      this.accepting = undefined;
+    }
   }
 
   /** Draining: every session gets GOAWAY; its streams under way finish, the client opens new ones elsewhere. */
   drain(): void {
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions.keys()) s.close();
   }
 
   /** The end of the grace period: whatever is left is cut. */
   destroy(): void {
-    for (const s of this.sessions) s.destroy();
+    for (const s of this.sessions.keys()) s.destroy();
   }
 
   private opened(session: ServerHttp2Session): void {
-    this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
+    const state: SessionState = { session, socket: this.accepting!, open: 0, idleSince: Date.now(), resets: 0, resetsSince: 0 };
+    this.sessions.set(session, state);
+    session.once('close', () => {
+      this.sessions.delete(session);
+      if (this.sessions.size === 0) this.stopSweeping();
+    });
     // Errors reach 'sessionError' too; this listener only keeps an unhandled 'error' from being thrown.
     session.on('error', () => {});
     session.setLocalWindowSize(H2_LIMITS.windowBytes);
-    let open = 0;
-    let resets = 0;
-    let resetsSince = 0;
-    // 'aborted' (read as the stream's flag when it closes): reset before the response ended (by the client, or a session going down).
-    const reset = (): void => {
-      if (session.destroyed) return;
-      const now = Date.now();
-      if (now - resetsSince >= 1000) {
-        resetsSince = now;
-        resets = 0;
-      }
-      if (++resets <= H2_LIMITS.maxClientResetsPerSecond) return;
-      // The code goes in destroy's final GOAWAY (a goaway() first would be superseded); the error is logged as any session's.
-      session.destroy(new Error(`more than ${H2_LIMITS.maxClientResetsPerSecond} streams reset by the client within a second`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    };
-    session.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      open++;
-      // Node's compatibility objects listen for errors themselves; a stream served plain would throw one unheard.
-      stream.on('error', ignore);
-      const res = this.onStream(stream, headers, rawHeaders);
-      stream.once('close', () => {
-        open--;
-        if (stream.aborted) reset();
-        res?.closeOnce();
-      });
-    });
     const { idleTimeoutMs } = this.opts;
-    // Node's timer counts any frame as activity; a long response with no frames for a while is not idleness.
-    if (idleTimeoutMs) {
-      session.setTimeout(idleTimeoutMs, () => {
-        if (open === 0) session.close();
-      });
-    }
+    if (idleTimeoutMs && !this.idleSweeper) this.idleSweeper = setInterval(() => this.sweepIdle(), Math.min(IDLE_RESOLUTION_MS, idleTimeoutMs)).unref();
   }
+
+  private streamOpened(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    const state = this.sessions.get(stream.session!);
+    // Its session went down (a flood cut off) before Node emitted the stream, which went down with it.
+    if (!state) return void stream.destroy();
+    state.open++;
+    // Node's compatibility objects listen for errors themselves; a stream served plain would throw one unheard.
+    stream.on('error', ignore);
+    const res = this.onStream(state, stream, headers, rawHeaders);
+    // `on`: 'close' comes once.
+    stream.on('close', () => {
+      if (--state.open === 0) state.idleSince = Date.now();
+      // 'aborted': reset before the response ended (by the client, or a session going down).
+      if (stream.aborted) this.clientReset(state);
+      res?.closeOnce();
+    });
+  }
+
+  /** CVE-2023-44487: past maxClientResetsPerSecond within a second, the session is cut. */
+  private clientReset(state: SessionState): void {
+    const { session } = state;
+    if (session.destroyed) return;
+    const now = Date.now();
+    if (now - state.resetsSince >= 1000) {
+      state.resetsSince = now;
+      state.resets = 0;
+    }
+    if (++state.resets <= H2_LIMITS.maxClientResetsPerSecond) return;
+    // The code goes in destroy's final GOAWAY (a goaway() first would be superseded); the error is logged as any session's.
+    session.destroy(new Error(`more than ${H2_LIMITS.maxClientResetsPerSecond} streams reset by the client within a second`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /**
+   * Sessions with no stream open for idleTimeoutMs get GOAWAY, as Go's
+   * server (so Traefik) counts idleness: frames without a stream (PING,
+   * SETTINGS) are not activity. One coarse check for every session rather
+   * than Node's per-session timer, which every frame and every stream's
+   * response re-arms.
+   */
+  private sweepIdle(): void {
+    const since = Date.now() - this.opts.idleTimeoutMs;
+    for (const state of this.sessions.values()) if (state.open === 0 && state.idleSince <= since && !state.session.closed) state.session.close();
+  }
+
+  private stopSweeping(): void {
+    clearInterval(this.idleSweeper);
+    this.idleSweeper = undefined;
+  }
+}
+
+/** How late past idleTimeoutMs an idle session may be closed. */
+const IDLE_RESOLUTION_MS = 1000;
+
+/** What the front end keeps of one session. */
+interface SessionState {
+  readonly session: ServerHttp2Session;
+  /**
+   * The connection itself: `session.socket` is Node's guard proxy, whose
+   * every property read (the exchange reads the peer's address, port and
+   * TLS) goes through a trap; a plain stream's request is only read.
+   */
+  readonly socket: Socket;
+  /** Streams open, and since when none is. */
+  open: number;
+  idleSince: number;
+  /** Streams reset by the client within the second from resetsSince. */
+  resets: number;
+  resetsSince: number;
 }
 
 const ignore = (): void => undefined;
@@ -214,12 +266,12 @@ function bodiless(this: PlainH2Request): PlainH2Request {
   return this;
 }
 
-function plainRequest(stream: ServerHttp2Stream, given: http2.IncomingHttpHeaders, givenRaw: string[], method: string): PlainH2Request {
+function plainRequest(socket: Socket, given: http2.IncomingHttpHeaders, givenRaw: string[], method: string): PlainH2Request {
   const { headers, raw } = exchangeFields(given, givenRaw, true);
   const authority = given[':authority'];
   return {
     method, url: given[':path'], authority, headers, rawHeaders: raw,
-    httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, socket: stream.session!.socket as Socket, pause: bodiless as IncomingMessage['pause'],
+    httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, socket, pause: bodiless as IncomingMessage['pause'],
   };
 }
 
