@@ -35,7 +35,8 @@ export async function middlewareBench(
   middlewares: Record<string, unknown>,
   routers: Record<string, RouterSpec>,
   extra: {
-    services?: NonNullable<DynamicConfig['http']>['services'];
+    /** More services; a function is given the echo backend's URL. */
+    services?: NonNullable<DynamicConfig['http']>['services'] | ((echoUrl: string) => NonNullable<DynamicConfig['http']>['services']);
     backend?: Parameters<typeof startEchoBackend>[1];
     /** Trust X-Forwarded-For from the test client (loopback). */
     trustForwarded?: boolean;
@@ -44,7 +45,7 @@ export async function middlewareBench(
   const echo = await startEchoBackend('echo', extra.backend);
   t.teardown(() => echo.close());
   const staticConfig = extra.trustForwarded ? { entryPoints: { web: { address: '127.0.0.1:0', forwardedHeaders: { insecure: true } } } } : undefined;
-  const gw = await startTestGateway(benchConfig(echo.url, middlewares, routers, extra.services), { staticConfig });
+  const gw = await startTestGateway(benchConfig(echo.url, middlewares, routers, typeof extra.services === 'function' ? extra.services(echo.url) : extra.services), { staticConfig });
   t.teardown(() => gw.close());
   return {
     gw,

@@ -156,3 +156,24 @@ t.test('invalid headers options disable their routers', async (t) => {
   ];
   for (const c of cases) t.match(bench.routerErrors(c.router).join('\n'), c.error, c.router);
 });
+
+t.test("response headers apply after the balancer's own fields, as Traefik's", async (t) => {
+  const bench = await middlewareBench(
+    t,
+    { nocookie: { headers: { customResponseHeaders: { 'Set-Cookie': '' } } }, tagged: { headers: { customResponseHeaders: { 'X-Tag': 'on' } } } },
+    { dropped: { middlewares: ['nocookie'], service: 'pinned' }, kept: { middlewares: ['tagged'], service: 'pinned' } },
+    { services: (url) => ({ pinned: { loadBalancer: { servers: [{ url }], sticky: { cookie: { name: 'pin' } } } } }) },
+  );
+  const cases = [
+    { router: 'kept', cookie: /^pin=/, tag: 'on' },
+    { router: 'dropped', cookie: undefined, tag: undefined },
+  ];
+  for (const c of cases) {
+    const reply = await bench.send(c.router, '/');
+    t.equal(reply.status, 200, `${c.router}: served`);
+    const cookie = ([] as string[]).concat(reply.headers['set-cookie'] ?? [])[0];
+    if (c.cookie) t.match(cookie, c.cookie, `${c.router}: the sticky cookie`);
+    else t.equal(cookie, undefined, `${c.router}: an empty Set-Cookie removes the sticky cookie too`);
+    t.equal(reply.headers['x-tag'], c.tag, `${c.router}: X-Tag`);
+  }
+});
