@@ -53,11 +53,9 @@ export function cut(text: string): Part[] | undefined {
   const lines: Line[] = [];
   for (let start = 0; start < text.length;) {
     const end = text.indexOf('\n', start);
-    const next = end === -1 ? text.length : end + 1;
-    const body = text.slice(start, end === -1 ? text.length : end).replace(/\r$/, '');
-    const indent = body.length - body.trimStart().length;
-    lines.push({ start, indent, filler: body.trim() === '' || body.trimStart().startsWith('#') });
-    start = next;
+    const stop = end === -1 ? text.length : end;
+    lines.push(measure(text, start, stop));
+    start = stop + 1;
   }
   const lineText = (i: number): string => text.slice(lines[i].start, i + 1 < lines.length ? lines[i + 1].start : text.length);
   const firstContent = lines.findIndex((l) => !l.filler);
@@ -103,14 +101,28 @@ export function cut(text: string): Part[] | undefined {
   const asBranch = (begin: number, end: number, depth: number): Branch | undefined => {
     const header = HEADER.exec(lineText(begin).replace(/\r?\n$/, ''));
     if (!header) return undefined;
-    const child = lines.slice(begin + 1, end).find((l) => !l.filler);
-    if (!child || child.indent <= lines[begin].indent) return undefined;
+    let c = begin + 1;
+    while (c < end && lines[c].filler) c++;
+    if (c === end || lines[c].indent <= lines[begin].indent) return undefined;
+    const child = lines[c];
     const parts = level(begin + 1, end, child.indent, depth + 1);
     if (!parts) return undefined;
     const raw = header[1];
     return { key: raw.startsWith('"') || raw.startsWith("'") ? raw.slice(1, -1) : raw, line: begin, parts };
   };
   return level(0, lines.length, 0, 0);
+}
+
+/** The line text[start, stop): spaces then a printable character, as most are, without copying it; any other white space as trimStart sees it. */
+function measure(text: string, start: number, stop: number): Line {
+  let p = start;
+  while (text.charCodeAt(p) === 32) p++;
+  const c = text.charCodeAt(p);
+  if (p === stop) return { start, indent: p - start, filler: true };
+  if (c > 32 && c < 127) return { start, indent: p - start, filler: c === 35 };
+  const body = text.slice(start, stop).replace(/\r$/, '');
+  const indent = body.length - body.trimStart().length;
+  return { start, indent, filler: body.trim() === '' || body.trimStart().startsWith('#') };
 }
 
 /** Whether a piece ends after this entry: a hash of its first line, so the cuts move with the text, not with positions. */

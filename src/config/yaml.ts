@@ -2,6 +2,7 @@ import { parseDocument, LineCounter, isMap, isSeq, isScalar, visit, Document, No
 import { PortierError } from '../errors';
 import { ParsedConfig, splitPath } from './located';
 import { cut, isBranch, type Part, type Piece } from './yaml-blocks';
+import { readSubset, type Entries } from './yaml-subset';
 
 /**
  * What one read of a file leaves for the next: its pieces' values by their
@@ -11,12 +12,8 @@ export class YamlReuse {
   pieces = new Map<string, ParsedPiece>();
 }
 
-interface ParsedPiece {
-  /** The piece's map; null for one of only comments. */
-  value: Record<string, unknown> | null;
-  /** 1-based line, within the piece, of each of its keys. */
-  keyLines: Map<string, number>;
-}
+/** A piece's map, as its entries: lines are 1-based within the piece. */
+type ParsedPiece = Entries;
 
 /** A map assembled from pieces, with what it came from: its keys are indexed for lineOf when first asked. */
 interface Located {
@@ -70,17 +67,19 @@ function assemble(parts: Part[], at: Located, previous: Map<string, ParsedPiece>
     const parsed = next.get(part.text) ?? previous.get(part.text) ?? parsePiece(part.text);
     next.set(part.text, parsed);
     at.from.push({ piece: part, parsed });
-    const value = parsed.value ?? {};
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
-      if (Object.hasOwn(out, key)) throw repeated(part.line + parsed.keyLines.get(key)!);
-      out[key] = (value as Record<string, unknown>)[key];
+    for (let i = 0; i < parsed.keys.length; i++) {
+      const key = parsed.keys[i];
+      if (Object.hasOwn(out, key)) throw repeated(part.line + parsed.lines[i]);
+      out[key] = parsed.values[i];
     }
   }
   return out;
 }
 
+/** Read by yaml-subset.ts when the piece is in its subset (most are), by the library otherwise. */
 function parsePiece(text: string): ParsedPiece {
+  const read = readSubset(text);
+  if (read) return read;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length || repeatedKey(doc)) throw new Uncut();
@@ -93,7 +92,8 @@ function parsePiece(text: string): ParsedPiece {
   if (value !== null && (typeof value !== 'object' || Array.isArray(value) || !isMap(doc.contents))) throw new Uncut();
   const keyLines = new Map<string, number>();
   if (isMap(doc.contents)) for (const p of doc.contents.items) if (isScalar(p.key) && p.key.range) keyLines.set(String(p.key.value), lineCounter.linePos(p.key.range[0]).line);
-  return { value: value as Record<string, unknown> | null, keyLines };
+  const keys = Object.keys(value ?? {});
+  return { keys, values: keys.map((k) => (value as Record<string, unknown>)[k]), lines: keys.map((k) => keyLines.get(k)!) };
 }
 
 /** Walks the assembled maps; below a piece's own keys, its text is parsed again (only errors ask, not requests). */
@@ -123,7 +123,7 @@ function indexOf(at: Located): NonNullable<Located['index']> {
   };
   for (const f of at.from) {
     if (!('piece' in f)) put(f.key, f);
-    else for (const key of Object.keys(f.parsed.value ?? {})) put(key, { piece: f.piece, line: f.piece.line + f.parsed.keyLines.get(key)!, key });
+    else f.parsed.keys.forEach((key, i) => put(key, { piece: f.piece, line: f.piece.line + f.parsed.lines[i], key }));
   }
   return index;
 }
