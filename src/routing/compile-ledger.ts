@@ -1,4 +1,7 @@
+import type { RouterConfig } from '../dynamic/model';
+import type { RuleSyntax } from '../rules/types';
 import type { RouterRuntime } from './runtime';
+import { ruleKey } from './compile-parts';
 
 /**
  * What the compiler records of who uses what: `usedBy` for the API, which
@@ -13,32 +16,48 @@ export class Ledger {
   readonly serviceUsers = new Users();
   readonly middlewareUsers = new Users();
   /**
-   * Routers by every service they name, in their new definition or the last
-   * good one they serve, existing or not: a service that changes, appears or
-   * goes changes what these routers say or serve.
+   * Routers whose new definition names a service other than the one they
+   * use (they serve their last good definition), by that service; with
+   * serviceUsers, the routers a change of a service touches (dependentsOf).
    */
-  readonly dependents = new Users(false);
-  /** Set only where a router depends on more than the service it uses (see record): one list per router would cost 10,000 lists. */
-  private readonly dependsOn = new Map<string, string[]>();
+  private readonly otherDependents = new Users(false);
+  /** The service such a router names: the others name the one they use. */
+  private readonly named = new Map<string, string>();
   /** Routers with a `tls` section: rebuilt on every change (compile.ts, reusable). */
   readonly tlsRouters = new Set<string>();
   /** Services another object is composed of by name (weighted services, middlewares): a change to one is compiled whole. */
   readonly pinned = new Set<string>();
-  /** A router's one rule key, or its keys when it has several (a last good rule besides its new one). */
-  private readonly ruleKeys = new Map<string, string | string[]>();
+  /** A router's rule keys, where they are not only its own rule's (keyOf): one entry per router would cost 10,000. */
+  private readonly ruleKeys = new Map<string, string[]>();
   private readonly ruleUsers = new Map<string, number>();
   /** Rule keys whose last holder went in this compile: dropped unless held again. */
   private readonly released = new Set<string>();
+
+  /** `defaultSyntax`: that of rules whose router names none (the static configuration's). */
+  constructor(private readonly defaultSyntax: RuleSyntax | 'auto') {}
+
+  private keyOf(config: RouterConfig): string {
+    return ruleKey(config.ruleSyntax ?? this.defaultSyntax, config.rule);
+  }
+
+  /**
+   * Routers by every service they name, in their new definition or the last
+   * good one they serve, existing or not: a service that changes, appears or
+   * goes changes what these routers say or serve.
+   */
+  dependentsOf(service: string): string[] {
+    return [...this.serviceUsers.of(service), ...this.otherDependents.of(service)];
+  }
 
   /** Takes a router out, before it is rebuilt or because it is gone. */
   forget(name: string, before: RouterRuntime | undefined): void {
     if (before?.service) this.serviceUsers.remove(before.service, name);
     for (const m of before?.middlewares ?? []) this.middlewareUsers.remove(m, name);
-    for (const n of this.dependsOn.get(name) ?? (before?.service ? [before.service] : [])) this.dependents.remove(n, name);
-    this.dependsOn.delete(name);
+    const named = this.named.get(name);
+    if (named !== undefined) this.otherDependents.remove(named, name);
+    this.named.delete(name);
     this.tlsRouters.delete(name);
-    const keys = this.ruleKeys.get(name) ?? [];
-    for (const key of typeof keys === 'string' ? [keys] : keys) {
+    for (const key of this.ruleKeys.get(name) ?? (before ? [this.keyOf(before.config)] : [])) {
       const n = this.ruleUsers.get(key)! - 1;
       this.ruleUsers.set(key, n);
       if (n === 0) this.released.add(key);
@@ -50,13 +69,12 @@ export class Ledger {
   record(name: string, router: RouterRuntime, named: string | undefined, tls: boolean, rules: Set<string>): void {
     for (const m of router.middlewares) this.middlewareUsers.add(m, name);
     if (router.service) this.serviceUsers.add(router.service, name);
-    if (router.service) this.dependents.add(router.service, name);
     if (named && named !== router.service) {
-      this.dependents.add(named, name);
-      this.dependsOn.set(name, [named, ...(router.service ? [router.service] : [])]);
+      this.otherDependents.add(named, name);
+      this.named.set(name, named);
     }
     if (tls) this.tlsRouters.add(name);
-    if (rules.size) this.ruleKeys.set(name, rules.size === 1 ? rules.values().next().value! : [...rules]);
+    if (rules.size !== 1 || !rules.has(this.keyOf(router.config))) this.ruleKeys.set(name, [...rules]);
     for (const key of rules) {
       this.ruleUsers.set(key, (this.ruleUsers.get(key) ?? 0) + 1);
       this.released.delete(key);

@@ -125,9 +125,12 @@ export const ruleKey = (syntax: RuleSyntax | 'auto', source: string): string => 
  * with `tls` is always rebuilt: its errors also come from the TLS manager
  * and the TLS options of every provider.
  */
-export function reusable(prev: RouterBuild, said: string, uses: unknown[], config: RouterConfig): boolean {
-  if (prev.said !== said || config.tls !== undefined || prev.uses.length !== uses.length) return false;
-  return prev.uses.every((u, i) => u !== undefined && u === uses[i]) && sameDefinition(prev.runtime.config, config);
+export function reusable(prev: RouterBuild, said: string, uses: unknown, config: RouterConfig): boolean {
+  if (prev.said !== said || config.tls !== undefined) return false;
+  const same = Array.isArray(prev.uses) && Array.isArray(uses)
+    ? prev.uses.length === uses.length && prev.uses.every((u, i) => u !== undefined && u === uses[i])
+    : prev.uses !== undefined && prev.uses === uses;
+  return same && sameDefinition(prev.runtime.config, config);
 }
 
 export function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache: CompileCache, used: Set<string>, errors: string[], warnings: string[]): CompiledRule | undefined {

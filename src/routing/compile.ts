@@ -78,8 +78,8 @@ export interface RouterBuild {
   /** Its provider's errors and warnings about it. */
   said: string;
   runtime: RouterRuntime;
-  /** The handlers of its service and middlewares it was composed of, by identity. */
-  uses: unknown[];
+  /** The handlers of its service and middlewares it was composed of, by identity: its service's alone when it has no middleware. */
+  uses: unknown;
 }
 
 
@@ -99,11 +99,11 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
 function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCache, base: Base | undefined): RoutingTable {
   const delta = base && deltaOf(base.snapshots, list, base.ledger.pinned);
   const from = delta && base;
-  const ledger = from ? from.ledger : new Ledger();
+  const ledger = from ? from.ledger : new Ledger(opts.defaultRuleSyntax);
   const dirtyServices = delta?.services ?? new Set<string>();
   const dirtyRouters = new Set(delta?.routers);
   if (from) {
-    for (const s of dirtyServices) for (const r of ledger.dependents.of(s)) dirtyRouters.add(r);
+    for (const s of dirtyServices) for (const r of ledger.dependentsOf(s)) dirtyRouters.add(r);
     for (const r of ledger.tlsRouters) dirtyRouters.add(r);
   }
   // A delta starts from the previous table and its caches, without the objects it rebuilds.
@@ -349,10 +349,10 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
   const nextRouters = without(from && cache.routers, dirtyRouters);
   const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
   // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
-  const usesOf = (provider: string, config: RouterConfig): unknown[] => {
+  const usesOf = (provider: string, config: RouterConfig): unknown => {
     const service = config.service ? qualify(config.service, provider) : undefined;
     const target = service && (opts.internalServices?.[service] ?? services.get(service)?.dispatch);
-    if (!config.middlewares?.length && !config.entryPoints?.length && !defaultsHaveMiddlewares) return [target];
+    if (!config.middlewares?.length && !config.entryPoints?.length && !defaultsHaveMiddlewares) return target;
     const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
     const mws = new Set([...entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []), ...(config.middlewares ?? []).map((m) => qualify(m, provider))]);
     return [target, ...[...mws].map((m) => middlewares.get(m)?.middleware)];

@@ -25,6 +25,9 @@ type Predicate = (req: MatchRequest) => boolean;
 
 const TABLES = { v2: V2_MATCHERS, v3: V3_MATCHERS } as const;
 
+/** Shared by every rule compiled without warnings: a table keeps each rule's result. */
+const NO_WARNINGS = Object.freeze([]) as unknown as string[];
+
 function predicate(node: RuleNode): Predicate {
   switch (node.kind) {
     case 'leaf': return node.leaf.test;
@@ -127,7 +130,7 @@ const v2Warning = (feature: string | undefined): string => feature
 
 export function compileRule(rule: string, opts: CompileOptions = {}): RuleCompileResult {
   const syntax = opts.syntax ?? 'auto';
-  if (syntax !== 'auto') return { rule: new Rule(rule, syntax, parseRule(rule, TABLES[syntax], syntax)), warnings: [] };
+  if (syntax !== 'auto') return { rule: new Rule(rule, syntax, parseRule(rule, TABLES[syntax], syntax)), warnings: NO_WARNINGS };
 
   let v3: RuleNode;
   try {
@@ -142,5 +145,5 @@ export function compileRule(rule: string, opts: CompileOptions = {}): RuleCompil
     const feature = v2 && firstV2Feature(v2);
     if (v2 && feature) return { rule: new Rule(rule, 'v2', v2), warnings: [v2Warning(feature)] };
   }
-  return { rule: new Rule(rule, 'v3', v3), warnings: [] };
+  return { rule: new Rule(rule, 'v3', v3), warnings: NO_WARNINGS };
 }
