@@ -9,7 +9,7 @@ export class SmoothWeightedRoundRobin<T> {
   private readonly items: { item: T; weight: number; current: number }[];
 
   constructor(items: { item: T; weight: number }[]) {
-    this.items = items.filter((i) => i.weight > 0).map((i) => ({ ...i, current: 0 }));
+    this.items = items.filter((i) => i.weight > 0).map(({ item, weight }) => ({ item, weight, current: 0 }));
   }
 
   get size(): number {

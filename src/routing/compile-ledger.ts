@@ -102,9 +102,10 @@ class Users {
 
   add(name: string, router: string): void {
     const list = this.byName.get(name);
-    // A new list is made to its size: most names have one user, and a pushed-to empty array reserves room for 17.
-    if (list) list.push(router);
-    else this.byName.set(name, [router]);
+    // Lists are made to their size (most names have one user, and a pushed-to empty array reserves room
+    // for 17), and a one-user list is replaced, never changed: `copy` hands it out as it is.
+    if (list && list.length > 1) list.push(router);
+    else this.byName.set(name, list ? [list[0], router] : [router]);
     this.touched?.add(name);
   }
 
@@ -112,13 +113,19 @@ class Users {
     const list = this.byName.get(name);
     const i = list ? list.indexOf(router) : -1;
     if (i === -1) return;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.byName.delete(name);
+    if (list!.length === 1) this.byName.delete(name);
+    else list!.splice(i, 1);
     this.touched?.add(name);
   }
 
   of(name: string): readonly string[] {
     return this.byName.get(name) ?? [];
+  }
+
+  /** The list as it is now, never changed afterwards (usedBy): a one-user list is that list itself (see add). */
+  copy(name: string): string[] {
+    const list = this.byName.get(name);
+    return list?.length === 1 ? list : [...(list ?? [])];
   }
 
   /** The names whose lists changed since the last call. */

@@ -5,7 +5,7 @@ import type { CompiledRule, RuleSyntax } from '../rules/types';
 import { TransportOptions, loadCa, loadClientCertificate } from '../proxy/transport';
 import { duration } from '../config/decode';
 import { errorMessage } from '../errors';
-import { qualify } from './runtime';
+import { qualify, statusOf, type Status } from './runtime';
 import type { CompileCache, CompileOptions, RouterBuild } from './compile';
 
 /**
@@ -69,7 +69,7 @@ export const refused = (errors: string[]): string[] => errors.map((e) => `${e}: 
  * its last good one: the first that works is used. `attempt` must leave no
  * trace of a failed build (a balancer, a usedBy entry) in the table.
  */
-export function withLastGood<C, R extends { errors: string[]; warnings: string[] }>(
+export function withLastGood<C, R extends { errors: string[]; warnings: string[]; status: Status }>(
   name: string,
   next: Definition<C>,
   last: Map<string, Definition<C>>,
@@ -85,7 +85,8 @@ export function withLastGood<C, R extends { errors: string[]; warnings: string[]
   if (!good || sameDefinition(good.config, next.config)) return fresh;
   keep.set(name, good);
   const kept = attempt(good);
-  return kept.errors.length ? fresh : { ...kept, warnings: [...kept.warnings, ...refused(fresh.errors)] };
+  const warnings = [...kept.warnings, ...refused(fresh.errors)];
+  return kept.errors.length ? fresh : { ...kept, warnings, status: statusOf(kept.errors, warnings) };
 }
 
 /**

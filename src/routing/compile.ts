@@ -210,8 +210,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
         status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]), serverStatus,
       };
     };
-    const built = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
-    const runtime = { ...built, status: statusOf(built.errors, built.warnings) };
+    const runtime = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
     services.set(name, runtime);
     return runtime;
   };
@@ -283,8 +282,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
         status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]),
       };
     };
-    const built = withLastGood(name, raw.next, cache.lastGood.middlewares, nextLastGood.middlewares, (d) => attempt(d, d === raw.next ? raw.errors : []));
-    const runtime = { ...built, status: statusOf(built.errors, built.warnings) };
+    const runtime = withLastGood(name, raw.next, cache.lastGood.middlewares, nextLastGood.middlewares, (d) => attempt(d, d === raw.next ? raw.errors : []));
     middlewares.set(name, runtime);
     return runtime;
   };
@@ -372,8 +370,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
         usedRules.add(ruleKey(config.ruleSyntax ?? opts.defaultRuleSyntax, config.rule));
         nextRouters.set(name, prev);
       } else {
-        const built = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
-        router = { ...built, status: statusOf(built.errors, built.warnings) };
+        router = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
         if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { said, uses, runtime: router });
       }
       ledger.record(name, router, config.service && qualify(config.service, snap.provider), config.tls !== undefined, usedRules);
@@ -394,15 +391,18 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
     for (const snap of list) for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) place(snap, bare, config);
   }
   // usedBy lists are new objects: a runtime shared with the previous table is copied, never changed.
+  // A whole compile's runtimes are all new (nothing holds them yet): each is given its list in place.
   const touchedServices = ledger.serviceUsers.changed();
   for (const name of from ? [...touchedServices, ...dirtyServices] : services.keys()) {
     const svc = services.get(name);
-    if (svc) services.set(name, { ...svc, usedBy: packed([...ledger.serviceUsers.of(name)]) });
+    const usedBy = svc && packed(ledger.serviceUsers.copy(name));
+    if (svc && from) services.set(name, { ...svc, usedBy: usedBy! });
+    else if (svc) Object.assign(svc, { usedBy });
   }
   const touchedMiddlewares = ledger.middlewareUsers.changed();
   for (const name of from ? touchedMiddlewares : middlewares.keys()) {
     const mw = middlewares.get(name);
-    if (mw) middlewares.set(name, { ...mw, usedBy: packed([...ledger.middlewareUsers.of(name)]) });
+    if (mw) middlewares.set(name, { ...mw, usedBy: packed(ledger.middlewareUsers.copy(name)) });
   }
 
   for (const [name, { lb }] of cache.balancers) if (nextBalancers.get(name)?.lb !== lb) lb.close();

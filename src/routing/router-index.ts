@@ -12,10 +12,11 @@ const byPriority = (a: RouterRuntime, b: RouterRuntime): number => b.priority - 
  * up its host and walks one short, already sorted list.
  */
 export class RouterIndex {
-  private readonly byHost: Map<string, Routable[]>;
+  /** A host's one router as itself (most hosts have one, and no unbound router shares them): a list per host would cost 10,000 lists. */
+  private readonly byHost: Map<string, Routable | Routable[]>;
   private readonly unbound: Routable[];
 
-  constructor(routers: Routable[], kept?: { byHost: Map<string, Routable[]>; unbound: Routable[] }) {
+  constructor(routers: Routable[], kept?: { byHost: Map<string, Routable | Routable[]>; unbound: Routable[] }) {
     if (kept) {
       ({ byHost: this.byHost, unbound: this.unbound } = kept);
       return;
@@ -24,7 +25,7 @@ export class RouterIndex {
     this.unbound = routers.filter((r) => r.rule.hosts === null).sort(byPriority);
     const bound = new Map<string, Routable[]>();
     for (const r of routers) for (const h of r.rule.hosts ?? []) (bound.get(h) ?? bound.set(h, []).get(h)!).push(r);
-    for (const [host, list] of bound) this.byHost.set(host, [...list, ...this.unbound].sort(byPriority));
+    for (const [host, list] of bound) this.byHost.set(host, this.entry(list));
   }
 
   /**
@@ -38,26 +39,34 @@ export class RouterIndex {
     if ([...removed, ...added].some((r) => r.rule.hosts === null)) return new RouterIndex([...this.all().filter((r) => !gone.has(r)), ...added]);
     const byHost = new Map(this.byHost);
     for (const host of new Set([...removed, ...added].flatMap((r) => r.rule.hosts!))) {
-      const bound = (byHost.get(host) ?? []).filter((r) => r.rule.hosts !== null && !gone.has(r));
+      const bound = listOf(byHost.get(host)).filter((r) => r.rule.hosts !== null && !gone.has(r));
       bound.push(...added.filter((r) => r.rule.hosts!.includes(host)));
-      if (bound.length) byHost.set(host, [...bound, ...this.unbound].sort(byPriority));
+      if (bound.length) byHost.set(host, this.entry(bound));
       else byHost.delete(host);
     }
     return new RouterIndex([], { byHost, unbound: this.unbound });
   }
 
   match(req: MatchRequest): Routable | undefined {
-    const list = this.byHost.get(req.host) ?? this.unbound;
-    for (const r of list) if (r.rule.match(req)) return r;
+    const hit = this.byHost.get(req.host);
+    if (hit !== undefined && !Array.isArray(hit)) return hit.rule.match(req) ? hit : undefined;
+    for (const r of hit ?? this.unbound) if (r.rule.match(req)) return r;
     return undefined;
   }
 
   /** Every router in priority order, for `explain`. */
   all(): Routable[] {
     const seen = new Set<Routable>(this.unbound);
-    for (const list of this.byHost.values()) for (const r of list) seen.add(r);
+    for (const entry of this.byHost.values()) for (const r of listOf(entry)) seen.add(r);
     return [...seen].sort(byPriority);
   }
+
+  /** A host's routers with the unbound ones, in priority order. */
+  private entry(bound: Routable[]): Routable | Routable[] {
+    return bound.length === 1 && this.unbound.length === 0 ? bound[0] : [...bound, ...this.unbound].sort(byPriority);
+  }
 }
+
+const listOf = (entry: Routable | Routable[] | undefined): Routable[] => (entry === undefined ? [] : Array.isArray(entry) ? entry : [entry]);
 
 export type { Routable };

@@ -27,6 +27,7 @@ export function regexpArg(matcher: string, arg: Arg, ignoreCase = false): RegExp
 const q = JSON.stringify;
 const observeHost = (req: MatchRequest): string => `host is ${q(req.host)}`;
 const hostOf = (req: MatchRequest): string => req.host;
+const NO_WILDCARDS: readonly string[] = Object.freeze([]);
 const observePath = (req: MatchRequest): string => `path is ${q(req.path)}`;
 
 /** Any of `tests` passing; a single test is returned as is to keep the hot path flat. */
@@ -71,7 +72,7 @@ export function hostLeaf(matcher: string, args: Arg[]): Leaf {
     });
   }
   // Copies made to their size: a pushed-to array keeps room for 17, and every Host rule of a table keeps these.
-  return { test: anyOf(tests), observed: observeHost, hosts: { exact: exact.slice(), wildcard: wildcard.slice() } };
+  return { test: anyOf(tests), observed: observeHost, hosts: { exact: exact.slice(), wildcard: wildcard.length ? wildcard.slice() : NO_WILDCARDS } };
 }
 
 export function hostRegexpLeaf(regexps: RegExp[]): Leaf {
