@@ -281,12 +281,15 @@ export class ResponseParser {
     let te: string | undefined;
     let keepAliveMs = 0;
     for (let at = eol + 1, n = 1; at < text.length; n++) {
+      // test(), not exec(): the line is checked without a match array; its two parts are sliced out by position.
       FIELD_LINE.lastIndex = at;
-      const f = FIELD_LINE.exec(text);
-      if (!f) throw fieldError(text.slice(at, text.indexOf('\n', at) - 1), n);
+      if (!FIELD_LINE.test(text)) throw fieldError(text.slice(at, text.indexOf('\n', at) - 1), n);
+      const colon = text.indexOf(':', at);
+      let from = colon + 1;
+      while (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9) from++;
+      const name = lowerName(text.slice(at, colon));
       at = FIELD_LINE.lastIndex;
-      const name = lowerName(f[1]);
-      const value = trimOws(f[2]);
+      const value = trimOws(text.slice(from, at - 2));
       if (name === 'content-length') {
         const length = decimal(value);
         if (length < 0) throw protocolError(`content-length ${JSON.stringify(value)}`);

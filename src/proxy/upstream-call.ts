@@ -48,6 +48,7 @@ function repeated(fields: readonly string[], i: number): boolean {
  */
 function copyFields(res: ServerResponse, fields: readonly string[], h2: boolean): void {
   const own = res instanceof PlainResponse ? res : undefined;
+  if (own && !h2 && own.receiveAll(fields)) return;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i];
     if (h2 && CONNECTION_SPECIFIC.has(name)) continue;

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeader } from 'node:http';
 import type { Socket } from 'node:net';
 import { CLOSE_TOKEN } from '../proxy/response-parser';
 import { PlainResponse } from './plain-response';
@@ -98,13 +98,31 @@ export class DirectResponse extends PlainResponse {
     this.headersSent = true;
     const status = this.statusCode;
     let out = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'unknown'}\r\n`;
-    for (const [name, value] of this.fields) {
-      if (Array.isArray(value)) for (const v of value) out += `${name}: ${v}\r\n`;
-      else out += `${name}: ${value}\r\n`;
+    const list = this.received;
+    let date = false;
+    let length = false;
+    let own: OutgoingHttpHeader | undefined;
+    if (list) {
+      // The upstream's own lines, as received: no Map, no entries to allocate.
+      for (let i = 0; i < list.length; i += 2) {
+        const name = list[i];
+        out += `${name}: ${list[i + 1]}\r\n`;
+        if (name === 'date') date = true;
+        else if (name === 'content-length') length = true;
+        else if (name === 'connection') own = list[i + 1];
+      }
+    } else {
+      const { fields } = this;
+      for (const [name, value] of fields) {
+        if (Array.isArray(value)) for (const v of value) out += `${name}: ${v}\r\n`;
+        else out += `${name}: ${value}\r\n`;
+      }
+      date = fields.has('date');
+      length = fields.has('content-length');
+      own = fields.get('connection');
     }
-    if (!this.fields.has('date')) out += `Date: ${httpDate()}\r\n`;
+    if (!date) out += `Date: ${httpDate()}\r\n`;
     const { owner } = this;
-    const own = this.fields.get('connection');
     // As Node's server: a Connection field set on the response is sent as it is, and `close` in it is obeyed.
     if (own !== undefined) this.closesConnection = CLOSE_TOKEN.test(String(own));
     else if (owner.closing) {
@@ -114,7 +132,7 @@ export class DirectResponse extends PlainResponse {
       out += 'Connection: keep-alive\r\n';
       if (owner.keepAliveSeconds) out += `Keep-Alive: timeout=${owner.keepAliveSeconds}\r\n`;
     }
-    if (!this.bodyless && !this.fields.has('content-length')) {
+    if (!this.bodyless && !length) {
       if (knownLength !== undefined) out += `Content-Length: ${knownLength}\r\n`;
       else {
         this.chunked = true;

@@ -19,7 +19,13 @@ export abstract class PlainResponse {
   writableFinished = false;
   /** Body bytes written (framing excluded). */
   bodyBytes = 0;
-  protected readonly fields = new Map<string, OutgoingHttpHeader>();
+  /**
+   * The upstream's fields as its parser gave them (name, value, …), taken
+   * whole by receiveAll: most responses are written from this list and
+   * never need the Map.
+   */
+  protected received: readonly string[] | null = null;
+  private map: Map<string, OutgoingHttpHeader> | null = null;
   protected closed = false;
   private closeListeners: (() => void)[] | null = null;
   private drainListeners: (() => void)[] | null = null;
@@ -66,6 +72,28 @@ export abstract class PlainResponse {
     if (this.closed) return;
     this.closed = true;
     if (this.closeListeners) for (const l of this.closeListeners) l();
+  }
+
+  /** The fields by name, the truth from the first time anything but receiveAll touches them. */
+  protected get fields(): Map<string, OutgoingHttpHeader> {
+    if (this.map) return this.map;
+    const map = (this.map = new Map());
+    const list = this.received;
+    this.received = null;
+    if (list) for (let i = 0; i < list.length; i += 2) this.appendReceived(list[i], list[i + 1]);
+    return map;
+  }
+
+  /**
+   * Takes the upstream's whole field list (from its parser: valid, names
+   * lower-cased) when no field is set yet; false when some are, and the
+   * caller sets them one by one.
+   */
+  receiveAll(list: readonly string[]): boolean {
+    if (this.headersSent || this.received || (this.map && this.map.size)) return false;
+    this.map = null;
+    this.received = list;
+    return true;
   }
 
   /** As Node's: an invalid field is refused with Node's error codes. */

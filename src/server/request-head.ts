@@ -65,14 +65,20 @@ export function readRequestHead(buf: Buffer, start: number, maxHeadBytes: number
   let hopByHop: Set<string> | undefined;
   let forwarded = false;
   while (at < fieldsEnd) {
+    // test(), not exec(): the line is checked without a match array; its two parts are sliced out by position.
     FIELD_LINE.lastIndex = at;
-    const field = FIELD_LINE.exec(text);
-    if (!field || rawHeaders.length >= maxFields * 2) return HAND_OFF;
-    at = FIELD_LINE.lastIndex;
-    const name = lowerName(field[1]);
+    if (!FIELD_LINE.test(text) || rawHeaders.length >= maxFields * 2) return HAND_OFF;
+    const colon = text.indexOf(':', at);
+    const sent = text.slice(at, colon);
+    const name = lowerName(sent);
     if (headers[name] !== undefined || HANDED_OFF_FIELDS.has(name)) return HAND_OFF;
-    const value = field[2];
-    rawHeaders.push(field[1], value);
+    let from = colon + 1;
+    let to = FIELD_LINE.lastIndex - 2;
+    at = FIELD_LINE.lastIndex;
+    while (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9) from++;
+    while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+    const value = text.slice(from, to);
+    rawHeaders.push(sent, value);
     if (HOP_BY_HOP.has(name)) {
       if (hopByHop?.has(name) || (name === 'connection' && value.toLowerCase() !== 'keep-alive')) return HAND_OFF;
       (hopByHop ??= new Set()).add(name);
