@@ -34,21 +34,21 @@ export function resolvePlain(source: string): unknown {
 /** Characters that start something other than a plain scalar (YAML 1.2 c-indicator), or that the library refuses there. */
 const INDICATOR = new Set('-?:,[]{}#&*!|>\'"%@`');
 
-/** Whether a plain scalar may start at `p`: `-` only before a non-space, as in `-1` or `-foo`. */
-export function plainStarts(text: string, p: number): boolean {
+/** Whether a plain scalar may start at `p`, on a line ending at `end`: `-` only before a non-space, as in `-1` or `-foo`. */
+export function plainStarts(text: string, p: number, end: number): boolean {
   const c = text[p];
-  if (c === undefined || c === ' ') return false;
+  if (p >= end || c === ' ') return false;
   if (!INDICATOR.has(c)) return true;
-  return c === '-' && p + 1 < text.length && text[p + 1] !== ' ';
+  return c === '-' && p + 1 < end && text[p + 1] !== ' ';
 }
 
-/** A single-quoted scalar at `p` closed on its line; `''` is a quote. */
-export function singleQuoted(text: string, p: number): Read<string> {
+/** A single-quoted scalar at `p` closed on its line, which ends at `end`; `''` is a quote. */
+export function singleQuoted(text: string, p: number, end: number): Read<string> {
   let out = '';
   let from = p + 1;
   for (;;) {
     const q = text.indexOf("'", from);
-    if (q === -1) throw new NotMine();
+    if (q === -1 || q >= end) throw new NotMine();
     out += text.slice(from, q);
     if (text[q + 1] !== "'") return { value: out, end: q + 1 };
     out += "'";
@@ -62,14 +62,16 @@ const ESCAPES: Record<string, string> = {
 };
 const HEX_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
 
-/** A double-quoted scalar at `p` closed on its line, with YAML's escapes; a line continuation is not mine. */
-export function doubleQuoted(text: string, p: number): Read<string> {
+/** A double-quoted scalar at `p` closed on its line, which ends at `end`, with YAML's escapes; a line continuation is not mine. */
+export function doubleQuoted(text: string, p: number, end: number): Read<string> {
   const close = text.indexOf('"', p + 1);
-  const escape = text.indexOf('\\', p + 1);
-  if (close !== -1 && (escape === -1 || escape > close)) return { value: text.slice(p + 1, close), end: close + 1 };
+  if (close !== -1 && close < end) {
+    const value = text.slice(p + 1, close);
+    if (!value.includes('\\')) return { value, end: close + 1 };
+  }
   let out = '';
   let from = p + 1;
-  for (let i = from; i < text.length; i++) {
+  for (let i = from; i < end; i++) {
     const c = text[i];
     if (c === '"') return { value: out + text.slice(from, i), end: i + 1 };
     if (c !== '\\') continue;

@@ -35,21 +35,24 @@ const MAX_KEY = 1024;
 /** The document's top map read (no entries for a document of only comments), or undefined when it is not in the subset. */
 export function readSubset(text: string): Entries | undefined {
   if (FOREIGN.test(text)) return undefined;
-  const reader = new Reader();
-  const raw = text.split('\n');
-  for (let n = 0; n < raw.length; n++) {
-    const line = raw[n];
-    let indent = 0;
-    while (line.charCodeAt(indent) === 32) indent++;
-    if (indent === line.length || line.charCodeAt(indent) === 35) continue;
-    if (indent === 0 && MARKER.test(line)) return undefined;
-    reader.texts.push(line);
-    reader.indents.push(indent);
-    reader.nos.push(n + 1);
+  const reader = new Reader(text);
+  for (let start = 0, no = 1; start < text.length; no++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    let p = start;
+    while (text.charCodeAt(p) === 32) p++;
+    if (p !== end && text.charCodeAt(p) !== 35) {
+      if (p === start && MARKER.test(text.slice(start, Math.min(end, start + 4)))) return undefined;
+      reader.starts.push(start);
+      reader.ends.push(end);
+      reader.indents.push(p - start);
+      reader.nos.push(no);
+    }
+    start = end + 1;
   }
   const top: Entries = { keys: [], values: [], lines: [] };
   try {
-    if (reader.texts.length > 0) reader.document(top);
+    if (reader.starts.length > 0) reader.document(top);
     return top;
   } catch (err) {
     if (err instanceof NotMine) return undefined;
@@ -57,70 +60,91 @@ export function readSubset(text: string): Entries | undefined {
   }
 }
 
-/** Reads the lines that are not blank or comments (the only ones this subset has to look at), as parallel arrays: no object per line. */
+/**
+ * Reads the lines that are not blank or comments (the only ones this
+ * subset has to look at), kept as offsets in the text: no string or object
+ * per line. Positions are offsets in the text; columns count from a line's
+ * start.
+ */
 class Reader {
-  readonly texts: string[] = [];
+  readonly starts: number[] = [];
+  /** Where each line ends: its \n, or the text's end. */
+  readonly ends: number[] = [];
   readonly indents: number[] = [];
   /** 1-based line of each in the document. */
   readonly nos: number[] = [];
-  /** The current line, and the column its unread part starts at (past a sequence's `- `). */
+  /** The current line (past the last: done), its bounds, and the column its unread part starts at (past a sequence's `- `). */
   private i = 0;
+  private start = 0;
+  private end = 0;
   private col = 0;
-  /** The line's text, or undefined past the last. */
-  private t: string | undefined;
   /** Where the key `key()` read ends, past its `:`. */
   private keyEnd = 0;
+  private readonly comment: Next;
+  private readonly colon: Next;
+  private readonly anyColon: Next;
+
+  constructor(private readonly s: string) {
+    this.comment = new Next(s, ' #');
+    this.colon = new Next(s, ': ');
+    this.anyColon = new Next(s, ':');
+  }
 
   document(top: Entries): void {
-    this.t = this.texts[0];
-    this.col = this.indents[0];
-    if (this.seqItemAt(this.col)) throw new NotMine();
+    this.at(0);
+    if (this.seqItemAt(this.start + this.col)) throw new NotMine();
     this.entries(this.col, top, true);
-    if (this.t !== undefined) throw new NotMine();
+    if (this.more()) throw new NotMine();
+  }
+
+  private at(i: number): void {
+    this.i = i;
+    this.start = this.starts[i] ?? 0;
+    this.end = this.ends[i] ?? 0;
+    this.col = this.indents[i] ?? 0;
+  }
+
+  private more(): boolean {
+    return this.i < this.starts.length;
   }
 
   private nextLine(): void {
-    this.i++;
-    this.t = this.texts[this.i];
-    this.col = this.indents[this.i] ?? 0;
+    this.at(this.i + 1);
   }
 
   private seqItemAt(p: number): boolean {
-    const t = this.t!;
-    return t.charCodeAt(p) === 45 && (p + 1 === t.length || t.charCodeAt(p + 1) === 32);
+    return this.s.charCodeAt(p) === 45 && (p + 1 === this.end || this.s.charCodeAt(p + 1) === 32);
   }
 
   /** The node starting on the next line, under a parent at `col`: deeper, or a sequence at `col` itself (a map's value), or none. */
   private below(col: number, sameColumnSeq: boolean): unknown {
-    if (this.t === undefined || this.col < col) return null;
-    if (this.col > col) return this.seqItemAt(this.col) ? this.seq(this.col) : this.map(this.col);
-    return sameColumnSeq && this.seqItemAt(col) ? this.seq(col) : null;
+    if (!this.more() || this.col < col) return null;
+    if (this.col > col) return this.seqItemAt(this.start + this.col) ? this.seq(this.col) : this.map(this.col);
+    return sameColumnSeq && this.seqItemAt(this.start + col) ? this.seq(col) : null;
   }
 
-  /** The first column at or after `p` that is not a space. */
+  /** The first position at or after `p` that is not a space. */
   private rest(p: number): number {
-    const t = this.t!;
-    while (t.charCodeAt(p) === 32) p++;
+    while (this.s.charCodeAt(p) === 32) p++;
     return p;
-  }
-
-  /** After a scalar: only spaces and a comment may follow it on its line. */
-  private endOfLine(p: number): void {
-    const t = this.t!;
-    const q = this.rest(p);
-    if (q < t.length && !(t.charCodeAt(q) === 35 && t.charCodeAt(q - 1) === 32)) throw new NotMine();
-    this.nextLine();
   }
 
   /** Whether the line is done at `p`: its end, or a comment (`p` follows a space). */
   private done(p: number): boolean {
-    return p === this.t!.length || this.t!.charCodeAt(p) === 35;
+    return p === this.end || this.s.charCodeAt(p) === 35;
+  }
+
+  /** After a scalar: only spaces and a comment may follow it on its line. */
+  private endOfLine(p: number): void {
+    const q = this.rest(p);
+    if (q < this.end && !(this.s.charCodeAt(q) === 35 && this.s.charCodeAt(q - 1) === 32)) throw new NotMine();
+    this.nextLine();
   }
 
   private seq(col: number): unknown[] {
     const out: unknown[] = [];
-    while (this.t !== undefined && this.col === col && this.seqItemAt(col)) {
-      const p = this.rest(col + 1);
+    while (this.more() && this.col === col && this.seqItemAt(this.start + col)) {
+      const p = this.rest(this.start + col + 1);
       if (this.done(p)) {
         this.nextLine();
         out.push(this.below(col, false));
@@ -134,15 +158,15 @@ class Reader {
 
   /** A sequence item's content on its own line at `p`: a compact sequence or map, or a scalar. */
   private inline(p: number): unknown {
-    this.col = p;
-    if (this.seqItemAt(p)) return this.seq(p);
-    if (this.key(p) !== undefined) return this.map(p);
+    this.col = p - this.start;
+    if (this.seqItemAt(p)) return this.seq(this.col);
+    if (this.key(p) !== undefined) return this.map(this.col);
     return this.scalarToEnd(p);
   }
 
   /** A block at `col` ends at a line less indented, or at a sibling; a deeper line here is something not read. */
   private mustEnd(col: number): void {
-    if (this.t !== undefined && this.col > col) throw new NotMine();
+    if (this.more() && this.col > col) throw new NotMine();
   }
 
   private map(col: number): Record<string, unknown> {
@@ -159,9 +183,9 @@ class Reader {
   private entries(col: number, into: Record<string, unknown> | Entries, isTop: boolean): void {
     const top = isTop ? (into as Entries) : undefined;
     const seen = isTop ? new Set<string>() : undefined;
-    while (this.t !== undefined && this.col === col) {
+    while (this.more() && this.col === col) {
       const no = this.nos[this.i];
-      const key = this.key(col);
+      const key = this.key(this.start + col);
       if (key === undefined || key === '__proto__' || key === '<<') throw new NotMine();
       const p = this.rest(this.keyEnd);
       let value: unknown;
@@ -188,23 +212,23 @@ class Reader {
 
   /** The `key:` at `p` (plain, or quoted on one line), a string, its end in `keyEnd`; undefined when the line holds no key. */
   private key(p: number): string | undefined {
-    const t = this.t!;
-    const c = t.charCodeAt(p);
+    const { s, end } = this;
+    const c = s.charCodeAt(p);
     if (c === 34 || c === 39) {
-      const key = c === 34 ? doubleQuoted(t, p) : singleQuoted(t, p);
+      const key = c === 34 ? doubleQuoted(s, p, end) : singleQuoted(s, p, end);
       const q = this.rest(key.end);
-      if (t.charCodeAt(q) !== 58 || (q + 1 < t.length && t.charCodeAt(q + 1) !== 32)) return undefined;
+      if (s.charCodeAt(q) !== 58 || (q + 1 < end && s.charCodeAt(q + 1) !== 32)) return undefined;
       this.keyEnd = q + 1;
       return key.value;
     }
-    if (!plainStarts(t, p)) return undefined;
+    if (!plainStarts(s, p, end)) return undefined;
     // The first `:` before a space or the line's end, unless a comment starts before it.
-    let j = t.indexOf(':', p);
-    while (j !== -1 && j + 1 < t.length && t.charCodeAt(j + 1) !== 32) j = t.indexOf(':', j + 1);
-    if (j === -1) return undefined;
-    const comment = t.indexOf(' #', p);
+    let j = this.anyColon.after(p);
+    while (j !== -1 && j + 1 < end && s.charCodeAt(j + 1) !== 32) j = this.anyColon.after(j + 1);
+    if (j === -1 || j >= end) return undefined;
+    const comment = this.comment.after(p);
     if (comment !== -1 && comment < j) return undefined;
-    const source = t.slice(p, trimSpaces(t, p, j));
+    const source = s.slice(p, trimSpaces(s, p, j));
     // Flow indicators in a key, or a key that is a number, null or boolean: read by the library.
     if (source.length > MAX_KEY || FLOW_INDICATOR.test(source) || resolvePlain(source) !== source) throw new NotMine();
     this.keyEnd = j + 1;
@@ -213,34 +237,50 @@ class Reader {
 
   /** A scalar, `[]`, `{}` or a flow sequence of scalars filling the rest of the line at `p`. */
   private scalarToEnd(p: number): unknown {
-    const t = this.t!;
-    const c = t.charCodeAt(p);
+    const { s, end } = this;
+    const c = s.charCodeAt(p);
     let read: Read;
-    if (c === 34) read = doubleQuoted(t, p);
-    else if (c === 39) read = singleQuoted(t, p);
-    else if (c === 91) read = flowSeq(t, p);
+    if (c === 34) read = doubleQuoted(s, p, end);
+    else if (c === 39) read = singleQuoted(s, p, end);
+    else if (c === 91) read = flowSeq(s, p, end);
     else if (c === 123) {
       const q = this.rest(p + 1);
-      if (t.charCodeAt(q) !== 125) throw new NotMine();
+      if (s.charCodeAt(q) !== 125) throw new NotMine();
       read = { value: {}, end: q + 1 };
     } else {
-      if (!plainStarts(t, p)) throw new NotMine();
-      const comment = t.indexOf(' #', p);
-      const end = comment === -1 ? t.length : comment;
-      const content = trimSpaces(t, p, end);
+      if (!plainStarts(s, p, end)) throw new NotMine();
+      const comment = this.comment.after(p);
+      const stop = comment === -1 || comment > end ? end : comment;
+      const content = trimSpaces(s, p, stop);
       // `: ` inside, or a `:` ending it, makes a nested map: an error for the library.
-      const colon = t.indexOf(': ', p);
-      if ((colon !== -1 && colon < content) || t.charCodeAt(content - 1) === 58) throw new NotMine();
-      this.endOfLine(end);
-      return resolvePlain(t.slice(p, content));
+      const colon = this.colon.after(p);
+      if ((colon !== -1 && colon < content) || s.charCodeAt(content - 1) === 58) throw new NotMine();
+      this.endOfLine(stop);
+      return resolvePlain(s.slice(p, content));
     }
     this.endOfLine(read.end);
     return read.value;
   }
 }
 
-/** `[a, "b", 3]` on one line, of scalars only; a trailing comma, a pair or a nested collection is not mine. */
-function flowSeq(t: string, p: number): Read<unknown[]> {
+/** The first `needle` at or after a position, for positions that only grow (mostly): one scan of the text, not one per line. */
+class Next {
+  private from = Infinity;
+  private at = -1;
+
+  constructor(private readonly s: string, private readonly needle: string) {}
+
+  after(p: number): number {
+    if (p < this.from || (this.at !== -1 && this.at < p)) {
+      this.at = this.s.indexOf(this.needle, p);
+      this.from = p;
+    }
+    return this.at;
+  }
+}
+
+/** `[a, "b", 3]` on one line (ending at `end`), of scalars only; a trailing comma, a pair or a nested collection is not mine. */
+function flowSeq(t: string, p: number, end: number): Read<unknown[]> {
   const out: unknown[] = [];
   let q = p + 1;
   const skip = (): void => {
@@ -251,14 +291,14 @@ function flowSeq(t: string, p: number): Read<unknown[]> {
   for (;;) {
     skip();
     if (t[q] === '"' || t[q] === "'") {
-      const read = t[q] === '"' ? doubleQuoted(t, q) : singleQuoted(t, q);
+      const read = t[q] === '"' ? doubleQuoted(t, q, end) : singleQuoted(t, q, end);
       out.push(read.value);
       q = read.end;
     } else {
       // In a flow collection, `-` starts a plain scalar only before a character that is neither a space nor a flow indicator.
-      if (!plainStarts(t, q) || (t[q] === '-' && ',[]{}'.includes(t[q + 1]))) throw new NotMine();
+      if (!plainStarts(t, q, end) || (t[q] === '-' && ',[]{}'.includes(t[q + 1]))) throw new NotMine();
       let j = q;
-      while (j < t.length && t[j] !== ',' && t[j] !== ']') {
+      while (j < end && t[j] !== ',' && t[j] !== ']') {
         if ('[]{}#:\'"'.includes(t[j])) throw new NotMine();
         j++;
       }
@@ -267,7 +307,7 @@ function flowSeq(t: string, p: number): Read<unknown[]> {
     }
     skip();
     if (t[q] === ']') return { value: out, end: q + 1 };
-    if (t[q] !== ',') throw new NotMine();
+    if (t[q] !== ',' || q >= end) throw new NotMine();
     q++;
   }
 }

@@ -49,6 +49,8 @@ const read: string[] = [
   'a:\n- x\n- y\nb: 1', 'a:\n  - x\n  -\n  - z', 'a:\n  - k: 1\n    l: 2\n  -   m: 3\n  - - n\n    - o\n  - - - p', 'a:\n- k:\n  - x\n  - y\n- z',
   'a:\n  b:\n    c:\n      d: 1\n  e: 2', 'a:\n  # between\n\n  b: 1\n# outdented\n  c: 2', '  a: 1\n  b:\n      c: 2', 'a:\n  -\n    b: 1',
   '# only a comment\n', '', 'a: 1\n\n\nb: 2\n',
+  // What one line holds must not be looked for on the next.
+  'a: x\nb: "y # z: w"\nc: d # e', 'a: "x"\nb: "\\ty"', "a: 'x'\nb: 'y'", 'a:\n- x\n- "y: z"\n- w # c',
 ];
 
 /** Left to the library, where it reads a value or reports an error. */
@@ -57,7 +59,7 @@ const notRead: string[] = [
   'true: 1', '1: 2', 'null: 1', '~: 1', '0x1: 1', 'x[0]: 1', 'a: [1, [2]]', 'a: [a: b]', 'a: [a:b]', 'a: [a, ]', 'a: [a', 'a: [-]', 'a: [-, x]', 'a: {a: 1}', 'a: {}#c', 'a: "x"#c',
   '%YAML 1.2\n---\na: 1', '---\na: 1', 'a: 1\n...', 'a: @x', 'a: `x`', 'a: %x', 'a: ,x', 'a: ?x', 'a: :x', 'a: -', 'a: - b', 'a: b: c', 'a: b:',
   'a: x\n  y', 'a: "x\n  y"', "a: 'x", 'a: "x', 'a: "\\q"', 'a: "\\u12"', 'a: "\\UFFFFFFFF"', 'a: "x\\\n  y"', 'a:\n    - x\n  - y', 'a:\n  - x\n  b: 1',
-  'a:\tb', 'a: b\r\nc: d', '\ufeffa: 1', '- a\n- b', 'just a scalar', 'a: 1\n b: 2', '  a: 1\nb: 2', `${'k'.repeat(1100)}: 1`,
+  'a:\tb', 'a: b\r\nc: d', '\ufeffa: 1', '- a\n- b', 'just a scalar', 'a\nb: 1', 'a: x\n- y', 'a:\n  - x\n  y: 1', 'a: 1\n b: 2', '  a: 1\nb: 2', `${'k'.repeat(1100)}: 1`,
 ];
 
 t.test('scalars, keys and blocks read as the library reads them', async (t) => {
