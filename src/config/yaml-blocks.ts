@@ -38,59 +38,60 @@ export type Part = Piece | Branch;
 
 export const isBranch = (p: Part): p is Branch => (p as Branch).parts !== undefined;
 
-interface Line {
-  start: number;
-  indent: number;
-  /** Blank, or only a comment: never a cut, belongs to the piece around it. */
-  filler: boolean;
-}
+/** A blank line's or a comment's indentation: a filler is never a cut, it belongs to the piece around it. */
+const FILLER = -1;
 
 const HEADER = /^ *([A-Za-z0-9_][\w.\-@/ ]*?|"[^"\\\n]*"|'[^'\n]*') *:(?: +#.*)? *$/;
 
 /** The document's top level, cut; undefined when it has to be parsed whole. */
 export function cut(text: string): Part[] | undefined {
   if (/^(?:\t|---|\.\.\.|%)/m.test(text)) return undefined;
-  const lines: Line[] = [];
+  // Each line's start and indentation (FILLER for blank and comment lines), as two arrays: no object per line.
+  const starts: number[] = [];
+  const indents: number[] = [];
   for (let start = 0; start < text.length;) {
     const end = text.indexOf('\n', start);
     const stop = end === -1 ? text.length : end;
-    lines.push(measure(text, start, stop));
+    starts.push(start);
+    indents.push(indentOf(text, start, stop));
     start = stop + 1;
   }
-  const lineText = (i: number): string => text.slice(lines[i].start, i + 1 < lines.length ? lines[i + 1].start : text.length);
-  const firstContent = lines.findIndex((l) => !l.filler);
-  if (firstContent === -1 || lines[firstContent].indent !== 0 || !/^[\w"']/.test(text[lines[firstContent].start])) return undefined;
+  const count = starts.length;
+  const lineText = (i: number): string => text.slice(starts[i], i + 1 < count ? starts[i + 1] : text.length);
+  const firstContent = indents.findIndex((indent) => indent !== FILLER);
+  if (firstContent === -1 || indents[firstContent] !== 0 || !/^[\w"']/.test(text[starts[firstContent]])) return undefined;
 
-  const slice = (from: number, to: number): string => text.slice(lines[from].start, to < lines.length ? lines[to].start : text.length);
+  const slice = (from: number, to: number): string => text.slice(starts[from], to < count ? starts[to] : text.length);
   /** Entries at `indent` within lines [from, to): each the index of its first line. */
   const entries = (from: number, to: number, indent: number): number[] | undefined => {
     const at: number[] = [];
     for (let i = from; i < to; i++) {
-      const l = lines[i];
-      if (l.filler) continue;
-      if (l.indent < indent) return undefined;
-      if (l.indent === indent) {
-        if (text[l.start + indent] === '-' || text[l.start + indent] === '{' || text[l.start + indent] === '[') return undefined;
+      const own = indents[i];
+      if (own === FILLER) continue;
+      if (own < indent) return undefined;
+      if (own === indent) {
+        const c = text[starts[i] + indent];
+        if (c === '-' || c === '{' || c === '[') return undefined;
         at.push(i);
       }
     }
     return at;
   };
   const level = (from: number, to: number, indent: number, depth: number): Part[] | undefined => {
-    const starts = entries(from, to, indent);
-    if (!starts?.length) return undefined;
+    const at = entries(from, to, indent);
+    if (!at?.length) return undefined;
     const parts: Part[] = [];
     // Filler lines before the first entry ride with it.
     let pieceFrom = from;
-    for (let k = 0; k < starts.length; k++) {
-      const begin = starts[k];
-      const end = k + 1 < starts.length ? starts[k + 1] : to;
+    for (let k = 0; k < at.length; k++) {
+      const begin = at[k];
+      const end = k + 1 < at.length ? at[k + 1] : to;
       const branch = depth + 1 < DEPTH ? asBranch(begin, end, depth) : undefined;
       if (branch) {
         if (pieceFrom < begin) parts.push({ text: slice(pieceFrom, begin), line: pieceFrom });
         parts.push(branch);
         pieceFrom = end;
-      } else if (depth + 1 < DEPTH || boundary(lineText(begin)) || k + 1 === starts.length) {
+      } else if (depth + 1 < DEPTH || boundary(lineText(begin)) || k + 1 === at.length) {
         parts.push({ text: slice(pieceFrom, end), line: pieceFrom });
         pieceFrom = end;
       }
@@ -102,27 +103,30 @@ export function cut(text: string): Part[] | undefined {
     const header = HEADER.exec(lineText(begin).replace(/\r?\n$/, ''));
     if (!header) return undefined;
     let c = begin + 1;
-    while (c < end && lines[c].filler) c++;
-    if (c === end || lines[c].indent <= lines[begin].indent) return undefined;
-    const child = lines[c];
-    const parts = level(begin + 1, end, child.indent, depth + 1);
+    while (c < end && indents[c] === FILLER) c++;
+    if (c === end || indents[c] <= indents[begin]) return undefined;
+    const parts = level(begin + 1, end, indents[c], depth + 1);
     if (!parts) return undefined;
     const raw = header[1];
     return { key: raw.startsWith('"') || raw.startsWith("'") ? raw.slice(1, -1) : raw, line: begin, parts };
   };
-  return level(0, lines.length, 0, 0);
+  return level(0, count, 0, 0);
 }
 
-/** The line text[start, stop): spaces then a printable character, as most are, without copying it; any other white space as trimStart sees it. */
-function measure(text: string, start: number, stop: number): Line {
+/**
+ * The indentation of the line text[start, stop), or FILLER: spaces then a
+ * printable character, as most lines are, without copying it; any other
+ * white space as trimStart sees it.
+ */
+function indentOf(text: string, start: number, stop: number): number {
   let p = start;
   while (text.charCodeAt(p) === 32) p++;
   const c = text.charCodeAt(p);
-  if (p === stop) return { start, indent: p - start, filler: true };
-  if (c > 32 && c < 127) return { start, indent: p - start, filler: c === 35 };
+  if (p === stop || c === 35) return FILLER;
+  if (c > 32 && c < 127) return p - start;
   const body = text.slice(start, stop).replace(/\r$/, '');
-  const indent = body.length - body.trimStart().length;
-  return { start, indent, filler: body.trim() === '' || body.trimStart().startsWith('#') };
+  const rest = body.trimStart();
+  return rest === '' || rest.startsWith('#') ? FILLER : body.length - rest.length;
 }
 
 /** Whether a piece ends after this entry: a hash of its first line, so the cuts move with the text, not with positions. */

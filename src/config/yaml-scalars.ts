@@ -17,12 +17,14 @@ export interface Read<T = unknown> {
 
 /** The library's own core-schema tags resolve plain scalars, so `yes`, `017` or `.inf` read as they do there. */
 const tags = new Schema({}).tags.filter((t): t is ScalarTag => !t.collection && t.default === true && t.test !== undefined);
-/** A plain scalar starting with none of these is a string: the tags' tests are skipped. */
-const MAYBE_TYPED = /^[-+.~0-9nNtTfF]/;
+/** Whether a plain scalar starting with this character code may be other than a string (`-+.~`, digits, `n`, `t`, `f`): the tags' tests are skipped for the rest. */
+const MAYBE_TYPED = new Uint8Array(128);
+for (const c of '-+.~0123456789nNtTfF') MAYBE_TYPED[c.charCodeAt(0)] = 1;
 const resolveOptions = { intAsBigInt: false };
 
 export function resolvePlain(source: string): unknown {
-  if (source !== '' && !MAYBE_TYPED.test(source)) return source;
+  const c = source.charCodeAt(0);
+  if (c >= 128 || MAYBE_TYPED[c] === 0) return source;
   for (const tag of tags) {
     if (!tag.test!.test(source)) continue;
     const res = tag.resolve(source, () => { throw new NotMine(); }, resolveOptions);
@@ -31,15 +33,16 @@ export function resolvePlain(source: string): unknown {
   return source;
 }
 
-/** Characters that start something other than a plain scalar (YAML 1.2 c-indicator), or that the library refuses there. */
-const INDICATOR = new Set('-?:,[]{}#&*!|>\'"%@`');
+/** Characters that start something other than a plain scalar (YAML 1.2 c-indicator), or that the library refuses there, and the space. */
+const NOT_PLAIN_START = new Uint8Array(128);
+for (const c of ' -?:,[]{}#&*!|>\'"%@`') NOT_PLAIN_START[c.charCodeAt(0)] = 1;
 
 /** Whether a plain scalar may start at `p`, on a line ending at `end`: `-` only before a non-space, as in `-1` or `-foo`. */
 export function plainStarts(text: string, p: number, end: number): boolean {
-  const c = text[p];
-  if (p >= end || c === ' ') return false;
-  if (!INDICATOR.has(c)) return true;
-  return c === '-' && p + 1 < end && text[p + 1] !== ' ';
+  if (p >= end) return false;
+  const c = text.charCodeAt(p);
+  if (c >= 128 || NOT_PLAIN_START[c] === 0) return true;
+  return c === 45 && p + 1 < end && text.charCodeAt(p + 1) !== 32;
 }
 
 /** A single-quoted scalar at `p` closed on its line, which ends at `end`; `''` is a quote. */
