@@ -140,7 +140,8 @@ export function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache:
   let hit = cache.rules.get(key);
   if (!hit) {
     try {
-      hit = compileRule(source, { syntax });
+      const compiled = compileRule(source, { syntax });
+      hit = compiled.warnings.length ? compiled : compiled.rule;
     } catch (err) {
       hit = { error: `rule: ${errorMessage(err)}` };
     }
@@ -150,6 +151,7 @@ export function compiledRule(source: string, syntax: RuleSyntax | 'auto', cache:
     errors.push(hit.error);
     return undefined;
   }
+  if (!('rule' in hit)) return hit;
   warnings.push(...hit.warnings);
   return hit.rule;
 }

@@ -1,5 +1,6 @@
 import type { MatchRequest } from '../rules/types';
 import type { RouterRuntime } from './runtime';
+import { copyMap } from './map-copy';
 
 type Routable = RouterRuntime & { rule: NonNullable<RouterRuntime['rule']>; handler: NonNullable<RouterRuntime['handler']>; dispatch: NonNullable<RouterRuntime['dispatch']> };
 
@@ -37,7 +38,7 @@ export class RouterIndex {
     if (removed.length === 0 && added.length === 0) return this;
     const gone = new Set(removed);
     if ([...removed, ...added].some((r) => r.rule.hosts === null)) return new RouterIndex([...this.all().filter((r) => !gone.has(r)), ...added]);
-    const byHost = new Map(this.byHost);
+    const byHost = copyMap(this.byHost);
     for (const host of new Set([...removed, ...added].flatMap((r) => r.rule.hosts!))) {
       const bound = listOf(byHost.get(host)).filter((r) => r.rule.hosts !== null && !gone.has(r));
       bound.push(...added.filter((r) => r.rule.hosts!.includes(host)));
