@@ -35,24 +35,9 @@ const MAX_KEY = 1024;
 /** The document's top map read (no entries for a document of only comments), or undefined when it is not in the subset. */
 export function readSubset(text: string): Entries | undefined {
   if (FOREIGN.test(text)) return undefined;
-  const reader = new Reader(text);
-  for (let start = 0, no = 1; start < text.length; no++) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    let p = start;
-    while (text.charCodeAt(p) === 32) p++;
-    if (p !== end && text.charCodeAt(p) !== 35) {
-      if (p === start && MARKER.test(text.slice(start, Math.min(end, start + 4)))) return undefined;
-      reader.starts.push(start);
-      reader.ends.push(end);
-      reader.indents.push(p - start);
-      reader.nos.push(no);
-    }
-    start = end + 1;
-  }
   const top: Entries = { keys: [], values: [], lines: [] };
   try {
-    if (reader.starts.length > 0) reader.document(top);
+    new Reader(text).document(top);
     return top;
   } catch (err) {
     if (err instanceof NotMine) return undefined;
@@ -62,21 +47,15 @@ export function readSubset(text: string): Entries | undefined {
 
 /**
  * Reads the lines that are not blank or comments (the only ones this
- * subset has to look at), kept as offsets in the text: no string or object
- * per line. Positions are offsets in the text; columns count from a line's
- * start.
+ * subset has to look at), one after the other, as offsets in the text: no
+ * string or object per line. Positions are offsets in the text; columns
+ * count from a line's start.
  */
 class Reader {
-  readonly starts: number[] = [];
-  /** Where each line ends: its \n, or the text's end. */
-  readonly ends: number[] = [];
-  readonly indents: number[] = [];
-  /** 1-based line of each in the document. */
-  readonly nos: number[] = [];
-  /** The current line (past the last: done), its bounds, and the column its unread part starts at (past a sequence's `- `). */
-  private i = 0;
+  /** The current line: its 1-based number, bounds (`start` past the text: none left), and the column its unread part starts at (past a sequence's `- `). */
+  private no = 0;
   private start = 0;
-  private end = 0;
+  private end = -1;
   private col = 0;
   /** Where the key `key()` read ends, past its `:`. */
   private keyEnd = 0;
@@ -91,25 +70,33 @@ class Reader {
   }
 
   document(top: Entries): void {
-    this.at(0);
+    this.nextLine();
+    if (!this.more()) return;
     if (this.seqItemAt(this.start + this.col)) throw new NotMine();
     this.entries(this.col, top, true);
     if (this.more()) throw new NotMine();
   }
 
-  private at(i: number): void {
-    this.i = i;
-    this.start = this.starts[i] ?? 0;
-    this.end = this.ends[i] ?? 0;
-    this.col = this.indents[i] ?? 0;
-  }
-
   private more(): boolean {
-    return this.i < this.starts.length;
+    return this.start < this.s.length;
   }
 
+  /** On to the next line that is not blank or a comment; a document marker is not mine. */
   private nextLine(): void {
-    this.at(this.i + 1);
+    const s = this.s;
+    for (;;) {
+      this.no++;
+      this.start = this.end + 1;
+      if (this.start >= s.length) return;
+      const end = s.indexOf('\n', this.start);
+      this.end = end === -1 ? s.length : end;
+      let p = this.start;
+      while (s.charCodeAt(p) === 32) p++;
+      if (p === this.end || s.charCodeAt(p) === 35) continue;
+      if (p === this.start && MARKER.test(s.slice(p, Math.min(this.end, p + 4)))) throw new NotMine();
+      this.col = p - this.start;
+      return;
+    }
   }
 
   private seqItemAt(p: number): boolean {
@@ -184,7 +171,7 @@ class Reader {
     const top = isTop ? (into as Entries) : undefined;
     const seen = isTop ? new Set<string>() : undefined;
     while (this.more() && this.col === col) {
-      const no = this.nos[this.i];
+      const no = this.no;
       const key = this.key(this.start + col);
       if (key === undefined || key === '__proto__' || key === '<<') throw new NotMine();
       const p = this.rest(this.keyEnd);
