@@ -76,8 +76,9 @@ export class LoadBalancer {
     this.forwarder.close(force);
   }
 
-  /** A bound function: the compiled service holds it as its own (routing/runtime.ts). */
-  readonly serverStatus = (): Record<string, 'UP' | 'DOWN'> => Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
+  serverStatus(): Record<string, 'UP' | 'DOWN'> {
+    return Object.fromEntries(this.servers.map((s) => [s.url, s.available() ? 'UP' : 'DOWN']));
+  }
 
   /**
    * Serves `ex`, then calls `done` once: with nothing when the response was

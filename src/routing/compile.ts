@@ -18,8 +18,10 @@ import {
 } from './compile-parts';
 
 const STATEFUL_FREE = new Set(['chain', 'errors']);
-/** The server status of a service without servers of its own (weighted, disabled). */
-const NO_SERVERS = (): Record<string, 'UP' | 'DOWN'> => ({});
+/** A service's server status: one function for every service, reading the balancer the runtime holds (none: weighted, disabled). */
+function serverStatus(this: { balancer?: LoadBalancer }): Record<string, 'UP' | 'DOWN'> {
+  return this.balancer?.serverStatus() ?? {};
+}
 
 export interface CompileOptions {
   /**
@@ -175,7 +177,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const errors = [...providerErrors];
       const warnings = [...said];
       let dispatch: Dispatch | undefined;
-      let serverStatus = NO_SERVERS;
+      let balancer: LoadBalancer | undefined;
       if (!errors.length && config.loadBalancer) {
         const lbCfg = config.loadBalancer;
         if (lbCfg.servers.length === 0) warnings.push('no server: requests get 503 until one is ready');
@@ -189,7 +191,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
           if (lb !== previous?.lb) lb.start();
           nextBalancers.set(name, { config: lbCfg, transportKey: transport.key, lb });
           dispatch = lb.serve;
-          serverStatus = lb.serverStatus;
+          balancer = lb;
         } catch (err) {
           errors.push(errorMessage(err));
         }
@@ -209,7 +211,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const usable = errors.length ? undefined : dispatch;
       return {
         name, provider, config, dispatch: usable, handler: usable && handlerOf(usable), balanced: config.loadBalancer !== undefined,
-        status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]), serverStatus,
+        status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]), balancer, serverStatus,
       };
     };
     const runtime = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
@@ -326,6 +328,8 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       service = qualify(config.service, provider);
       const internal = opts.internalServices?.[service];
       const svc = services.get(service);
+      // The service's own name string, not a second one per router.
+      service = svc?.name ?? service;
       if (internal) target = internal;
       else if (!svc) errors.push(missing('service', service));
       else if (!svc.handler || !svc.dispatch) errors.push(disabled(`service ${service}`, svc.errors));

@@ -47,6 +47,8 @@ export interface ServiceRuntime {
   readonly errors: string[];
   readonly warnings: string[];
   readonly usedBy: string[];
+  /** A `loadBalancer` service's balancer, which serverStatus asks. */
+  readonly balancer?: { serverStatus(): Record<string, 'UP' | 'DOWN'> };
   /** Server URL → UP | DOWN, live. */
   serverStatus(): Record<string, 'UP' | 'DOWN'>;
 }
