@@ -62,6 +62,16 @@ export const missing = (kind: 'service' | 'middleware', name: string): string =>
 /** The provider of the object a missing() error names: `portier check` cannot see those of providers that run only at run time. */
 export const missingFrom = (error: string): string | undefined => /^(?:service|middleware) \S+@(\S+) does not exist$/.exec(error)?.[1];
 
+/** Snapshots whose provider said something of some object: the others are not asked of each (a key string per object costs). */
+const spoke = new WeakMap<ProviderSnapshot, boolean>();
+
+/** What `snap`'s provider said (`errors` or `warnings`) of one object, e.g. of `routers.<bare>`. */
+export function providerSaid(snap: ProviderSnapshot, which: 'errors' | 'warnings', kind: string, bare: string): string[] | undefined {
+  let any = spoke.get(snap);
+  if (any === undefined) spoke.set(snap, (any = Object.keys(snap.errors ?? {}).length + Object.keys(snap.warnings ?? {}).length > 0));
+  return any ? snap[which]?.[`${kind}.${bare}`] : undefined;
+}
+
 export const refused = (errors: string[]): string[] => errors.map((e) => `${e}: new definition refused, the last good one keeps serving`);
 
 /**
