@@ -82,7 +82,7 @@ export const refused = (errors: string[]): string[] => errors.map((e) => `${e}: 
 export function withLastGood<C, R extends { errors: string[]; warnings: string[]; status: Status }>(
   name: string,
   next: Definition<C>,
-  last: Map<string, Definition<C>>,
+  last: ReadonlyMap<string, Definition<C>>,
   keep: Map<string, Definition<C>>,
   attempt: (d: Definition<C>) => R,
 ): R {

@@ -97,10 +97,16 @@ export function compile(snapshots: Iterable<ProviderSnapshot>, opts: CompileOpti
   const base = cache.base;
   // The ledger of a delta is updated in place: a compile that throws leaves none behind.
   cache.base = undefined;
-  return build([...snapshots], opts, cache, base);
+  const undo: (() => void)[] = [];
+  try {
+    return build([...snapshots], opts, cache, base, undo);
+  } catch (err) {
+    for (const u of undo) u();
+    throw err;
+  }
 }
 
-function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCache, base: Base | undefined): RoutingTable {
+function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCache, base: Base | undefined, undo: (() => void)[]): RoutingTable {
   const delta = base && deltaOf(base.snapshots, list, base.ledger.pinned);
   const from = delta && base;
   const ledger = from ? from.ledger : new Ledger(opts.defaultRuleSyntax);
@@ -116,14 +122,37 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
     for (const n of names) copy.delete(n);
     return copy;
   };
+  // A delta changes the compiler's own caches in place at the names it rebuilds (a copy of each is 10,000
+  // entries a change); their previous entries are what it reads as previous, and what `undo` puts back.
+  const cached = <V>(map: Map<string, V>, names: Set<string>): { next: Map<string, V>; previous: ReadonlyMap<string, V> } => {
+    if (!from) return { next: new Map(), previous: map };
+    const previous = new Map<string, V>();
+    for (const n of names) {
+      const v = map.get(n);
+      if (v !== undefined) previous.set(n, v);
+      map.delete(n);
+    }
+    undo.push(() => {
+      for (const n of names) {
+        const v = previous.get(n);
+        if (v === undefined) map.delete(n);
+        else map.set(n, v);
+      }
+    });
+    return { next: map, previous };
+  };
   const services = without(from?.table.services, dirtyServices);
   const middlewares = new Map<string, MiddlewareRuntime>(from?.table.middlewares);
   const routers = without(from?.table.routers, dirtyRouters);
-  const nextBalancers = without(from && cache.balancers, dirtyServices);
+  const balancers = cached(cache.balancers, dirtyServices);
+  const nextBalancers = balancers.next;
+  const lastGoodRouters = cached(cache.lastGood.routers, dirtyRouters);
+  const lastGoodServices = cached(cache.lastGood.services, dirtyServices);
+  const builds = cached(cache.routers, dirtyRouters);
   const nextMiddlewares = from ? cache.middlewares : new Map<string, { key: string; mw: Middleware; transports: Transport[] }>();
   const nextLastGood: LastGood = {
-    routers: without(from && cache.lastGood.routers, dirtyRouters),
-    services: without(from && cache.lastGood.services, dirtyServices),
+    routers: lastGoodRouters.next,
+    services: lastGoodServices.next,
     middlewares: from ? cache.lastGood.middlewares : new Map(),
   };
   // Resolved once per compile: services sharing a serversTransport share its files, read once, and its transport.
@@ -188,7 +217,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
           const transport = transportOf(lbCfg.serversTransport, provider);
           warnings.push(...(transport.refused ?? []));
           // The same transport key means the same transport: the previous balancer still holds it.
-          const previous = cache.balancers.get(name);
+          const previous = balancers.previous.get(name);
           const same = previous?.transportKey === transport.key && sameDefinition(previous.config, lbCfg);
           const lb = same ? previous.lb : new LoadBalancer(name, lbCfg, transport.transport, opts.log, opts.onHealthChange, previous?.lb);
           if (lb !== previous?.lb) lb.start();
@@ -217,7 +246,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
         status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings), usedBy: packed([]), balancer, serverStatus,
       };
     };
-    const runtime = withLastGood(name, raw.next, cache.lastGood.services, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
+    const runtime = withLastGood(name, raw.next, lastGoodServices.previous, nextLastGood.services, (d) => attempt(d, d === raw.next ? raw.errors : []));
     services.set(name, runtime);
     return runtime;
   };
@@ -359,7 +388,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       status: statusOf(errors, warnings), errors: packed(errors), warnings: packed(warnings),
     };
   };
-  const nextRouters = without(from && cache.routers, dirtyRouters);
+  const nextRouters = builds.next;
   const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
   // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
   const usesOf = (provider: string, config: RouterConfig): unknown => {
@@ -377,7 +406,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       const providerErrors = providerSaid(snap, 'errors', 'routers', bare) ?? [];
       const said = providerErrors.length || next.warnings.length ? JSON.stringify([providerErrors, next.warnings]) : '';
       const uses = usesOf(snap.provider, config);
-      const prev = cache.routers.get(name);
+      const prev = builds.previous.get(name);
       let router: RouterRuntime;
       if (prev && reusable(prev, said, uses, config)) {
         router = prev.runtime;
@@ -385,7 +414,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
         usedRules.add(ruleKey(config.ruleSyntax ?? opts.defaultRuleSyntax, config.rule));
         nextRouters.set(name, prev);
       } else {
-        router = withLastGood(name, next, cache.lastGood.routers, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
+        router = withLastGood(name, next, lastGoodRouters.previous, nextLastGood.routers, (d) => buildRouter(snap.provider, name, d, d === next ? providerErrors : [], usedRules));
         if (!router.errors.length && nextLastGood.routers.get(name) === next) nextRouters.set(name, { said, uses, runtime: router });
       }
       ledger.record(name, router, config.service && qualify(config.service, snap.provider), config.tls !== undefined, usedRules);
@@ -422,7 +451,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
 
   // A delta replaces only the balancers of the services it rebuilt.
   for (const name of from ? dirtyServices : cache.balancers.keys()) {
-    const lb = cache.balancers.get(name)?.lb;
+    const lb = balancers.previous.get(name)?.lb;
     if (lb && nextBalancers.get(name)?.lb !== lb) lb.close();
   }
   for (const [name, { mw, transports }] of cache.middlewares) if (nextMiddlewares.get(name)?.mw !== mw) for (const t of transports) t.release(false);
