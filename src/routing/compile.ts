@@ -254,9 +254,10 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
   else {
     // Every service is built: its definition is at hand, not looked up again by name.
     for (const snap of list) {
-      for (const [bare, config] of Object.entries(snap.config.http?.services ?? {})) rawServices.set(`${bare}@${snap.provider}`, rawOf(snap, bare, config));
+      const all = snap.config.http?.services ?? {};
+      for (const bare of Object.keys(all)) rawServices.set(`${bare}@${snap.provider}`, rawOf(snap, bare, all[bare]));
     }
-    for (const name of rawServices.keys()) buildService(name, []);
+    rawServices.forEach((_, name) => buildService(name, []));
   }
 
   const rawMiddlewares = new Map<string, { provider: string; next: Definition<MiddlewareConfig>; errors: string[] }>();
@@ -331,6 +332,14 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
   for (const name of rawMiddlewares.keys()) buildMiddleware(name, []);
 
   const defaultEntryPoints = Object.entries(opts.entryPoints).filter(([, e]) => e.asDefault).map(([n]) => n);
+  const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
+  /** A router's middlewares, its entrypoints' first, qualified, each once; most routers have none, and get no list of their own. */
+  const middlewareNamesOf = (provider: string, config: RouterConfig): string[] => {
+    if (!config.middlewares?.length && !config.entryPoints?.length && !defaultsHaveMiddlewares) return packed([]);
+    const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
+    const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
+    return packed([...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, provider))])]);
+  };
   const buildRouter = (provider: string, name: string, { config, warnings: said }: Definition<RouterConfig>, providerErrors: string[], usedRules: Set<string>): RouterRuntime => {
     const errors = [...providerErrors];
     const warnings = [...said];
@@ -344,8 +353,7 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
     for (const e of ruleErrors) if (!errors.some((said) => said.endsWith(e))) errors.push(e);
     if (config.tls?.options !== undefined) checkTlsOptions(config.tls.options, provider, list, errors, warnings);
     if (config.tls && opts.routerTls) errors.push(...opts.routerTls(config.tls));
-    const epMiddlewares = entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []);
-    const mwNames = [...new Set([...epMiddlewares, ...(config.middlewares ?? []).map((m) => qualify(m, provider))])];
+    const mwNames = middlewareNamesOf(provider, config);
     const chain: Middleware[] = [];
     let plainChain = true;
     for (const m of mwNames) {
@@ -389,15 +397,12 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
     };
   };
   const nextRouters = builds.next;
-  const defaultsHaveMiddlewares = defaultEntryPoints.some((ep) => opts.entryPoints[ep]?.middlewares?.length);
   // What a router is composed of, by identity: a kept balancer or middleware is the same object, a rebuilt one is not.
   const usesOf = (provider: string, config: RouterConfig): unknown => {
     const service = config.service ? qualify(config.service, provider) : undefined;
     const target = service && (internalServices.get(service) ?? services.get(service)?.dispatch);
-    if (!config.middlewares?.length && !config.entryPoints?.length && !defaultsHaveMiddlewares) return target;
-    const entryPoints = config.entryPoints?.length ? config.entryPoints : defaultEntryPoints;
-    const mws = new Set([...entryPoints.flatMap((ep) => opts.entryPoints[ep]?.middlewares ?? []), ...(config.middlewares ?? []).map((m) => qualify(m, provider))]);
-    return [target, ...[...mws].map((m) => middlewares.get(m)?.middleware)];
+    const mws = middlewareNamesOf(provider, config);
+    return mws.length ? [target, ...mws.map((m) => middlewares.get(m)?.middleware)] : target;
   };
   const place = (snap: ProviderSnapshot, bare: string, config: RouterConfig): void => {
       const name = `${bare}@${snap.provider}`;
@@ -432,7 +437,10 @@ function build(list: ProviderSnapshot[], opts: CompileOptions, cache: CompileCac
       changed.push([before, routers.get(name)]);
     }
   } else {
-    for (const snap of list) for (const [bare, config] of Object.entries(snap.config.http?.routers ?? {})) place(snap, bare, config);
+    for (const snap of list) {
+      const all = snap.config.http?.routers ?? {};
+      for (const bare of Object.keys(all)) place(snap, bare, all[bare]);
+    }
   }
   // usedBy lists are new objects: a runtime shared with the previous table is copied, never changed.
   // A whole compile's runtimes are all new (nothing holds them yet): each is given its list in place.

@@ -24,9 +24,17 @@ export class RouterIndex {
     }
     this.byHost = new Map();
     this.unbound = routers.filter((r) => r.rule.hosts === null).sort(byPriority);
-    const bound = new Map<string, Routable[]>();
-    for (const r of routers) for (const h of r.rule.hosts ?? []) (bound.get(h) ?? bound.set(h, []).get(h)!).push(r);
-    for (const [host, list] of bound) this.byHost.set(host, this.entry(list));
+    for (const r of routers) {
+      for (const h of r.rule.hosts ?? []) {
+        const had = this.byHost.get(h);
+        if (Array.isArray(had)) had.push(r);
+        else this.byHost.set(h, had === undefined ? r : [had, r]);
+      }
+    }
+    // forEach: a for-of over 10,000 hosts makes an entry array each.
+    this.byHost.forEach((entry, host) => {
+      if (Array.isArray(entry) || this.unbound.length) this.byHost.set(host, this.entry(listOf(entry)));
+    });
   }
 
   /**
