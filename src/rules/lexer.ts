@@ -28,8 +28,9 @@ export function describeToken(tok: Token): string {
   }
 }
 
-const isIdentStart = (c: string): boolean => /[A-Za-z_]/.test(c);
-const isIdentPart = (c: string): boolean => /[A-Za-z0-9_]/.test(c);
+/** [A-Za-z_], by code: a regular expression per character showed in the compile of 10,000 rules. */
+const isIdentStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isIdentPart = (c: number): boolean => isIdentStart(c) || (c >= 48 && c <= 57);
 
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -56,8 +57,8 @@ export function tokenize(src: string): Token[] {
       i = end;
     } else if (c === "'") {
       throw syntaxError(`single quotes are not allowed at ${start}, use backticks or double quotes`);
-    } else if (isIdentStart(c)) {
-      while (i < src.length && isIdentPart(src[i])) i++;
+    } else if (isIdentStart(src.charCodeAt(i))) {
+      while (i < src.length && isIdentPart(src.charCodeAt(i))) i++;
       tokens.push({ kind: 'ident', value: src.slice(start, i), pos: start, end: i });
     } else {
       throw syntaxError(`unexpected ${JSON.stringify(c)} at ${start}`);
