@@ -77,10 +77,16 @@ export abstract class PlainResponse {
   /** The fields by name, the truth from the first time anything but receiveAll touches them. */
   protected get fields(): Map<string, OutgoingHttpHeader> {
     if (this.map) return this.map;
-    const map = (this.map = new Map());
+    const map = (this.map = new Map<string, OutgoingHttpHeader>());
     const list = this.received;
     this.received = null;
-    if (list) for (let i = 0; i < list.length; i += 2) this.appendReceived(list[i], list[i + 1]);
+    // Also after the head went out (an access log reads them then): filled here, not through setReceived's guard.
+    if (list) {
+      for (let i = 0; i < list.length; i += 2) {
+        const prev = map.get(list[i]);
+        map.set(list[i], prev === undefined ? list[i + 1] : [...(Array.isArray(prev) ? prev : [String(prev)]), list[i + 1]]);
+      }
+    }
     return map;
   }
 

@@ -21,6 +21,10 @@ interface Case {
   expect: string;
   /** The connection is to end after this response. */
   closes?: boolean;
+  /** What getHeaders() reads once the response went out (as the access log reads it). */
+  fields?: Record<string, string | string[]>;
+  /** receiveAll() is refused once a field is set. */
+  refusesList?: boolean;
 }
 
 const KA = 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n';
@@ -47,6 +51,18 @@ const cases: Case[] = [
     steps: [(r) => r.writeHead(503, { connection: 'close', 'content-length': 2 }), body('no')],
     expect: 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 2\r\n\r\nno',
     closes: true,
+  },
+  {
+    name: "an upstream's field list taken whole, repeats as their own lines",
+    steps: [(r) => r.receiveAll(['content-type', 'text/plain', 'x-r', '1', 'x-r', '2', 'content-length', '2']), body('ok')],
+    expect: `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-r: 1\r\nx-r: 2\r\ncontent-length: 2\r\n${KA}\r\nok`,
+    fields: { 'content-type': 'text/plain', 'x-r': ['1', '2'], 'content-length': '2' },
+  },
+  {
+    name: 'a field set before the upstream\'s: they are set one by one instead',
+    steps: [(r) => r.setHeader('set-cookie', 'pin=1'), (r) => r.end()],
+    expect: `HTTP/1.1 200 OK\r\nset-cookie: pin=1\r\n${KA}Content-Length: 0\r\n\r\n`,
+    refusesList: true,
   },
   { name: 'unknown status: reason "unknown"', steps: [(r) => r.writeHead(599), (r) => r.end()], expect: `HTTP/1.1 599 unknown\r\n${KA}Content-Length: 0\r\n\r\n` },
 ];
@@ -75,5 +91,7 @@ t.test('direct responses as a client reads them', async (t) => {
     t.equal(done, 1, `${c.name}: responseDone once`);
     t.equal(res.writableFinished, true, `${c.name}: finished`);
     t.equal(res.closesConnection, c.closes ?? false, `${c.name}: closes the connection`);
+    if (c.fields) t.same(res.getHeaders(), c.fields, `${c.name}: its fields read back after the response`);
+    if (c.refusesList) t.equal(new DirectResponse(owner, false).setHeader('x', '1').receiveAll(['a', 'b']), false, `${c.name}: receiveAll refused`);
   }
 });
