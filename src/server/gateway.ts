@@ -17,6 +17,7 @@ import { TcpTable } from '../tcp/tcp-table';
 import type { TcpConnObserver } from '../tcp/tcp-front';
 import { UdpFront, tcpEntryPoints } from '../udp/front';
 import type { ServerState } from '../balancer/server-state';
+import { HeapTrim } from './heap-trim';
 
 export interface GatewayOptions {
   config: StaticConfig;
@@ -82,6 +83,7 @@ export class Gateway {
   private readonly tcpCache = newTcpCompileCache();
   private readonly compileOptions: CompileOptions;
   private pending?: NodeJS.Timeout;
+  private readonly heapTrim = new HeapTrim();
   private closed = false;
   reloads = { total: 0, lastSuccess: true, lastAt: 0 };
 
@@ -219,6 +221,7 @@ export class Gateway {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.pending);
+    this.heapTrim.close();
     await Promise.all(this.opts.providers.map((p) => p.close().catch(() => undefined)));
     await Promise.all(this.entryPoints.map((ep) => ep.close(graceMs)));
     await this.udp.close();
@@ -240,6 +243,7 @@ export class Gateway {
       this.current.tcp = compileTcp(this.snapshots.values(), this.current, { entryPoints: this.compileOptions.entryPoints, log: this.opts.log, onHealthChange: () => this.announce(), base: this.opts.config.tcpServersTransport }, this.tcpCache);
       this.current.udp = this.udp.compile(this.snapshots.values());
       this.reloads.lastSuccess = true;
+      this.heapTrim.changed();
     } catch (err) {
       this.reloads.lastSuccess = false;
       this.opts.log.error('configuration compile failed; keeping the previous table', { error: errorMessage(err) });
