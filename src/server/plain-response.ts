@@ -81,12 +81,7 @@ export abstract class PlainResponse {
     const list = this.received;
     this.received = null;
     // Also after the head went out (an access log reads them then): filled here, not through setReceived's guard.
-    if (list) {
-      for (let i = 0; i < list.length; i += 2) {
-        const prev = map.get(list[i]);
-        map.set(list[i], prev === undefined ? list[i + 1] : [...(Array.isArray(prev) ? prev : [String(prev)]), list[i + 1]]);
-      }
-    }
+    if (list) for (let i = 0; i < list.length; i += 2) map.set(list[i], joined(map.get(list[i]), list[i + 1]));
     return map;
   }
 
@@ -126,10 +121,7 @@ export abstract class PlainResponse {
 
   /** appendHeader for a field setReceived would take. */
   appendReceived(name: string, value: OutgoingHttpHeader): this {
-    const prev = this.fields.get(name);
-    if (prev === undefined) return this.setReceived(name, value);
-    const add = Array.isArray(value) ? value : [String(value)];
-    return this.setReceived(name, Array.isArray(prev) ? [...prev, ...add] : [String(prev), ...add]);
+    return this.setReceived(name, joined(this.fields.get(name), value));
   }
 
   removeHeader(name: string): void {
@@ -176,4 +168,10 @@ export abstract class PlainResponse {
   abstract write(chunk: Buffer | string): boolean;
   abstract end(chunk?: Buffer | string | (() => void)): this;
   abstract destroy(): this;
+}
+
+/** A field's value with one more: a second value makes it a list, as Node's appendHeader. */
+function joined(prev: OutgoingHttpHeader | undefined, value: OutgoingHttpHeader): OutgoingHttpHeader {
+  if (prev === undefined) return value;
+  return [...(Array.isArray(prev) ? prev : [String(prev)]), ...(Array.isArray(value) ? value : [String(value)])];
 }
